@@ -1,0 +1,3 @@
+"""kb: a research citation knowledge base."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,257 @@
+"""Loading checks: what is wrong with a file before its meaning is looked at."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from kb.checks.registry import code, did_you_mean, problem
+from kb.errors import Loc, Problem, Severity
+
+F = "loading"
+ID_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,79}\Z")
+DOI_RE = re.compile(r"10\.\d{4,9}/\S+\Z")
+DATE_RE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?\Z")
+
+
+@code("yaml-syntax", F)
+def yaml_syntax(loc: Loc, message: str) -> Problem:
+    """The file is not valid YAML.
+
+    Reported at the place where the parser gave up, with the parser's own explanation: a tab used
+    for indentation, an unclosed quote or bracket, a key with no value, a second document, a YAML
+    tag (`!!python/...`) that could make the file mean something other than plain data.
+    Fix: correct the YAML at that line; `kb new` writes a template that loads.
+    """
+    return problem("yaml-syntax", loc, message)
+
+
+@code("yaml-alias", F)
+def yaml_alias(loc: Loc, message: str) -> Problem:
+    """The file uses a YAML anchor (`&name`) or alias (`*name`).
+
+    Anchors and aliases let a few lines expand into gigabytes ("billion laughs") and nothing in a
+    knowledge base needs them, so they are refused before anything is expanded.
+    Fix: write the repeated value out in full.
+    """
+    return problem("yaml-alias", loc, message)
+
+
+@code("yaml-too-deep", F)
+def yaml_too_deep(loc: Loc, message: str) -> Problem:
+    """The file nests lists or mappings more than 50 levels deep.
+
+    No record needs more than a few levels; deeper nesting is refused where it starts, without
+    reading further, so that no input can exhaust memory or the stack.
+    """
+    return problem("yaml-too-deep", loc, message)
+
+
+@code("bad-encoding", F)
+def bad_encoding(loc: Loc, message: str) -> Problem:
+    """The file is not UTF-8 text, or holds a control character YAML does not allow.
+
+    A UTF-8 byte-order mark and CRLF line endings are accepted. The line and column of the first
+    bad byte are given. Fix: save the file as UTF-8.
+    """
+    return problem("bad-encoding", loc, message)
+
+
+@code("file-too-large", F)
+def file_too_large(loc: Loc, size: int, limit: int) -> Problem:
+    """A record file or snapshot is larger than 5 MB.
+
+    The file is not read at all. A real record is a few kilobytes; a snapshot of a long source
+    should be trimmed to an excerpt (`snapshot_scope: excerpt`).
+    """
+    return problem(
+        "file-too-large", loc, f"file is {size:,} bytes; the limit is {limit:,} bytes: not read"
+    )
+
+
+@code("not-a-mapping", F)
+def not_a_mapping(loc: Loc, what: str, got: str) -> Problem:
+    """A record, or a part of it that must be a mapping of keys to values, is something else.
+
+    An empty file, a list at the top of a file, or `quotes: [text]` where each quote must be a
+    mapping with `text:` and `source:` keys.
+    """
+    return problem("not-a-mapping", loc, f"{what} must be a mapping of keys to values, not {got}")
+
+
+@code("missing-key", F)
+def missing_key(loc: Loc, key: str, what: str) -> Problem:
+    """A required key is missing.
+
+    Required: a claim's `statement`; a source's `type` and `title`; an expert's `name`; a quote's
+    `text` and `source`; an evidence item's `source` and `stance`; a related item's `claim` and
+    `relation`; a review's `verdict`; an origin's `source` and `text`; a role's `title`.
+    """
+    return problem("missing-key", loc, f"{what} needs a {key!r} key")
+
+
+@code("unknown-key", F)
+def unknown_key(loc: Loc, key: str, what: str, allowed: Iterable[str]) -> Problem:
+    """A key that the format does not define.
+
+    Usually a typo; the message suggests the closest known key. Sources accept every CSL-JSON
+    variable name, spelled as CSL spells it (`container-title`, `DOI`, `URL`).
+    """
+    hint = did_you_mean(key, allowed)
+    return problem("unknown-key", loc, f"unknown key {key!r} in {what}{hint}")
+
+
+@code("duplicate-key", F)
+def duplicate_key(loc: Loc, message: str) -> Problem:
+    """A key is given twice in one mapping.
+
+    YAML loaders silently keep the last value, which loses data; kb keeps the first and reports
+    the second.
+    """
+    return problem("duplicate-key", loc, message)
+
+
+@code("bad-type", F)
+def bad_type(loc: Loc, key: str, expected: str, got: object) -> Problem:
+    """A value has the wrong type, such as a list where text is expected."""
+    return problem(
+        "bad-type", loc, f"{key!r} must be {expected}, not {type_name(got)} {short(got)}"
+    )
+
+
+@code("bad-value", F)
+def bad_value(loc: Loc, key: str, value: object, allowed: Iterable[str] | str) -> Problem:
+    """A value is not one of those allowed, such as a verdict or stance that does not exist.
+
+    The message lists what is allowed and suggests the closest.
+    """
+    if isinstance(allowed, str):
+        return problem("bad-value", loc, f"{key!r} {short(value)}: {allowed}")
+    allowed = list(allowed)
+    hint = did_you_mean(str(value), allowed)
+    return problem(
+        "bad-value",
+        loc,
+        f"{key!r} is {short(value)}{hint}; allowed: {', '.join(allowed)}",
+    )
+
+
+@code("bad-date", F)
+def bad_date(loc: Loc, key: str, value: object) -> Problem:
+    """A date is not an ISO date: `2010-08-20`, `2010-08` or `2010`, with a real month and day."""
+    return problem("bad-date", loc, f"{key!r} is {short(value)}, not an ISO date (YYYY-MM-DD, YYYY-MM or YYYY)")
+
+
+def check_date(value: str) -> bool:
+    """Return True when `value` is an ISO date with a real month and day."""
+    import datetime
+
+    m = DATE_RE.match(value)
+    if not m:
+        return False
+    year, month, day = (int(g) if g else None for g in m.groups())
+    try:
+        datetime.date(year or 1, month or 1, day or 1)
+    except ValueError:
+        return False
+    return True
+
+
+@code("bad-url", F)
+def bad_url(loc: Loc, value: str) -> Problem:
+    """A `URL` is not an absolute http or https address.
+
+    `javascript:`, `data:`, `file:` and relative URLs are refused: every URL becomes a link that
+    a reader may click.
+    """
+    return problem("bad-url", loc, f"URL {short(value)} must be an absolute http:// or https:// address")
+
+
+def check_url(value: str) -> bool:
+    """Return True for an absolute http(s) URL with a host and no white space or control chars."""
+    from urllib.parse import urlsplit
+
+    if any(ch.isspace() or ord(ch) < 32 for ch in value):
+        return False
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+@code("bad-doi", F)
+def bad_doi(loc: Loc, value: str) -> Problem:
+    """A `DOI` does not look like `10.NNNN/suffix`.
+
+    Write the bare DOI, not a `https://doi.org/` URL.
+    """
+    return problem("bad-doi", loc, f"DOI {short(value)} must look like 10.NNNN/suffix")
+
+
+@code("bad-id", F)
+def bad_id(loc: Loc, ident: str) -> Problem:
+    """A file name (the record's id) is not a valid id.
+
+    Ids are lower-case letters, digits and `-`, 1 to 80 characters, starting with a letter or
+    digit. The record is not loaded.
+    """
+    return problem(
+        "bad-id",
+        loc,
+        f"id {short(ident)} must be lower-case letters, digits and '-', 1 to 80 characters, "
+        "starting with a letter or digit; the record is not loaded",
+    )
+
+
+@code("id-mismatch", F)
+def id_mismatch(loc: Loc, given: object, stem: str) -> Problem:
+    """A file's own `id:` key differs from its file name, which is the id."""
+    return problem("id-mismatch", loc, f"id {short(given)} differs from the file name {stem!r}")
+
+
+@code("duplicate-id", F)
+def duplicate_id(loc: Loc, ident: str, other: str) -> Problem:
+    """Two records of one kind have the same id (`x.yaml` and `x.yml` in one folder)."""
+    return problem("duplicate-id", loc, f"id {ident!r} is already used by {other}")
+
+
+@code("stray-file", F, Severity.WARNING)
+def stray_file(loc: Loc, name: str, hint: str) -> Problem:
+    """A file in claims/, experts/ or sources/ that is neither a record nor a snapshot.
+
+    It is skipped. A `.yml` file should be renamed `.yaml`; a `.txt` in sources/ is a snapshot only
+    when a source names it (or is `<id>.txt` for a source `<id>`).
+    """
+    return problem("stray-file", loc, f"{name} is skipped: {hint}")
+
+
+@code("unsafe-path", F)
+def unsafe_path(loc: Loc, name: str, why: str) -> Problem:
+    """A file or snapshot name that would read outside the knowledge base.
+
+    Symbolic links that lead outside the knowledge base directory, and snapshot names with a
+    directory part (`../../etc/passwd`), are refused and not read.
+    """
+    return problem("unsafe-path", loc, f"{short(name)} is refused: {why}")
+
+
+def type_name(value: object) -> str:
+    """Describe a YAML value's type in the format's words."""
+    if value is None:
+        return "empty"
+    return {
+        bool: "true/false",
+        int: "a number",
+        float: "a number",
+        str: "text",
+        list: "a list",
+        dict: "a mapping",
+    }.get(type(value), type(value).__name__)
+
+
+def short(value: object, limit: int = 60) -> str:
+    """Quote a value for a message, cut to `limit` characters, on one line."""
+    text = repr(value) if not isinstance(value, (list, dict)) else ""
+    text = text.replace("\n", "\\n")
+    return text if len(text) <= limit else text[: limit - 1] + "…'"

@@ -1,0 +1,166 @@
+"""Quote checks: are the words really in the archived source, and where did they first appear?"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from kb.checks.context import Context
+from kb.checks.registry import code, problem
+from kb.errors import Problem, Severity
+from kb.model import Claim, Quote, Source
+from kb.quotes import drift, locate
+
+F = "quotes"
+
+
+def quote_spans(ctx: Context, claim: Claim, index: int) -> list[tuple[int, int]]:
+    """Return (once, then from the cache) where quote `index` of `claim` is in its snapshot."""
+    key = (claim.id, index)
+    if key not in ctx.spans:
+        q = claim.quotes[index]
+        src = ctx.kb.sources.get(q.source)
+        text = src.snapshot_text if src else None
+        ctx.spans[key] = locate(q.text, text, q.prefix, q.suffix) if text else []
+    return ctx.spans[key]
+
+
+def _not_found(src: Source, what: str, loc_of: Quote | None, claim: Claim, loc: object) -> Problem:
+    excerpt = src.snapshot_scope == "excerpt"
+    msg = f"{what} is not in the snapshot of {src.id} (sources/{src.snapshot})"
+    if excerpt:
+        msg += "; that snapshot is only an excerpt, so the words may be elsewhere in the source"
+    p = problem("quote-not-found", loc, msg, f"claim:{claim.id}")  # type: ignore[arg-type]
+    if excerpt:
+        p = Problem(p.loc, p.code, p.message, Severity.WARNING, p.subject)
+    return p
+
+
+@code("quote-not-found", F, runs=True)
+def quote_not_found(ctx: Context) -> Iterator[Problem]:
+    """A quote's words are not in its source's snapshot, or an origin's words are not in its own.
+
+    Matching ignores letter case and differences of white space, curly and straight quote marks and
+    dashes; an ellipsis (`…` or `...`) in a quote stands for omitted words. An error where the
+    snapshot is the full text; a warning where it is an excerpt (`snapshot_scope: excerpt`), which
+    cannot prove the words absent.
+    """
+    for c, i, q in ctx.quotes():
+        src = ctx.kb.sources.get(q.source)
+        if src and src.snapshot_text is not None and not quote_spans(ctx, c, i):
+            yield _not_found(src, "the quote", q, c, q.where.at("text"))
+        o = q.origin
+        if o and o.source and o.text and (osrc := ctx.kb.sources.get(o.source)):
+            if osrc.snapshot_text is not None and not locate(o.text, osrc.snapshot_text):
+                yield _not_found(osrc, "the origin's text", None, c, o.where.at("text"))
+
+
+@code("quote-ambiguous", F, Severity.WARNING, runs=True)
+def quote_ambiguous(ctx: Context) -> Iterator[Problem]:
+    """A quote's words appear in several places of its snapshot and no prefix or suffix picks one.
+
+    Add `prefix:` (words just before) or `suffix:` (words just after) so that the highlight and
+    the context shown are the right ones.
+    """
+    for c, i, q in ctx.quotes():
+        spans = quote_spans(ctx, c, i)
+        if len(spans) > 1:
+            yield problem(
+                "quote-ambiguous",
+                q.where.at("text"),
+                f"the quote appears {len(spans)} times in sources/{ctx.kb.sources[q.source].snapshot};"
+                " add a prefix or suffix to pick one",
+                f"claim:{c.id}",
+            )
+
+
+@code("quote-drift", F, Severity.WARNING, runs=True)
+def quote_drift(ctx: Context) -> Iterator[Problem]:
+    """A quote's words differ from those of its origin (its earliest known appearance).
+
+    Says which words were dropped, added or changed. Differences of letter case and punctuation
+    alone are not drift; an ellipsis that stands for dropped words is (the words it hides are
+    named).
+    """
+    for c, _i, q in ctx.quotes():
+        o = q.origin
+        if o and o.text and not o.unknown:
+            d = drift(o.text, q.text)
+            if d:
+                yield problem(
+                    "quote-drift",
+                    q.where.at("text"),
+                    f"the quote differs from its origin in {o.source}: {d.describe()}",
+                    f"claim:{c.id}",
+                )
+
+
+@code("quote-untraced", F, Severity.WARNING, runs=True)
+def quote_untraced(ctx: Context) -> Iterator[Problem]:
+    """A quote attributed to a speaker has no `origin` key: nobody has looked for where it first appeared.
+
+    `origin: unknown` records that it was traced and not found, which is an answer, not a gap. A
+    quote in the source's own voice (no `speaker`) is its own origin and needs none.
+    """
+    for c, _i, q in ctx.quotes():
+        if q.speaker and q.origin is None:
+            yield problem(
+                "quote-untraced",
+                q.where.at("speaker"),
+                f"the words attributed to {q.speaker} have no origin: add `origin:` with the "
+                "earliest source that has them, or `origin: unknown`",
+                f"claim:{c.id}",
+            )
+
+
+@code("origin-unknown", F, Severity.WARNING, runs=True)
+def origin_unknown(ctx: Context) -> Iterator[Problem]:
+    """A quote attributed to a speaker was traced and its origin not found (`origin: unknown`).
+
+    The words cannot be confirmed as the speaker's; a reviewer should see this before anyone
+    repeats them as the speaker's words. (An extension of SPEC's codes.)
+    """
+    for c, _i, q in ctx.quotes():
+        if q.speaker and q.origin and q.origin.unknown:
+            yield problem(
+                "origin-unknown",
+                q.origin.where.at(),
+                f"no earlier source was found for the words attributed to {q.speaker}: "
+                "they cannot be confirmed as theirs",
+                f"claim:{c.id}",
+            )
+
+
+@code("snapshot-missing", F, Severity.WARNING, runs=True)
+def snapshot_missing(ctx: Context) -> Iterator[Problem]:
+    """A quote (or origin) names a source that has no archived text, so its words cannot be checked.
+
+    Save the source's text as `sources/<id>.txt` (or name the file with `snapshot:`).
+    """
+    for c, _i, q in ctx.quotes():
+        for sid, loc in ((q.source, q.where.at("source")),
+                         (q.origin.source if q.origin else None,
+                          q.origin.where.at("source") if q.origin else None)):
+            src = ctx.kb.sources.get(sid) if sid else None
+            if src is not None and src.snapshot_text is None and loc is not None:
+                yield problem(
+                    "snapshot-missing",
+                    loc,
+                    f"source {sid} has no snapshot (sources/{sid}.txt): the words cannot be checked",
+                    f"claim:{c.id}",
+                )
+
+
+@code("snapshot-changed", F)
+def snapshot_changed(src: Source, digest: str) -> Problem:
+    """A snapshot's SHA-256 differs from the `snapshot_sha256` its source records.
+
+    The archived text was edited after it was recorded. If the change is intended, record the new
+    hash; every review that saw the old text becomes stale.
+    """
+    return problem(
+        "snapshot-changed",
+        src.where.at("snapshot_sha256"),
+        f"sources/{src.snapshot} has SHA-256 {digest[:12]}…, not the recorded "
+        f"{(src.snapshot_sha256 or '')[:12]}…: the archived text changed",
+        f"source:{src.id}",
+    )

@@ -1,0 +1,65 @@
+"""Upkeep checks: what still needs a reviewer's attention."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from kb.checks.context import Context
+from kb.checks.registry import code, problem
+from kb.errors import Problem, Severity
+from kb.fingerprint import fingerprint, matches
+
+F = "upkeep"
+
+
+@code("unreviewed", F, Severity.WARNING, runs=True)
+def unreviewed(ctx: Context) -> Iterator[Problem]:
+    """A claim has no `review:`: no reviewer has given it a verdict yet.
+
+    Write one with `kb review CLAIM --verdict V --reviewer ID --rationale TEXT`.
+    """
+    for cid, c in sorted(ctx.kb.claims.items()):
+        if c.review is None:
+            yield problem("unreviewed", c.where.at("statement"),
+                          f"claim {cid} has not been reviewed", f"claim:{cid}")
+
+
+@code("stale-review", F, Severity.WARNING, runs=True)
+def stale_review(ctx: Context) -> Iterator[Problem]:
+    """A review's `fingerprint` no longer matches the claim: its statement, quotes, evidence or the
+    snapshots its quotes are checked against changed after the review.
+
+    Never judged from file times. Review the claim again (`kb review` records the new fingerprint).
+    """
+    for cid, c in sorted(ctx.kb.claims.items()):
+        if c.review and c.review.fingerprint:
+            current = fingerprint(ctx.kb, c)
+            if not matches(c.review.fingerprint, current):
+                yield problem(
+                    "stale-review",
+                    c.review.where.at("fingerprint"),
+                    f"the claim changed since its review of {c.review.date or 'unknown date'} "
+                    f"(fingerprint {c.review.fingerprint}, now {current}): review it again",
+                    f"claim:{cid}",
+                )
+
+
+@code("orphan-source", F, Severity.WARNING, runs=True)
+def orphan_source(ctx: Context) -> Iterator[Problem]:
+    """A source that no claim quotes or cites, no origin names, no expert role rests on, and no
+    other source derives from."""
+    g = ctx.graph
+    for sid, s in sorted(ctx.kb.sources.items()):
+        if g.in_degree(f"source:{sid}") == 0:
+            yield problem("orphan-source", s.where.at(), f"source {sid} is not used by any claim or expert",
+                          f"source:{sid}")
+
+
+@code("orphan-expert", F, Severity.WARNING, runs=True)
+def orphan_expert(ctx: Context) -> Iterator[Problem]:
+    """An expert that no quote attributes words to and no review names as reviewer."""
+    g = ctx.graph
+    for eid, x in sorted(ctx.kb.experts.items()):
+        if g.in_degree(f"expert:{eid}") == 0:
+            yield problem("orphan-expert", x.where.at(), f"expert {eid} is not quoted and reviews nothing",
+                          f"expert:{eid}")

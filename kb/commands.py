@@ -1,0 +1,221 @@
+"""The commands that read and edit records: check, graph, new, review."""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from kb.checks import CODES, check_kb, loading
+from kb.cli import exit_code, print_problems
+from kb.errors import KBError
+from kb.model import VERDICTS
+
+Sub = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
+def _parser(sub: Any, name: str, help_: str, example: str) -> argparse.ArgumentParser:
+    p: argparse.ArgumentParser = sub.add_parser(
+        name, help=help_, description=help_, epilog=f"example:\n  {example}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    return p
+
+
+def register(sub: Any) -> None:
+    """Add the check, graph, new and review subcommands."""
+    p = _parser(sub, "check", "check every record and quote; print problems at file:line:col",
+                "kb check --strict --format github")
+    p.add_argument("--format", choices=("text", "json", "github"), default="text")
+    p.add_argument("--strict", action="store_true", help="warnings fail too (exit 1)")
+    p.add_argument("--explain", metavar="CODE", help="print the documentation of a check code")
+    p.add_argument("--list", action="store_true", help="list every check code with its severity")
+    p.set_defaults(func=cmd_check)
+
+    p = _parser(sub, "graph", "summarise the knowledge graph: counts, most connected, components",
+                "kb graph --top 10")
+    p.add_argument("--top", type=int, default=5, help="how many most-connected records to list")
+    p.set_defaults(func=cmd_graph)
+
+    p = _parser(sub, "new", "write a commented template for a new record", "kb new claim nmda-blockade")
+    p.add_argument("kind", choices=("claim", "expert", "source"))
+    p.add_argument("id", help="lower-case letters, digits and '-'")
+    p.set_defaults(func=cmd_new)
+
+    p = _parser(sub, "review", "record a review: verdict, reviewer, today's date and the fingerprint",
+                'kb review nmda-blockade --verdict accurate --reviewer editorial-team '
+                '--rationale "Anis 1983."')
+    p.add_argument("claim")
+    p.add_argument("--verdict", required=True, choices=tuple(VERDICTS))
+    p.add_argument("--reviewer", required=True, help="an expert id")
+    p.add_argument("--rationale", help="why: cite the evidence")
+    p.add_argument("--date", help="review date (default: today, or SOURCE_DATE_EPOCH)")
+    p.set_defaults(func=cmd_review)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Run `kb check`."""
+    if args.explain:
+        c = CODES.get(args.explain)
+        if c is None:
+            raise KBError(f"no check code {args.explain!r}{loading.did_you_mean(args.explain, CODES)}")
+        print(f"{c.code} ({c.severity.value} by default; {c.family})\n\n{c.doc}")
+        return 0
+    if args.list:
+        for c in sorted(CODES.values(), key=lambda c: (c.family, c.code)):
+            print(f"{c.code:20} {c.severity.value:8} {c.summary}")
+        return 0
+    _kb, _g, problems = check_kb(args.root)
+    print_problems(problems, args.format)
+    if args.format == "text":
+        errors = sum(p.severity == "error" for p in problems)
+        print(f"{errors} error(s), {len(problems) - errors} warning(s)", file=sys.stderr)
+    return exit_code(problems, args.strict)
+
+
+def cmd_graph(args: argparse.Namespace) -> int:
+    """Run `kb graph`."""
+    from kb.graph import summary
+
+    _kb, g, problems = check_kb(args.root)
+    print(summary(g, args.top))
+    return 0
+
+
+TEMPLATES = {
+    "claim": """\
+# A claim: one statement an article makes, in neutral words. See docs/format.md.
+statement: {title}
+topics: []                         # free-text tags; each gets a page
+quotes: []
+#  - text: "the words exactly as printed"
+#    source: article-id            # a source id (sources/<id>.yaml)
+#    speaker: expert-id            # who the source says spoke them; omit for its own voice
+#    attribution: "says Dr. ..."   # how the source introduces the speaker, as printed
+#    origin: unknown               # or {{source: earlier-source-id, text: "the words there"}}
+evidence: []
+#  - source: study-id
+#    stance: supports              # supports | contradicts | qualifies | context
+#    directness: direct            # direct | indirect
+#    locator: "p. 1"
+related: []
+#  - claim: other-claim-id
+#    relation: leads-to            # leads-to | part-of | supports | contradicts | refines | same-as
+# review: is written by `kb review {id} --verdict V --reviewer ID`
+""",
+    "expert": """\
+# A person (or a team): a quoted expert, an author, a reviewer. See docs/format.md.
+name: {title}
+# credentials: MD, PhD
+roles: []
+#  - title: Chair, Department of Psychiatry
+#    organization: Yale School of Medicine
+#    source: source-id             # where this role was confirmed
+""",
+    "source": """\
+# A publication, in CSL-JSON field names. Leave out every fact you have not verified.
+type: webpage                      # article-journal, book, report, post-weblog, webpage, ...
+title: {title}
+# author: [{{family: Li, given: Nanxin}}]
+# issued: 2010-08-20
+# container-title: Science
+# DOI: 10.1126/science.1190287
+# URL: https://example.org/page
+evidence_level: news               # meta-analysis | rct | observational | preclinical | review |
+                                   #   regulatory | expert-opinion | news | marketing | blog
+# snapshot_scope: full             # full | excerpt; the archived text goes in sources/{id}.txt
+""",
+}
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    """Run `kb new`: write a template, never over an existing file."""
+    if not loading.ID_RE.match(args.id):
+        raise KBError(f"{args.id!r} is not a valid id: lower-case letters, digits and '-'")
+    folder = args.root / f"{args.kind}s"
+    path = folder / f"{args.id}.yaml"
+    if path.exists() or path.with_suffix(".yml").exists():
+        raise KBError(f"{path} already exists; nothing was written")
+    folder.mkdir(exist_ok=True)
+    title = args.id.replace("-", " ").capitalize()
+    text = TEMPLATES[args.kind].format(title=f'"{title}"', id=args.id)
+    with open(path, "x", encoding="utf-8") as fh:
+        fh.write(text)
+    print(f"wrote {path}")
+    return 0
+
+
+def _today(given: str | None) -> str:
+    if given:
+        if not loading.check_date(given) or len(given) != 10:
+            raise KBError(f"--date {given!r} must be YYYY-MM-DD")
+        return given
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch and epoch.isdigit():
+        return datetime.datetime.fromtimestamp(int(epoch), datetime.UTC).date().isoformat()
+    return datetime.date.today().isoformat()
+
+
+def _yaml_str(text: str) -> str:
+    import json
+
+    return json.dumps(text, ensure_ascii=False)  # a JSON string is a valid YAML string
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    """Run `kb review`: replace the claim's review block, keeping the rest of the file as it is."""
+    from kb.fingerprint import fingerprint
+
+    kb, _g, problems = check_kb(args.root)
+    claim = kb.claims.get(args.claim)  # type: ignore[call-overload]
+    if claim is None:
+        raise KBError(f"no claim {args.claim!r}{loading.did_you_mean(args.claim, kb.claims)}")
+    if args.reviewer not in kb.experts:
+        raise KBError(
+            f"no expert {args.reviewer!r}{loading.did_you_mean(args.reviewer, kb.experts)}"
+        )
+    path = Path(args.root) / claim.where.file
+    lines = path.read_text(encoding="utf-8-sig").splitlines(keepends=True)
+    newline = "\r\n" if lines and lines[0].endswith("\r\n") else "\n"
+    block = [
+        "review:",
+        f"  verdict: {args.verdict}",
+        f"  reviewer: {args.reviewer}",
+        f"  date: {_today(args.date)}",
+    ]
+    rationale = args.rationale or (claim.review.rationale if claim.review else None)
+    if rationale:
+        block.append(f"  rationale: {_yaml_str(rationale)}")
+    block.append(f"  fingerprint: {fingerprint(kb, claim)}")
+    start = claim.where.key_at("review").line - 1 if claim.review else None
+    if start is None and "review" in {k[0] for k in claim.where.marks if len(k) == 2}:
+        start = claim.where.key_at("review").line - 1
+    if start is not None:
+        end = start + 1
+        while end < len(lines) and (not lines[end].strip() or lines[end][0] in " \t#"):
+            end += 1
+        while end > start + 1 and not lines[end - 1].strip():
+            end -= 1
+    else:
+        if lines and not lines[-1].endswith(("\n", "\r")):
+            lines[-1] += newline
+        start = end = len(lines)
+    lines[start:end] = [b + newline for b in block]
+    _atomic_write(path, "".join(lines))
+    print(f"reviewed {args.claim}: {args.verdict} ({claim.where.file})")
+    return 0
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise

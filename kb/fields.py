@@ -1,0 +1,123 @@
+"""Typed reading of one YAML record: every bad key or value becomes a problem at its place."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from kb.checks import loading as L
+from kb.errors import Loc, Problem
+from kb.model import Located, Path_
+
+
+class RecordReader:
+    """Read values out of one parsed file, reporting problems with their line and column."""
+
+    def __init__(self, where: Located, problems: list[Problem], subject: str | None) -> None:
+        self.where = where
+        self.problems = problems
+        self.subject = subject
+
+    def loc(self, path: Path_) -> Loc:
+        """Where the value at `path` is."""
+        return self.where.at(*path)
+
+    def report(self, p: Problem) -> None:
+        """Keep a problem, tagged with the record it is about."""
+        if self.subject and p.subject is None:
+            p = Problem(p.loc, p.code, p.message, p.severity, self.subject)
+        self.problems.append(p)
+
+    def mapping(
+        self,
+        value: Any,
+        path: Path_,
+        what: str,
+        allowed: Iterable[str],
+        required: Iterable[str] = (),
+    ) -> dict[str, Any] | None:
+        """Check that `value` is a mapping with only `allowed` keys and every `required` one."""
+        if not isinstance(value, dict):
+            got = "an empty file" if value is None and not path else L.type_name(value)
+            self.report(L.not_a_mapping(self.loc(path), what, got))
+            return None
+        allowed = tuple(allowed)
+        allowed_set = set(allowed)
+        for key in value:
+            if key not in allowed_set:
+                self.report(L.unknown_key(self.where.key_at(*path, key), key, what, allowed))
+        for key in required:
+            if value.get(key) in (None, ""):
+                loc = self.where.key_at(*path, key) if key in value else self.loc(path)
+                self.report(L.missing_key(loc, key, what))
+        return value
+
+    def text(self, m: dict[str, Any], key: str, path: Path_, numbers: bool = False) -> str | None:
+        """Return m[key] as text, or None when absent or of the wrong type (reported)."""
+        v = m.get(key)
+        if v is None:
+            return None
+        if isinstance(v, str):
+            return v
+        if numbers and isinstance(v, (int, float)) and not isinstance(v, bool):
+            return str(v)
+        self.report(L.bad_type(self.loc((*path, key)), key, "text", v))
+        return None
+
+    def enum(
+        self, m: dict[str, Any], key: str, path: Path_, allowed: Iterable[str], default: str | None
+    ) -> str | None:
+        """Return m[key] if it is one of `allowed`; report it otherwise."""
+        v = self.text(m, key, path)
+        if v is None:
+            return default
+        allowed = tuple(allowed)
+        if v not in allowed:
+            self.report(L.bad_value(self.loc((*path, key)), key, v, allowed))
+            return default
+        return v
+
+    def boolean(self, m: dict[str, Any], key: str, path: Path_) -> bool:
+        """Return m[key] as true/false (default false)."""
+        v = m.get(key)
+        if v is None:
+            return False
+        if isinstance(v, bool):
+            return v
+        self.report(L.bad_type(self.loc((*path, key)), key, "true or false", v))
+        return False
+
+    def date(self, m: dict[str, Any], key: str, path: Path_) -> str | None:
+        """Return m[key] as an ISO date string, or None (a bad one is reported)."""
+        v = m.get(key)
+        if v is None:
+            return None
+        if isinstance(v, int) and not isinstance(v, bool):
+            v = str(v)
+        if not isinstance(v, str) or not L.check_date(v):
+            self.report(L.bad_date(self.loc((*path, key)), key, v))
+            return None
+        return v
+
+    def items(self, m: dict[str, Any], key: str, path: Path_) -> list[tuple[Path_, Any]]:
+        """Return the items of the list m[key] with their paths; a single value is an error."""
+        v = m.get(key)
+        if v is None:
+            return []
+        if not isinstance(v, list):
+            self.report(L.bad_type(self.loc((*path, key)), key, "a list", v))
+            return []
+        return [((*path, key, i), item) for i, item in enumerate(v)]
+
+    def text_list(self, m: dict[str, Any], key: str, path: Path_) -> tuple[str, ...]:
+        """Return a list of texts; a single text is accepted as a list of one."""
+        v = m.get(key)
+        if isinstance(v, str):
+            return (v,)
+        out: list[str] = []
+        for p, item in self.items(m, key, path):
+            if isinstance(item, str) and item.strip():
+                out.append(item)
+            else:
+                self.report(L.bad_type(self.loc(p), key, "a list of text", item))
+        return tuple(out)

@@ -1,0 +1,458 @@
+"""Load a knowledge base directory into typed records, collecting every problem in one pass."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from kb import schema as S
+from kb.checks import loading as L
+from kb.checks.registry import CODES, apply_severity
+from kb.errors import Loc, Problem, Severity
+from kb.fields import RecordReader
+from kb.model import (
+    DIRECTNESS,
+    EVIDENCE_LEVELS,
+    KINDS,
+    RELATIONS,
+    SNAPSHOT_SCOPES,
+    STANCES,
+    VERDICTS,
+    Claim,
+    ClaimId,
+    Config,
+    Evidence,
+    Expert,
+    ExpertId,
+    KnowledgeBase,
+    Located,
+    Origin,
+    Quote,
+    Related,
+    Review,
+    Role,
+    Source,
+    SourceId,
+)
+from kb.yamlio import MAX_BYTES, Document, decode, read_yaml
+
+RECORD_SUFFIXES = (".yaml", ".yml")
+_ISSUE = {
+    "yaml-syntax": L.yaml_syntax,
+    "yaml-alias": L.yaml_alias,
+    "yaml-too-deep": L.yaml_too_deep,
+    "duplicate-key": L.duplicate_key,
+    "bad-encoding": L.bad_encoding,
+}
+
+
+def load_kb(root: Path) -> tuple[KnowledgeBase, list[Problem]]:
+    """Read kb.yaml, claims/, experts/ and sources/ under `root`; never raises on bad content."""
+    root = Path(root)
+    problems: list[Problem] = []
+    config = _load_config(root, problems)
+    kb = KnowledgeBase(root=root, config=config)
+    snapshot_files: dict[str, Path] = {}
+    for kind in KINDS:
+        for ident, rel, path in _record_files(root, kind, problems, snapshot_files):
+            doc = read_file(path, rel, problems)
+            if doc is None:
+                continue
+            where = Located(rel, doc.marks)
+            subject = f"{kind[:-1]}:{ident}"
+            reader = RecordReader(where, problems, subject)
+            _BUILDERS[kind](kb, ident, doc.value, reader)
+    _attach_snapshots(kb, root, snapshot_files, problems)
+    return kb, apply_severity(problems, config.severity)
+
+
+def read_file(path: Path, rel: str, problems: list[Problem]) -> Document | None:
+    """Read and parse one YAML file; report and return None when it cannot be read at all."""
+    data = _read_bytes(path, rel, problems)
+    if data is None:
+        return None
+    text, issue = decode(data)
+    if text is None:
+        assert issue is not None
+        problems.append(L.bad_encoding(Loc(rel, issue.line, issue.col), issue.message))
+        return None
+    doc = read_yaml(text)
+    for i in doc.issues:
+        problems.append(_ISSUE[i.code](Loc(rel, i.line, i.col), i.message))
+    return doc if doc.ok else None
+
+
+def _read_bytes(path: Path, rel: str, problems: list[Problem]) -> bytes | None:
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            problems.append(L.file_too_large(Loc(rel), size, MAX_BYTES))
+            return None
+        with path.open("rb") as fh:
+            data = fh.read(MAX_BYTES + 1)
+    except OSError as exc:
+        problems.append(L.yaml_syntax(Loc(rel), f"cannot read the file: {exc.strerror}"))
+        return None
+    if len(data) > MAX_BYTES:  # grew while we looked
+        problems.append(L.file_too_large(Loc(rel), len(data), MAX_BYTES))
+        return None
+    return data
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        path.resolve().relative_to(root.resolve())
+    except (ValueError, OSError, RuntimeError):
+        return False
+    return True
+
+
+def _record_files(
+    root: Path, kind: str, problems: list[Problem], snapshots: dict[str, Path]
+) -> list[tuple[str, str, Path]]:
+    """List (id, relative path, path) of the record files of one kind, reporting strays."""
+    folder = root / kind
+    if not folder.is_dir():
+        return []
+    if folder.is_symlink() and not _inside(folder, root):
+        problems.append(L.unsafe_path(Loc(kind), kind, "a link that leads outside the knowledge base"))
+        return []
+    found: dict[str, tuple[str, Path]] = {}
+    out: list[tuple[str, str, Path]] = []
+    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+        name = entry.name
+        rel = f"{kind}/{name}"
+        path = folder / name
+        if name.startswith("."):
+            continue  # hidden files: editor and VCS droppings
+        if entry.is_symlink() and not _inside(path, root):
+            problems.append(L.unsafe_path(Loc(rel), name, "a link that leads outside the knowledge base"))
+            continue
+        if entry.is_dir():
+            problems.append(L.stray_file(Loc(rel), name + "/", "folders inside are not read"))
+            continue
+        stem, dot, suffix = name.rpartition(".")
+        if not dot or f".{suffix}" not in RECORD_SUFFIXES:
+            if kind == "sources":
+                snapshots[name] = path
+            else:
+                problems.append(L.stray_file(Loc(rel), name, "not a .yaml record"))
+            continue
+        if not L.ID_RE.match(stem):
+            problems.append(L.bad_id(Loc(rel), stem))
+            continue
+        if stem in found:
+            problems.append(L.duplicate_id(Loc(rel), stem, found[stem][0]))
+            continue
+        found[stem] = (rel, path)
+        out.append((stem, rel, path))
+    return out
+
+
+def _check_id(value: dict[str, Any], ident: str, r: RecordReader) -> None:
+    given = value.get("id")
+    if given is not None and given != ident:
+        r.report(L.id_mismatch(r.loc(("id",)), given, ident))
+
+
+def _build_claim(kb: KnowledgeBase, ident: str, value: Any, r: RecordReader) -> None:
+    m = r.mapping(value, (), "a claim", S.CLAIM_KEYS, ("statement",))
+    if m is None:
+        return
+    _check_id(m, ident, r)
+    quotes = tuple(q for p, item in r.items(m, "quotes", ()) if (q := _quote(item, p, r)))
+    evidence = tuple(e for p, item in r.items(m, "evidence", ()) if (e := _evidence(item, p, r)))
+    related = tuple(x for p, item in r.items(m, "related", ()) if (x := _related(item, p, r)))
+    review = _review(m["review"], ("review",), r) if m.get("review") is not None else None
+    cid = ClaimId(ident)
+    kb.claims[cid] = Claim(
+        id=cid,
+        where=r.where,
+        statement=r.text(m, "statement", ()) or "",
+        topics=r.text_list(m, "topics", ()),
+        quotes=quotes,
+        evidence=evidence,
+        related=related,
+        review=review,
+    )
+
+
+def _quote(value: Any, p: tuple[Any, ...], r: RecordReader) -> Quote | None:
+    m = r.mapping(value, p, "a quote", S.QUOTE_KEYS, ("text", "source"))
+    if m is None:
+        return None
+    text, source = r.text(m, "text", p), r.text(m, "source", p)
+    if not text or not source:
+        return None
+    origin: Origin | None = None
+    o = m.get("origin")
+    if o == "unknown":
+        origin = Origin(r.where.sub(*p, "origin"), unknown=True)
+    elif o is not None:
+        om = r.mapping(o, (*p, "origin"), "an origin (or the word unknown)", S.ORIGIN_KEYS,
+                       ("source", "text"))
+        if om is not None:
+            osrc = r.text(om, "source", (*p, "origin"))
+            origin = Origin(
+                r.where.sub(*p, "origin"),
+                source=SourceId(osrc) if osrc else None,
+                text=r.text(om, "text", (*p, "origin")),
+            )
+    speaker = r.text(m, "speaker", p)
+    return Quote(
+        where=r.where.sub(*p),
+        text=text,
+        source=SourceId(source),
+        speaker=ExpertId(speaker) if speaker else None,
+        attribution=r.text(m, "attribution", p),
+        prefix=r.text(m, "prefix", p),
+        suffix=r.text(m, "suffix", p),
+        locator=r.text(m, "locator", p, numbers=True),
+        origin=origin,
+    )
+
+
+def _evidence(value: Any, p: tuple[Any, ...], r: RecordReader) -> Evidence | None:
+    m = r.mapping(value, p, "an evidence item", S.EVIDENCE_KEYS, ("source", "stance"))
+    if m is None:
+        return None
+    source = r.text(m, "source", p)
+    stance = r.enum(m, "stance", p, STANCES, None)
+    if not source or not stance:
+        return None
+    return Evidence(
+        where=r.where.sub(*p),
+        source=SourceId(source),
+        stance=stance,
+        directness=r.enum(m, "directness", p, DIRECTNESS, "direct") or "direct",
+        locator=r.text(m, "locator", p, numbers=True),
+        note=r.text(m, "note", p),
+    )
+
+
+def _related(value: Any, p: tuple[Any, ...], r: RecordReader) -> Related | None:
+    m = r.mapping(value, p, "a related item", S.RELATED_KEYS, ("claim", "relation"))
+    if m is None:
+        return None
+    claim = r.text(m, "claim", p)
+    relation = r.enum(m, "relation", p, RELATIONS, None)
+    if not claim or not relation:
+        return None
+    return Related(where=r.where.sub(*p), claim=ClaimId(claim), relation=relation)
+
+
+def _review(value: Any, p: tuple[Any, ...], r: RecordReader) -> Review | None:
+    m = r.mapping(value, p, "a review", S.REVIEW_KEYS, ("verdict",))
+    if m is None:
+        return None
+    verdict = r.enum(m, "verdict", p, VERDICTS, None)
+    if verdict is None:
+        return None
+    reviewer = r.text(m, "reviewer", p)
+    return Review(
+        where=r.where.sub(*p),
+        verdict=verdict,
+        reviewer=ExpertId(reviewer) if reviewer else None,
+        date=r.date(m, "date", p),
+        rationale=r.text(m, "rationale", p),
+        fingerprint=r.text(m, "fingerprint", p, numbers=True),
+    )
+
+
+def _build_expert(kb: KnowledgeBase, ident: str, value: Any, r: RecordReader) -> None:
+    m = r.mapping(value, (), "an expert", S.EXPERT_KEYS, ("name",))
+    if m is None:
+        return
+    _check_id(m, ident, r)
+    roles: list[Role] = []
+    for p, item in r.items(m, "roles", ()):
+        rm = r.mapping(item, p, "a role", S.ROLE_KEYS, ("title",))
+        if rm is not None and (title := r.text(rm, "title", p)):
+            src = r.text(rm, "source", p)
+            roles.append(Role(r.where.sub(*p), title, r.text(rm, "organization", p),
+                              SourceId(src) if src else None))
+    identifiers: dict[str, str] = {}
+    if m.get("identifiers") is not None:
+        im = m["identifiers"]
+        if not isinstance(im, dict):
+            r.report(L.bad_type(r.loc(("identifiers",)), "identifiers", "a mapping", im))
+        else:
+            for k in im:
+                if (v := r.text(im, k, ("identifiers",), numbers=True)) is not None:
+                    identifiers[k] = v
+    eid = ExpertId(ident)
+    kb.experts[eid] = Expert(
+        id=eid,
+        where=r.where,
+        name=r.text(m, "name", ()) or "",
+        credentials=r.text(m, "credentials", ()),
+        roles=tuple(roles),
+        identifiers=identifiers,
+    )
+
+
+def _build_source(kb: KnowledgeBase, ident: str, value: Any, r: RecordReader) -> None:
+    m = r.mapping(value, (), "a source", S.source_keys(), ("type", "title"))
+    if m is None:
+        return
+    _check_id(m, ident, r)
+    csl: dict[str, Any] = {}
+    kinds = S.csl_fields()
+    for key, v in m.items():
+        kind = kinds.get(key)
+        if kind is None or v is None:
+            continue
+        loc = r.loc((key,))
+        if kind == "names":
+            names = _names(v, key, r)
+            if names:
+                csl[key] = names
+        elif kind == "date":
+            if (d := r.date(m, key, ())) is not None:
+                csl[key] = d
+        elif kind in ("text", "number"):
+            t = r.text(m, key, (), numbers=True)
+            if t is None:
+                continue
+            if key == "URL" and not L.check_url(t):
+                r.report(L.bad_url(loc, t))
+                continue
+            if key == "DOI" and not L.DOI_RE.match(t):
+                r.report(L.bad_doi(loc, t))
+                continue
+            csl[key] = t
+        else:
+            csl[key] = v
+    ctype = r.enum(m, "type", (), S.csl_types(), "document") or "document"
+    title = r.text(m, "title", ()) or ""
+    csl["title"] = title
+    snapshot = r.text(m, "snapshot", ())
+    sid = SourceId(ident)
+    kb.sources[sid] = Source(
+        id=sid,
+        where=r.where,
+        type=ctype,
+        title=title,
+        csl=csl,
+        evidence_level=r.enum(m, "evidence_level", (), EVIDENCE_LEVELS, None),
+        snapshot=snapshot,
+        snapshot_sha256=r.text(m, "snapshot_sha256", ()),
+        snapshot_scope=r.enum(m, "snapshot_scope", (), SNAPSHOT_SCOPES, "full") or "full",
+        retracted=r.boolean(m, "retracted", ()),
+        derived_from=tuple(SourceId(x) for x in r.text_list(m, "derived_from", ())),
+    )
+
+
+def _names(value: Any, key: str, r: RecordReader) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for p, item in r.items({key: value}, key, ()):
+        if isinstance(item, str):
+            r.report(L.bad_type(r.loc(p), key, "a list of {family, given} or {literal} names", item))
+            continue
+        nm = r.mapping(item, p, "a name", S.NAME_KEYS)
+        if nm is None:
+            continue
+        if not nm.get("family") and not nm.get("literal"):
+            r.report(L.missing_key(r.loc(p), "family", "a name (or give 'literal')"))
+            continue
+        name = {k: v for k in nm if (v := r.text(nm, k, p, numbers=True)) is not None}
+        out.append(name)
+    return out
+
+
+def _attach_snapshots(
+    kb: KnowledgeBase, root: Path, files: dict[str, Path], problems: list[Problem]
+) -> None:
+    """Read each source's snapshot; report unsafe names, bad text and changed hashes."""
+    used: set[str] = set()
+    for sid, src in sorted(kb.sources.items()):
+        name = src.snapshot or (f"{sid}.txt" if f"{sid}.txt" in files else None)
+        if name is None:
+            continue
+        loc = src.where.at("snapshot")
+        if name not in files:
+            if "/" in name or "\\" in name or name.startswith("."):
+                problems.append(L.unsafe_path(loc, name, "a snapshot is a file name in sources/"))
+            else:
+                problems.append(L.bad_value(loc, "snapshot", name, "no such file in sources/"))
+            continue
+        used.add(name)
+        rel = f"sources/{name}"
+        data = _read_bytes(files[name], rel, problems)
+        if data is None:
+            continue
+        text, issue = decode(data)
+        if text is None:
+            assert issue is not None
+            problems.append(L.bad_encoding(Loc(rel, issue.line, issue.col), issue.message))
+            continue
+        text = text.replace("\r\n", "\n")
+        digest = hashlib.sha256(data).hexdigest()
+        kb.sources[sid] = _replace_snapshot(src, name, text, digest, problems)
+    for name in sorted(set(files) - used):
+        problems.append(
+            L.stray_file(Loc(f"sources/{name}"), name, "no source names it as its snapshot")
+        )
+
+
+def _replace_snapshot(
+    src: Source, name: str, text: str, digest: str, problems: list[Problem]
+) -> Source:
+    from dataclasses import replace
+
+    from kb.checks.quotes import snapshot_changed
+
+    new = replace(src, snapshot=name, snapshot_text=text, snapshot_sha256=digest)
+    if src.snapshot_sha256 and src.snapshot_sha256.strip().lower() != digest:
+        problems.append(snapshot_changed(replace(new, snapshot_sha256=src.snapshot_sha256), digest))
+    return new
+
+
+def _load_config(root: Path, problems: list[Problem]) -> Config:
+    path = root / "kb.yaml"
+    if not path.is_file():
+        return Config()
+    doc = read_file(path, "kb.yaml", problems)
+    if doc is None:
+        return Config()
+    where = Located("kb.yaml", doc.marks)
+    r = RecordReader(where, problems, None)
+    if doc.value is None:
+        return Config(where=where)
+    m = r.mapping(doc.value, (), "kb.yaml", S.CONFIG_KEYS)
+    if m is None:
+        return Config(where=where)
+    severity: dict[str, Severity] = {}
+    sev = m.get("severity")
+    if isinstance(sev, dict):
+        for code_name in sev:
+            p = ("severity", code_name)
+            if code_name not in CODES:
+                problems.append(L.bad_value(where.key_at(*p), "severity", code_name, CODES))
+                continue
+            level = r.enum(sev, code_name, ("severity",), [s.value for s in Severity], None)
+            if level:
+                severity[code_name] = Severity(level)
+    elif sev is not None:
+        r.report(L.bad_type(r.loc(("severity",)), "severity", "a mapping of code to level", sev))
+    base_url = r.text(m, "base_url", ())
+    if base_url and not L.check_url(base_url):
+        problems.append(L.bad_url(r.loc(("base_url",)), base_url))
+        base_url = None
+    return Config(
+        title=r.text(m, "title", ()) or Config().title,
+        base_url=base_url,
+        style=r.text(m, "style", ()) or "apa",
+        severity=severity,
+        where=where,
+    )
+
+
+_BUILDERS: dict[str, Callable[[KnowledgeBase, str, Any, RecordReader], None]] = {
+    "claims": _build_claim,
+    "experts": _build_expert,
+    "sources": _build_source,
+}

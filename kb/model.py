@@ -1,0 +1,236 @@
+"""Typed, frozen records of a knowledge base."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NewType
+
+from kb.errors import Loc, Severity
+
+ClaimId = NewType("ClaimId", str)
+ExpertId = NewType("ExpertId", str)
+SourceId = NewType("SourceId", str)
+
+Path_ = tuple[str | int, ...]
+Marks = Mapping[Path_, tuple[int, int]]
+
+VERDICTS: dict[str, int | None] = {
+    "accurate": 5,
+    "mostly-accurate": 4,
+    "needs-context": 3,
+    "misleading": 2,
+    "inaccurate": 1,
+    "unsupported": None,
+    "unverifiable": None,
+}
+VERDICT_LABELS: dict[str, str] = {
+    "accurate": "Accurate",
+    "mostly-accurate": "Mostly accurate",
+    "needs-context": "Needs context",
+    "misleading": "Misleading",
+    "inaccurate": "Inaccurate",
+    "unsupported": "Unsupported",
+    "unverifiable": "Unverifiable",
+    "unreviewed": "Unreviewed",
+}
+STANCES = ("supports", "contradicts", "qualifies", "context")
+DIRECTNESS = ("direct", "indirect")
+RELATIONS = ("leads-to", "part-of", "supports", "contradicts", "refines", "same-as")
+EVIDENCE_LEVELS = (
+    "meta-analysis",
+    "rct",
+    "observational",
+    "preclinical",
+    "review",
+    "regulatory",
+    "expert-opinion",
+    "news",
+    "marketing",
+    "blog",
+)
+PRIMARY_LEVELS = frozenset({"meta-analysis", "rct", "observational", "preclinical", "regulatory"})
+SNAPSHOT_SCOPES = ("full", "excerpt")
+KINDS = ("claims", "experts", "sources")
+
+
+@dataclass(frozen=True, slots=True)
+class Located:
+    """Where a record came from, with the line and column of every key and value in it."""
+
+    file: str  # path relative to the knowledge base root
+    marks: Marks = field(default_factory=dict, repr=False, compare=False)
+    base: Path_ = ()  # where this record sits inside its file
+
+    def at(self, *path: str | int) -> Loc:
+        """Return the location of a value inside this record, or of its nearest parent."""
+        full = self.base + path
+        while full:
+            mark = self.marks.get(full)
+            if mark is not None:
+                return Loc(self.file, mark[0], mark[1])
+            full = full[:-1]
+        mark = self.marks.get(())
+        return Loc(self.file, *(mark or (1, 1)))
+
+    def key_at(self, *path: str | int) -> Loc:
+        """Return the location of a key (rather than its value) inside this record."""
+        full = self.base + path
+        mark = self.marks.get((*full, "<key>"))
+        return Loc(self.file, *mark) if mark else self.at(*path)
+
+    def sub(self, *path: str | int) -> Located:
+        """Return a locator for a nested record."""
+        return Located(self.file, self.marks, self.base + path)
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """The earliest known appearance of a quote's words, or `unknown` when traced and not found."""
+
+    where: Located
+    source: SourceId | None = None
+    text: str | None = None
+    unknown: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """Words a claim is drawn from, as printed in a source."""
+
+    where: Located
+    text: str
+    source: SourceId
+    speaker: ExpertId | None = None
+    attribution: str | None = None
+    prefix: str | None = None
+    suffix: str | None = None
+    locator: str | None = None
+    origin: Origin | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """A source that bears on a claim."""
+
+    where: Located
+    source: SourceId
+    stance: str
+    directness: str = "direct"
+    locator: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Related:
+    """A typed link from one claim to another."""
+
+    where: Located
+    claim: ClaimId
+    relation: str
+
+
+@dataclass(frozen=True, slots=True)
+class Review:
+    """A reviewer's verdict on a claim."""
+
+    where: Located
+    verdict: str
+    reviewer: ExpertId | None = None
+    date: str | None = None
+    rationale: str | None = None
+    fingerprint: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """One claim an article makes."""
+
+    id: ClaimId
+    where: Located
+    statement: str
+    topics: tuple[str, ...] = ()
+    quotes: tuple[Quote, ...] = ()
+    evidence: tuple[Evidence, ...] = ()
+    related: tuple[Related, ...] = ()
+    review: Review | None = None
+
+    @property
+    def verdict(self) -> str:
+        """The review's verdict, or `unreviewed`."""
+        return self.review.verdict if self.review else "unreviewed"
+
+
+@dataclass(frozen=True, slots=True)
+class Role:
+    """A verified role of an expert, with the source that confirms it."""
+
+    where: Located
+    title: str
+    organization: str | None = None
+    source: SourceId | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Expert:
+    """A person (or a team): a quoted expert, an author, a reviewer."""
+
+    id: ExpertId
+    where: Located
+    name: str
+    credentials: str | None = None
+    roles: tuple[Role, ...] = ()
+    identifiers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A publication, in CSL-JSON fields, with its archived text if there is one."""
+
+    id: SourceId
+    where: Located
+    type: str
+    title: str
+    csl: Mapping[str, Any]  # every CSL field as written (dates as ISO strings)
+    evidence_level: str | None = None
+    snapshot: str | None = None  # file name inside sources/
+    snapshot_text: str | None = None
+    snapshot_sha256: str | None = None
+    snapshot_scope: str = "full"
+    retracted: bool = False
+    derived_from: tuple[SourceId, ...] = ()
+
+    @property
+    def year(self) -> str | None:
+        """The year of issue, if known."""
+        issued = self.csl.get("issued")
+        return str(issued)[:4] if issued else None
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Settings from kb.yaml."""
+
+    title: str = "Knowledge base"
+    base_url: str | None = None
+    style: str = "apa"
+    severity: Mapping[str, Severity] = field(default_factory=dict)
+    where: Located | None = None
+
+
+@dataclass(slots=True)
+class KnowledgeBase:
+    """Everything loaded from one knowledge base directory."""
+
+    root: Path
+    config: Config = field(default_factory=Config)
+    claims: dict[ClaimId, Claim] = field(default_factory=dict)
+    experts: dict[ExpertId, Expert] = field(default_factory=dict)
+    sources: dict[SourceId, Source] = field(default_factory=dict)
+
+    def topics(self) -> dict[str, str]:
+        """Map every topic's text to its page slug (unique; see urls.topic_slugs)."""
+        from kb.urls import topic_slugs
+
+        return topic_slugs(t for c in self.claims.values() for t in c.topics)

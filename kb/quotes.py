@@ -1,0 +1,192 @@
+"""Find quotes in archived text and compare them with their origin, word by word.
+
+Matching ignores letter case and differences of white space, quote marks (curly or straight)
+and dashes. An ellipsis (`…` or `...`) in a quote stands for omitted words.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+_FOLD = str.maketrans(
+    {
+        "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'", "`": "'",
+        "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
+        "\u00ab": '"', "\u00bb": '"',
+        "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-",
+        "\u2015": "-", "\u2212": "-",
+        "\u00a0": " ", "\u2009": " ", "\u200a": " ", "\u202f": " ", "\u2007": " ",
+    }
+)  # fmt: skip
+_ELLIPSIS = re.compile(r"\s*(?:\u2026|\.\s?\.\s?\.)\s*")
+_WORD = re.compile(r"\w+(?:'\w+)*")
+
+
+@dataclass(frozen=True, slots=True)
+class Folded:
+    """A text folded for matching, with the original offset of every folded character."""
+
+    text: str
+    offsets: tuple[int, ...]  # offsets[i] = index in the original of folded char i; one extra at end
+
+
+def fold_char(ch: str) -> str:
+    """Fold one character: lower case, straight quote marks, plain dashes and spaces."""
+    return ch.translate(_FOLD).lower()
+
+
+@lru_cache(maxsize=4096)
+def fold(text: str) -> Folded:
+    """Fold a text for matching, keeping a map back to the original offsets."""
+    out: list[str] = []
+    offsets: list[int] = []
+    space = True  # drop leading space
+    for i, ch in enumerate(text):
+        if ch == "\u2026":
+            out.append("...")
+            offsets.extend((i, i, i))
+            space = False
+            continue
+        c = fold_char(ch)
+        if c.isspace():
+            if space:
+                continue
+            c, space = " ", True
+        else:
+            space = False
+        out.append(c)
+        offsets.extend([i] * len(c))
+    while out and out[-1] == " ":
+        out.pop()
+        offsets.pop()
+    offsets.append(len(text))
+    return Folded("".join(out), tuple(offsets))
+
+
+def fold_plain(text: str) -> str:
+    """Fold a text without keeping offsets (quotes, prefixes and suffixes)."""
+    return fold(text).text
+
+
+def segments(quote: str) -> list[str]:
+    """Split a quote at its ellipses into the runs of words that must appear, in order."""
+    parts = _ELLIPSIS.split(fold_plain(quote.replace("\u2026", "...")))
+    return [p.strip() for p in parts if p.strip()]
+
+
+def locate(
+    quote: str, snapshot: str, prefix: str | None = None, suffix: str | None = None
+) -> list[tuple[int, int]]:
+    """Return every (start, end) span of the original `snapshot` where `quote` appears.
+
+    With a prefix or suffix, only the places just after the prefix or just before the suffix
+    count. An ellipsis in the quote matches any omitted words; the span covers them.
+    """
+    snap = fold(snapshot)
+    hay = snap.text
+    parts = segments(quote)
+    if not parts:
+        return []
+    pre = fold_plain(prefix).strip() if prefix else ""
+    suf = fold_plain(suffix).strip() if suffix else ""
+    spans: list[tuple[int, int]] = []
+    start = hay.find(parts[0])
+    while start != -1:
+        end = start + len(parts[0])
+        ok = True
+        for part in parts[1:]:
+            nxt = hay.find(part, end)
+            if nxt == -1:
+                ok = False
+                break
+            end = nxt + len(part)
+        if not ok:
+            break  # later parts are missing after this start; they are after any later one too
+        if (not pre or hay[:start].rstrip().endswith(pre)) and (
+            not suf or hay[end:].lstrip().startswith(suf)
+        ):
+            spans.append((snap.offsets[start], snap.offsets[end - 1] + 1))
+        start = hay.find(parts[0], start + 1)
+    return spans
+
+
+def words(text: str) -> list[str]:
+    """Split a text into words, ignoring case, punctuation, quote marks and dashes."""
+    return _WORD.findall(fold_plain(text))
+
+
+@dataclass(frozen=True, slots=True)
+class Drift:
+    """How a quote's words differ from its origin's."""
+
+    dropped: tuple[str, ...]
+    added: tuple[str, ...]
+    changed: tuple[tuple[str, str], ...]
+
+    def __bool__(self) -> bool:
+        return bool(self.dropped or self.added or self.changed)
+
+    def describe(self) -> str:
+        """Say in one line what was dropped, added or changed."""
+        parts = [f"dropped {d!r}" for d in self.dropped]
+        parts += [f"added {a!r}" for a in self.added]
+        parts += [f"changed {a!r} to {b!r}" for a, b in self.changed]
+        return "; ".join(parts)
+
+
+def drift(origin: str, quote: str) -> Drift:
+    """Compare a quote with its origin word by word (case and punctuation alone are not drift)."""
+    a, b = words(origin), words(quote)
+    dropped: list[str] = []
+    added: list[str] = []
+    changed: list[tuple[str, str]] = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if op == "delete":
+            dropped.append(" ".join(a[i1:i2]))
+        elif op == "insert":
+            added.append(" ".join(b[j1:j2]))
+        elif op == "replace":
+            changed.append((" ".join(a[i1:i2]), " ".join(b[j1:j2])))
+    return Drift(tuple(dropped), tuple(added), tuple(changed))
+
+
+def word_diff(origin: str, quote: str) -> list[tuple[str, str]]:
+    """Return the quote against its origin as ("equal" | "delete" | "insert", text) runs.
+
+    The texts keep their own spelling and punctuation; only the comparison ignores them.
+    """
+    a = [t for t in origin.split() if _WORD.search(fold_plain(t))]
+    b = [t for t in quote.split() if _WORD.search(fold_plain(t))]
+    ka = [" ".join(words(t)) for t in a]
+    kb_ = [" ".join(words(t)) for t in b]
+    out: list[tuple[str, str]] = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, ka, kb_, autojunk=False).get_opcodes():
+        if op == "equal":
+            out.append(("equal", " ".join(b[j1:j2])))
+            continue
+        if i2 > i1:
+            out.append(("delete", " ".join(a[i1:i2])))
+        if j2 > j1:
+            out.append(("insert", " ".join(b[j1:j2])))
+    return out
+
+
+def context(snapshot: str, span: tuple[int, int], limit: int = 400) -> tuple[str, str, str]:
+    """Return (before, quoted, after): the sentence(s) around a span, cut to about `limit` chars."""
+    start, end = span
+    left = snapshot.rfind("\n\n", 0, start)
+    left = max(left + 2 if left != -1 else 0, start - limit)
+    for stop in (". ", "? ", "! "):
+        k = snapshot.rfind(stop, left, start)
+        if k != -1 and k + 2 <= start:
+            left = max(left, k + 2)
+    right = snapshot.find("\n\n", end)
+    right = min(right if right != -1 else len(snapshot), end + limit)
+    for stop in (". ", "? ", "! ", ".\n"):
+        k = snapshot.find(stop, end, right)
+        if k != -1:
+            right = min(right, k + 1)
+    return snapshot[left:start].lstrip(), snapshot[start:end], snapshot[end:right].rstrip()
