@@ -9,6 +9,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TextIO
 
 from kb import __version__
 from kb.errors import KBError, Problem, Severity
@@ -34,12 +35,14 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
 
 def make_parser() -> argparse.ArgumentParser:
     """Build the argument parser with every subcommand."""
-    parser = argparse.ArgumentParser(
-        prog="kb", description=DESCRIPTION, formatter_class=_Formatter
-    )
+    parser = argparse.ArgumentParser(prog="kb", description=DESCRIPTION, formatter_class=_Formatter)
     parser.add_argument("--version", action="version", version=f"kb {__version__}")
     parser.add_argument(
-        "-C", dest="root", type=Path, default=Path("."), metavar="DIR",
+        "-C",
+        dest="root",
+        type=Path,
+        default=Path("."),
+        metavar="DIR",
         help="work on the knowledge base in DIR instead of the current directory",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -56,20 +59,25 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def print_problems(problems: Sequence[Problem], fmt: str = "text", stream: object = None) -> None:
+def print_problems(
+    problems: Sequence[Problem], fmt: str = "text", stream: TextIO | None = None
+) -> None:
     """Print problems as text lines, a JSON array, or GitHub workflow annotations."""
     out = stream or sys.stdout
     if fmt == "json":
-        print(json.dumps([p.as_dict() for p in problems], indent=2, ensure_ascii=False), file=out)  # type: ignore[call-overload]
+        print(json.dumps([p.as_dict() for p in problems], indent=2, ensure_ascii=False), file=out)
         return
     for p in problems:
         if fmt == "github":
             level = "error" if p.severity is Severity.ERROR else "warning"
             msg = _gh_escape(f"{p.message} [{p.code}]")
-            print(f"::{level} file={_gh_escape(p.loc.path, True)},line={p.loc.line},"
-                  f"col={p.loc.col},title={p.code}::{msg}", file=out)  # type: ignore[call-overload]
+            print(
+                f"::{level} file={_gh_escape(p.loc.path, True)},line={p.loc.line},"
+                f"col={p.loc.col},title={p.code}::{msg}",
+                file=out,
+            )
         else:
-            print(p.text(), file=out)  # type: ignore[call-overload]
+            print(p.text(), file=out)
 
 
 def _gh_escape(text: str, prop: bool = False) -> str:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from kb.checks import CODES, check_kb, loading
+from kb.checks.registry import did_you_mean
 from kb.cli import exit_code, print_problems
 from kb.errors import KBError
 from kb.model import VERDICTS
@@ -20,7 +21,10 @@ Sub = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 def _parser(sub: Any, name: str, help_: str, example: str) -> argparse.ArgumentParser:
     p: argparse.ArgumentParser = sub.add_parser(
-        name, help=help_, description=help_, epilog=f"example:\n  {example}",
+        name,
+        help=help_,
+        description=help_,
+        epilog=f"example:\n  {example}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     return p
@@ -28,27 +32,41 @@ def _parser(sub: Any, name: str, help_: str, example: str) -> argparse.ArgumentP
 
 def register(sub: Any) -> None:
     """Add the check, graph, new and review subcommands."""
-    p = _parser(sub, "check", "check every record and quote; print problems at file:line:col",
-                "kb check --strict --format github")
+    p = _parser(
+        sub,
+        "check",
+        "check every record and quote; print problems at file:line:col",
+        "kb check --strict --format github",
+    )
     p.add_argument("--format", choices=("text", "json", "github"), default="text")
     p.add_argument("--strict", action="store_true", help="warnings fail too (exit 1)")
     p.add_argument("--explain", metavar="CODE", help="print the documentation of a check code")
     p.add_argument("--list", action="store_true", help="list every check code with its severity")
     p.set_defaults(func=cmd_check)
 
-    p = _parser(sub, "graph", "summarise the knowledge graph: counts, most connected, components",
-                "kb graph --top 10")
+    p = _parser(
+        sub,
+        "graph",
+        "summarise the knowledge graph: counts, most connected, components",
+        "kb graph --top 10",
+    )
     p.add_argument("--top", type=int, default=5, help="how many most-connected records to list")
     p.set_defaults(func=cmd_graph)
 
-    p = _parser(sub, "new", "write a commented template for a new record", "kb new claim nmda-blockade")
+    p = _parser(
+        sub, "new", "write a commented template for a new record", "kb new claim nmda-blockade"
+    )
     p.add_argument("kind", choices=("claim", "expert", "source"))
     p.add_argument("id", help="lower-case letters, digits and '-'")
     p.set_defaults(func=cmd_new)
 
-    p = _parser(sub, "review", "record a review: verdict, reviewer, today's date and the fingerprint",
-                'kb review nmda-blockade --verdict accurate --reviewer editorial-team '
-                '--rationale "Anis 1983."')
+    p = _parser(
+        sub,
+        "review",
+        "record a review: verdict, reviewer, today's date and the fingerprint",
+        "kb review nmda-blockade --verdict accurate --reviewer editorial-team "
+        '--rationale "Anis 1983."',
+    )
     p.add_argument("claim")
     p.add_argument("--verdict", required=True, choices=tuple(VERDICTS))
     p.add_argument("--reviewer", required=True, help="an expert id")
@@ -62,7 +80,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     if args.explain:
         c = CODES.get(args.explain)
         if c is None:
-            raise KBError(f"no check code {args.explain!r}{loading.did_you_mean(args.explain, CODES)}")
+            raise KBError(f"no check code {args.explain!r}{did_you_mean(args.explain, CODES)}")
         print(f"{c.code} ({c.severity.value} by default; {c.family})\n\n{c.doc}")
         return 0
     if args.list:
@@ -81,7 +99,7 @@ def cmd_graph(args: argparse.Namespace) -> int:
     """Run `kb graph`."""
     from kb.graph import summary
 
-    _kb, g, problems = check_kb(args.root)
+    _kb, g, _problems = check_kb(args.root)
     print(summary(g, args.top))
     return 0
 
@@ -170,14 +188,12 @@ def cmd_review(args: argparse.Namespace) -> int:
     """Run `kb review`: replace the claim's review block, keeping the rest of the file as it is."""
     from kb.fingerprint import fingerprint
 
-    kb, _g, problems = check_kb(args.root)
-    claim = kb.claims.get(args.claim)  # type: ignore[call-overload]
+    kb, _g, _problems = check_kb(args.root)
+    claim = kb.claims.get(args.claim)
     if claim is None:
-        raise KBError(f"no claim {args.claim!r}{loading.did_you_mean(args.claim, kb.claims)}")
+        raise KBError(f"no claim {args.claim!r}{did_you_mean(args.claim, kb.claims)}")
     if args.reviewer not in kb.experts:
-        raise KBError(
-            f"no expert {args.reviewer!r}{loading.did_you_mean(args.reviewer, kb.experts)}"
-        )
+        raise KBError(f"no expert {args.reviewer!r}{did_you_mean(args.reviewer, kb.experts)}")
     path = Path(args.root) / claim.where.file
     lines = path.read_text(encoding="utf-8-sig").splitlines(keepends=True)
     newline = "\r\n" if lines and lines[0].endswith("\r\n") else "\n"

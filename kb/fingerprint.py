@@ -12,7 +12,7 @@ LENGTH = 12
 
 
 def fingerprint(kb: KnowledgeBase, claim: Claim) -> str:
-    """Hash the claim's statement, quotes, evidence and the snapshots its quotes are checked against."""
+    """Hash the claim's statement, quotes, evidence and the snapshots its quotes are checked in."""
     sources = sorted(
         {q.source for q in claim.quotes}
         | {q.origin.source for q in claim.quotes if q.origin and q.origin.source}

@@ -49,7 +49,9 @@ def build_graph(kb: KnowledgeBase) -> nx.MultiDiGraph[str]:
     for topic, slug in sorted(slugs.items(), key=lambda kv: kv[1]):
         g.add_node(node_id("topic", slug), type="topic", id=slug, label=topic)
     for cid, c in sorted(kb.claims.items()):
-        g.add_node(node_id("claim", cid), type="claim", id=cid, label=c.statement, verdict=c.verdict)
+        g.add_node(
+            node_id("claim", cid), type="claim", id=cid, label=c.statement, verdict=c.verdict
+        )
 
     def link(a: str, b: str, kind: str, **attrs: Any) -> None:
         if a in g and b in g:
@@ -83,8 +85,12 @@ def build_graph(kb: KnowledgeBase) -> nx.MultiDiGraph[str]:
     for eid, e in sorted(kb.experts.items()):
         for role in e.roles:
             if role.source:
-                link(node_id("expert", eid), node_id("source", role.source), "role-source",
-                     title=role.title)
+                link(
+                    node_id("expert", eid),
+                    node_id("source", role.source),
+                    "role-source",
+                    title=role.title,
+                )
     return g
 
 
@@ -110,7 +116,6 @@ def summary(g: nx.MultiDiGraph[str], top: int = 5) -> str:
     comps = sorted((len(c) for c in nx.weakly_connected_components(g)), reverse=True)
     isolated = sum(1 for n in comps if n == 1)
     lines.append(
-        f"components: {len(comps)} (largest {comps[0] if comps else 0} nodes, "
-        f"{isolated} isolated)"
+        f"components: {len(comps)} (largest {comps[0] if comps else 0} nodes, {isolated} isolated)"
     )
     return "\n".join(lines)

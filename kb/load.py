@@ -118,7 +118,9 @@ def _record_files(
     if not folder.is_dir():
         return []
     if folder.is_symlink() and not _inside(folder, root):
-        problems.append(L.unsafe_path(Loc(kind), kind, "a link that leads outside the knowledge base"))
+        problems.append(
+            L.unsafe_path(Loc(kind), kind, "a link that leads outside the knowledge base")
+        )
         return []
     found: dict[str, tuple[str, Path]] = {}
     out: list[tuple[str, str, Path]] = []
@@ -129,7 +131,9 @@ def _record_files(
         if name.startswith("."):
             continue  # hidden files: editor and VCS droppings
         if entry.is_symlink() and not _inside(path, root):
-            problems.append(L.unsafe_path(Loc(rel), name, "a link that leads outside the knowledge base"))
+            problems.append(
+                L.unsafe_path(Loc(rel), name, "a link that leads outside the knowledge base")
+            )
             continue
         if entry.is_dir():
             problems.append(L.stray_file(Loc(rel), name + "/", "folders inside are not read"))
@@ -192,8 +196,9 @@ def _quote(value: Any, p: tuple[Any, ...], r: RecordReader) -> Quote | None:
     if o == "unknown":
         origin = Origin(r.where.sub(*p, "origin"), unknown=True)
     elif o is not None:
-        om = r.mapping(o, (*p, "origin"), "an origin (or the word unknown)", S.ORIGIN_KEYS,
-                       ("source", "text"))
+        om = r.mapping(
+            o, (*p, "origin"), "an origin (or the word unknown)", S.ORIGIN_KEYS, ("source", "text")
+        )
         if om is not None:
             osrc = r.text(om, "source", (*p, "origin"))
             origin = Origin(
@@ -272,8 +277,14 @@ def _build_expert(kb: KnowledgeBase, ident: str, value: Any, r: RecordReader) ->
         rm = r.mapping(item, p, "a role", S.ROLE_KEYS, ("title",))
         if rm is not None and (title := r.text(rm, "title", p)):
             src = r.text(rm, "source", p)
-            roles.append(Role(r.where.sub(*p), title, r.text(rm, "organization", p),
-                              SourceId(src) if src else None))
+            roles.append(
+                Role(
+                    r.where.sub(*p),
+                    title,
+                    r.text(rm, "organization", p),
+                    SourceId(src) if src else None,
+                )
+            )
     identifiers: dict[str, str] = {}
     if m.get("identifiers") is not None:
         im = m["identifiers"]
@@ -350,7 +361,9 @@ def _names(value: Any, key: str, r: RecordReader) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for p, item in r.items({key: value}, key, ()):
         if isinstance(item, str):
-            r.report(L.bad_type(r.loc(p), key, "a list of {family, given} or {literal} names", item))
+            r.report(
+                L.bad_type(r.loc(p), key, "a list of {family, given} or {literal} names", item)
+            )
             continue
         nm = r.mapping(item, p, "a name", S.NAME_KEYS)
         if nm is None:

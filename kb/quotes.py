@@ -30,7 +30,9 @@ class Folded:
     """A text folded for matching, with the original offset of every folded character."""
 
     text: str
-    offsets: tuple[int, ...]  # offsets[i] = index in the original of folded char i; one extra at end
+    offsets: tuple[
+        int, ...
+    ]  # offsets[i] = index in the original of folded char i; one extra at end
 
 
 def fold_char(ch: str) -> str:

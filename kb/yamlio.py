@@ -86,7 +86,7 @@ def _scalar(event: ev.ScalarEvent) -> Any:
     if tag in (None, "!"):
         if event.style or tag == "!":  # quoted or block: always a string
             return event.value
-        tag = _resolver.resolve(ScalarNode, event.value, event.implicit)
+        tag = _resolver.resolve(ScalarNode, event.value, event.implicit)  # type: ignore[no-untyped-call]
     if tag in (_STR, _TIMESTAMP):  # dates stay as written; the schema checks their form
         return event.value
     build = _SCALAR_TAGS.get(tag)
@@ -132,7 +132,13 @@ def read_yaml(text: str) -> Document:
         if pending is no_key:
             if isinstance(value, (dict, list)):
                 raise _Unsupported("a mapping key must be a plain value, not a list or mapping")
-            key = "null" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+            key = (
+                "null"
+                if value is None
+                else str(value).lower()
+                if isinstance(value, bool)
+                else str(value)
+            )
             if key in container:
                 first = marks.get((*path, key, KEY), (0, 0))
                 doc.issues.append(
@@ -168,7 +174,7 @@ def read_yaml(text: str) -> Document:
                 if event.tag not in _COLLECTION_TAGS:
                     raise _Unsupported(f"unsupported YAML tag {event.tag!r}")
                 if len(stack) >= MAX_DEPTH:
-                    m = event.start_mark
+                    m: Any = event.start_mark
                     doc.issues.append(
                         Issue(
                             "yaml-too-deep",
@@ -221,7 +227,9 @@ def read_yaml(text: str) -> Document:
         doc.issues.append(Issue("yaml-syntax", f"invalid YAML: {what}", line, col))
     except yaml.reader.ReaderError as exc:
         line, col = _offset_to_line_col(text, exc.position)
-        doc.issues.append(Issue("bad-encoding", f"character not allowed in YAML: {exc.reason}", line, col))
+        doc.issues.append(
+            Issue("bad-encoding", f"character not allowed in YAML: {exc.reason}", line, col)
+        )
     except yaml.YAMLError as exc:  # any other libyaml complaint, e.g. its own nesting limit
         line, col = _last_mark(text, marks)
         doc.issues.append(Issue("yaml-syntax", f"invalid YAML: {exc}".splitlines()[0], line, col))

@@ -19,4 +19,6 @@ class Context:
 
     def quotes(self) -> list[tuple[Claim, int, Quote]]:
         """Every quote of every claim, in id order."""
-        return [(c, i, q) for _, c in sorted(self.kb.claims.items()) for i, q in enumerate(c.quotes)]
+        return [
+            (c, i, q) for _, c in sorted(self.kb.claims.items()) for i, q in enumerate(c.quotes)
+        ]

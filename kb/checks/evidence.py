@@ -16,11 +16,15 @@ F = "evidence"
 
 @code("no-evidence", F, Severity.WARNING, runs=True)
 def no_evidence(ctx: Context) -> Iterator[Problem]:
-    """A claim has no evidence: no source that supports, contradicts, qualifies or gives it context."""
+    """A claim has no evidence: no source that supports, contradicts, qualifies or frames it."""
     for cid, c in sorted(ctx.kb.claims.items()):
         if not c.evidence:
-            yield problem("no-evidence", c.where.at("statement"),
-                          f"claim {cid} has no evidence", f"claim:{cid}")
+            yield problem(
+                "no-evidence",
+                c.where.at("statement"),
+                f"claim {cid} has no evidence",
+                f"claim:{cid}",
+            )
 
 
 @code("secondary-only", F, Severity.WARNING, runs=True)
@@ -30,9 +34,7 @@ def secondary_only(ctx: Context) -> Iterator[Problem]:
     for cid, c in sorted(ctx.kb.claims.items()):
         if not c.evidence:
             continue
-        levels = {
-            src.evidence_level for e in c.evidence if (src := ctx.kb.sources.get(e.source))
-        }
+        levels = {src.evidence_level for e in c.evidence if (src := ctx.kb.sources.get(e.source))}
         if not levels & PRIMARY_LEVELS:
             yield problem(
                 "secondary-only",
@@ -54,9 +56,12 @@ def retracted_evidence(ctx: Context) -> Iterator[Problem]:
         for e in c.evidence:
             src = ctx.kb.sources.get(e.source)
             if src and src.retracted and e.stance != "context":
-                yield problem("retracted-evidence", e.where.at("source"),
-                              f"evidence {e.source} is retracted (stance {e.stance})",
-                              f"claim:{cid}")
+                yield problem(
+                    "retracted-evidence",
+                    e.where.at("source"),
+                    f"evidence {e.source} is retracted (stance {e.stance})",
+                    f"claim:{cid}",
+                )
 
 
 @code("contradicted", F, Severity.WARNING, runs=True)
@@ -70,9 +75,12 @@ def contradicted(ctx: Context) -> Iterator[Problem]:
         if c.review and c.review.verdict == "accurate":
             against = [e.source for e in c.evidence if e.stance == "contradicts"]
             if against:
-                yield problem("contradicted", c.review.where.at("verdict"),
-                              f"verdict is accurate but {', '.join(against)} contradicts it",
-                              f"claim:{cid}")
+                yield problem(
+                    "contradicted",
+                    c.review.where.at("verdict"),
+                    f"verdict is accurate but {', '.join(against)} contradicts it",
+                    f"claim:{cid}",
+                )
 
 
 @code("circular-sourcing", F, runs=True)
@@ -84,25 +92,32 @@ def circular_sourcing(ctx: Context) -> Iterator[Problem]:
     very source the claim is quoted from, or a copy of it (`derived_from`), which cannot confirm it.
     """
     g = ctx.graph
-    derived = nx.DiGraph(
-        (u, v) for u, v, d in g.edges(data=True) if d["type"] == "derived-from"
-    )
+    derived = nx.DiGraph((u, v) for u, v, d in g.edges(data=True) if d["type"] == "derived-from")
     for cycle in _cycles(derived):
         first = cycle[0].partition(":")[2]
         src = ctx.kb.sources[SourceId(first)]
         names = " -> ".join(n.partition(":")[2] for n in [*cycle, cycle[0]])
-        yield problem("circular-sourcing", src.where.at("derived_from"),
-                      f"derived_from loops: {names}", f"source:{first}")
+        yield problem(
+            "circular-sourcing",
+            src.where.at("derived_from"),
+            f"derived_from loops: {names}",
+            f"source:{first}",
+        )
     supports = nx.DiGraph(
-        (u, v) for u, v, d in g.edges(data=True)
+        (u, v)
+        for u, v, d in g.edges(data=True)
         if d["type"] == "related" and d["relation"] == "supports"
     )
     for cycle in _cycles(supports):
         first = cycle[0].partition(":")[2]
         claim = ctx.kb.claims[first]  # type: ignore[index]
         names = " -> ".join(n.partition(":")[2] for n in [*cycle, cycle[0]])
-        yield problem("circular-sourcing", claim.where.at("related"),
-                      f"claim supports itself through related claims: {names}", f"claim:{first}")
+        yield problem(
+            "circular-sourcing",
+            claim.where.at("related"),
+            f"claim supports itself through related claims: {names}",
+            f"claim:{first}",
+        )
     for cid, c in sorted(ctx.kb.claims.items()):
         quoted = {q.source for q in c.quotes}
         for e in c.evidence:
@@ -133,7 +148,7 @@ def _ancestors(ctx: Context, sid: SourceId) -> set[SourceId]:
 
 
 def _cycles(g: nx.DiGraph[str]) -> list[list[str]]:
-    """One cycle per strongly connected component that has one, rotated to start at its least node."""
+    """Return one cycle per strongly connected component, starting at its least node."""
     out: list[list[str]] = []
     for comp in nx.strongly_connected_components(g):
         if len(comp) == 1:

@@ -139,7 +139,9 @@ def bad_value(loc: Loc, key: str, value: object, allowed: Iterable[str] | str) -
 @code("bad-date", F)
 def bad_date(loc: Loc, key: str, value: object) -> Problem:
     """A date is not an ISO date: `2010-08-20`, `2010-08` or `2010`, with a real month and day."""
-    return problem("bad-date", loc, f"{key!r} is {short(value)}, not an ISO date (YYYY-MM-DD, YYYY-MM or YYYY)")
+    return problem(
+        "bad-date", loc, f"{key!r} is {short(value)}, not an ISO date (YYYY-MM-DD, YYYY-MM or YYYY)"
+    )
 
 
 def check_date(value: str) -> bool:
@@ -164,7 +166,9 @@ def bad_url(loc: Loc, value: str) -> Problem:
     `javascript:`, `data:`, `file:` and relative URLs are refused: every URL becomes a link that
     a reader may click.
     """
-    return problem("bad-url", loc, f"URL {short(value)} must be an absolute http:// or https:// address")
+    return problem(
+        "bad-url", loc, f"URL {short(value)} must be an absolute http:// or https:// address"
+    )
 
 
 def check_url(value: str) -> bool:

@@ -49,9 +49,11 @@ def quote_not_found(ctx: Context) -> Iterator[Problem]:
         if src and src.snapshot_text is not None and not quote_spans(ctx, c, i):
             yield _not_found(src, "the quote", q, c, q.where.at("text"))
         o = q.origin
-        if o and o.source and o.text and (osrc := ctx.kb.sources.get(o.source)):
-            if osrc.snapshot_text is not None and not locate(o.text, osrc.snapshot_text):
-                yield _not_found(osrc, "the origin's text", None, c, o.where.at("text"))
+        if o is None or not o.text or not o.source:
+            continue
+        osrc = ctx.kb.sources.get(o.source)
+        if osrc and osrc.snapshot_text is not None and not locate(o.text, osrc.snapshot_text):
+            yield _not_found(osrc, "the origin's text", None, c, o.where.at("text"))
 
 
 @code("quote-ambiguous", F, Severity.WARNING, runs=True)
@@ -67,7 +69,8 @@ def quote_ambiguous(ctx: Context) -> Iterator[Problem]:
             yield problem(
                 "quote-ambiguous",
                 q.where.at("text"),
-                f"the quote appears {len(spans)} times in sources/{ctx.kb.sources[q.source].snapshot};"
+                f"the quote appears {len(spans)} times in "
+                f"sources/{ctx.kb.sources[q.source].snapshot};"
                 " add a prefix or suffix to pick one",
                 f"claim:{c.id}",
             )
@@ -96,7 +99,7 @@ def quote_drift(ctx: Context) -> Iterator[Problem]:
 
 @code("quote-untraced", F, Severity.WARNING, runs=True)
 def quote_untraced(ctx: Context) -> Iterator[Problem]:
-    """A quote attributed to a speaker has no `origin` key: nobody has looked for where it first appeared.
+    """A quote attributed to a speaker has no `origin` key: nobody traced where it first appeared.
 
     `origin: unknown` records that it was traced and not found, which is an answer, not a gap. A
     quote in the source's own voice (no `speaker`) is its own origin and needs none.
@@ -137,15 +140,20 @@ def snapshot_missing(ctx: Context) -> Iterator[Problem]:
     Save the source's text as `sources/<id>.txt` (or name the file with `snapshot:`).
     """
     for c, _i, q in ctx.quotes():
-        for sid, loc in ((q.source, q.where.at("source")),
-                         (q.origin.source if q.origin else None,
-                          q.origin.where.at("source") if q.origin else None)):
+        for sid, loc in (
+            (q.source, q.where.at("source")),
+            (
+                q.origin.source if q.origin else None,
+                q.origin.where.at("source") if q.origin else None,
+            ),
+        ):
             src = ctx.kb.sources.get(sid) if sid else None
             if src is not None and src.snapshot_text is None and loc is not None:
                 yield problem(
                     "snapshot-missing",
                     loc,
-                    f"source {sid} has no snapshot (sources/{sid}.txt): the words cannot be checked",
+                    f"source {sid} has no snapshot (sources/{sid}.txt): "
+                    "the words cannot be checked",
                     f"claim:{c.id}",
                 )
 

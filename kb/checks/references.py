@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from typing import Any
 
 from kb.checks.context import Context
 from kb.checks.registry import code, did_you_mean, problem
@@ -11,8 +12,9 @@ from kb.errors import Loc, Problem
 F = "references"
 
 
-def _missing(name: str, kind: str, ident: str, pool: Mapping[str, object], loc: Loc,
-             subject: str) -> Problem:
+def _missing(
+    name: str, kind: str, ident: str, pool: Mapping[Any, object], loc: Loc, subject: str
+) -> Problem:
     return problem(
         name, loc, f"no {kind} {ident!r} in {kind}s/{did_you_mean(ident, pool)}", subject
     )
@@ -20,7 +22,7 @@ def _missing(name: str, kind: str, ident: str, pool: Mapping[str, object], loc: 
 
 @code("unknown-source", F, runs=True)
 def unknown_source(ctx: Context) -> Iterator[Problem]:
-    """A quote, origin, evidence item, expert role or `derived_from` names a source that does not exist.
+    """A quote, origin, evidence item, expert role or `derived_from` names a missing source.
 
     The message suggests the closest existing source id. Fix the id, or add `sources/<id>.yaml`.
     """
@@ -29,23 +31,45 @@ def unknown_source(ctx: Context) -> Iterator[Problem]:
         subj = f"claim:{cid}"
         for q in c.quotes:
             if q.source not in pool:
-                yield _missing("unknown-source", "source", q.source, pool, q.where.at("source"), subj)
+                yield _missing(
+                    "unknown-source", "source", q.source, pool, q.where.at("source"), subj
+                )
             if q.origin and q.origin.source and q.origin.source not in pool:
-                yield _missing("unknown-source", "source", q.origin.source, pool,
-                               q.origin.where.at("source"), subj)
+                yield _missing(
+                    "unknown-source",
+                    "source",
+                    q.origin.source,
+                    pool,
+                    q.origin.where.at("source"),
+                    subj,
+                )
         for e in c.evidence:
             if e.source not in pool:
-                yield _missing("unknown-source", "source", e.source, pool, e.where.at("source"), subj)
+                yield _missing(
+                    "unknown-source", "source", e.source, pool, e.where.at("source"), subj
+                )
     for eid, x in sorted(ctx.kb.experts.items()):
         for r in x.roles:
             if r.source and r.source not in pool:
-                yield _missing("unknown-source", "source", r.source, pool, r.where.at("source"),
-                               f"expert:{eid}")
+                yield _missing(
+                    "unknown-source",
+                    "source",
+                    r.source,
+                    pool,
+                    r.where.at("source"),
+                    f"expert:{eid}",
+                )
     for sid, s in sorted(ctx.kb.sources.items()):
         for i, parent in enumerate(s.derived_from):
             if parent not in pool:
-                yield _missing("unknown-source", "source", parent, pool,
-                               s.where.at("derived_from", i), f"source:{sid}")
+                yield _missing(
+                    "unknown-source",
+                    "source",
+                    parent,
+                    pool,
+                    s.where.at("derived_from", i),
+                    f"source:{sid}",
+                )
 
 
 @code("unknown-expert", F, runs=True)
@@ -59,11 +83,23 @@ def unknown_expert(ctx: Context) -> Iterator[Problem]:
     for cid, c in sorted(ctx.kb.claims.items()):
         for q in c.quotes:
             if q.speaker and q.speaker not in pool:
-                yield _missing("unknown-expert", "expert", q.speaker, pool, q.where.at("speaker"),
-                               f"claim:{cid}")
+                yield _missing(
+                    "unknown-expert",
+                    "expert",
+                    q.speaker,
+                    pool,
+                    q.where.at("speaker"),
+                    f"claim:{cid}",
+                )
         if c.review and c.review.reviewer and c.review.reviewer not in pool:
-            yield _missing("unknown-expert", "expert", c.review.reviewer, pool,
-                           c.review.where.at("reviewer"), f"claim:{cid}")
+            yield _missing(
+                "unknown-expert",
+                "expert",
+                c.review.reviewer,
+                pool,
+                c.review.where.at("reviewer"),
+                f"claim:{cid}",
+            )
 
 
 @code("unknown-claim", F, runs=True)
@@ -76,5 +112,6 @@ def unknown_claim(ctx: Context) -> Iterator[Problem]:
     for cid, c in sorted(ctx.kb.claims.items()):
         for r in c.related:
             if r.claim not in pool:
-                yield _missing("unknown-claim", "claim", r.claim, pool, r.where.at("claim"),
-                               f"claim:{cid}")
+                yield _missing(
+                    "unknown-claim", "claim", r.claim, pool, r.where.at("claim"), f"claim:{cid}"
+                )

@@ -20,8 +20,12 @@ def unreviewed(ctx: Context) -> Iterator[Problem]:
     """
     for cid, c in sorted(ctx.kb.claims.items()):
         if c.review is None:
-            yield problem("unreviewed", c.where.at("statement"),
-                          f"claim {cid} has not been reviewed", f"claim:{cid}")
+            yield problem(
+                "unreviewed",
+                c.where.at("statement"),
+                f"claim {cid} has not been reviewed",
+                f"claim:{cid}",
+            )
 
 
 @code("stale-review", F, Severity.WARNING, runs=True)
@@ -51,8 +55,12 @@ def orphan_source(ctx: Context) -> Iterator[Problem]:
     g = ctx.graph
     for sid, s in sorted(ctx.kb.sources.items()):
         if g.in_degree(f"source:{sid}") == 0:
-            yield problem("orphan-source", s.where.at(), f"source {sid} is not used by any claim or expert",
-                          f"source:{sid}")
+            yield problem(
+                "orphan-source",
+                s.where.at(),
+                f"source {sid} is not used by any claim or expert",
+                f"source:{sid}",
+            )
 
 
 @code("orphan-expert", F, Severity.WARNING, runs=True)
@@ -61,5 +69,9 @@ def orphan_expert(ctx: Context) -> Iterator[Problem]:
     g = ctx.graph
     for eid, x in sorted(ctx.kb.experts.items()):
         if g.in_degree(f"expert:{eid}") == 0:
-            yield problem("orphan-expert", x.where.at(), f"expert {eid} is not quoted and reviews nothing",
-                          f"expert:{eid}")
+            yield problem(
+                "orphan-expert",
+                x.where.at(),
+                f"expert {eid} is not quoted and reviews nothing",
+                f"expert:{eid}",
+            )

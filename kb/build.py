@@ -1,0 +1,148 @@
+"""The build: load, graph, check, cite, render, export, write — one readable function."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kb.errors import KBError, Problem, Severity
+
+DEFAULT_OUT = "site"
+
+
+@dataclass
+class BuildReport:
+    """What a build did: wall time per stage, problems, and files written."""
+
+    stages: dict[str, float] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    files: int = 0
+    written: int = 0
+    linked: int = 0
+    exit_code: int = 0
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        """Time one stage."""
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.stages[name] = self.stages.get(name, 0.0) + time.perf_counter() - t0
+
+
+def build(
+    root: Path,
+    out: Path | None = None,
+    strict: bool = False,
+    log: Callable[[str], None] | None = None,
+) -> BuildReport:
+    """Build the site of the knowledge base at `root` into `out`; write nothing on errors."""
+    from kb.checks import run_checks
+    from kb.graph import build_graph
+    from kb.load import load_kb
+    from kb.output import check_out_dir, write_site
+
+    say = log or (lambda line: print(line, file=sys.stderr))
+    root = Path(root)
+    out = Path(out) if out is not None else root / DEFAULT_OUT
+    check_out_dir(out, root)
+    report = BuildReport()
+    with report.stage("load"):
+        kb, problems = load_kb(root)
+    with report.stage("graph"):
+        graph = build_graph(kb)
+    with report.stage("checks"):
+        problems = sorted([*problems, *run_checks(kb, graph)], key=Problem.sort_key)
+    report.problems = problems
+    for p in problems:
+        say(p.text())
+    errors = sum(p.severity is Severity.ERROR for p in problems)
+    warnings = len(problems) - errors
+    if errors or (strict and warnings):
+        why = f"{errors} error(s)" if errors else f"{warnings} warning(s) with --strict"
+        say(f"build stopped: {why}; nothing was written, {out} is as it was")
+        report.exit_code = 1
+        return report
+    with report.stage("citations"):
+        citations = _citations(kb)
+    files: dict[str, bytes] = {}
+    with report.stage("render"):
+        files.update(_render(kb, graph, problems, citations))
+    with report.stage("exports"):
+        files.update(_exports(kb, graph, problems))
+    with report.stage("write"):
+        counts = write_site(files, out)
+    report.files = len(files)
+    report.written, report.linked = counts["written"], counts["linked"]
+    say(
+        f"built {out}: {len(files)} files ({counts['written']} written, "
+        f"{counts['linked']} unchanged); "
+        f"{warnings} warning(s)"
+    )
+    return report
+
+
+def _citations(kb: Any) -> dict[str, dict[str, Any]]:
+    try:
+        from kb.cite import cite_sources
+    except ImportError:  # the citation module is optional while it is being built
+        return {}
+    result: dict[str, dict[str, Any]] = cite_sources(kb, cache_dir=kb.root / ".kb-cache")
+    return result
+
+
+def _render(kb: Any, graph: Any, problems: list[Problem], citations: Any) -> dict[str, bytes]:
+    try:
+        from kb.render import render_site
+    except ImportError:
+        return {}
+    files: dict[str, bytes] = render_site(kb, graph, problems, citations)
+    return files
+
+
+def _exports(kb: Any, graph: Any, problems: list[Problem]) -> dict[str, bytes]:
+    try:
+        from kb.export import export_files
+    except ImportError:
+        return {}
+    files: dict[str, bytes] = export_files(kb, graph, problems)
+    return files
+
+
+def register(sub: Any) -> None:
+    """Add the `build` subcommand."""
+    p: argparse.ArgumentParser = sub.add_parser(
+        "build",
+        help="check, then write the static site (nothing is written when there are errors)",
+        description="Check the knowledge base, then render the site, the exports and the "
+        "citations into --out. A build with errors writes nothing; the previous site stays.",
+        epilog="example:\n  kb build --out site --strict",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--out", type=Path, help=f"output folder (default: {DEFAULT_OUT}/ in the knowledge base)"
+    )
+    p.add_argument("--strict", action="store_true", help="warnings stop the build too")
+    p.add_argument("--timings", action="store_true", help="print the time each stage took")
+    p.set_defaults(func=cmd_build)
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    """Run `kb build`."""
+    if args.out is not None and not args.out.is_absolute():
+        args.out = Path.cwd() / args.out
+    try:
+        report = build(args.root, args.out, args.strict)
+    except OSError as exc:
+        raise KBError(f"cannot write the site: {exc}") from exc
+    if args.timings:
+        for name, secs in report.stages.items():
+            print(f"{name:10} {secs:7.3f} s", file=sys.stderr)
+    return report.exit_code

@@ -1,0 +1,135 @@
+"""Write a built site to disk: the only code that writes it, atomically and under a lock.
+
+The new site is written into a fresh folder beside the output, then swapped in with two renames;
+a build that fails or is killed leaves the previous site as it was. Files whose bytes did not
+change are hard-linked from the previous site instead of written again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path, PurePosixPath
+
+from kb.errors import KBError
+
+MARKER = ".kb-site"  # a JSON manifest {path: sha256}; marks a folder as a kb site
+
+
+def check_out_dir(out: Path, root: Path) -> None:
+    """Refuse an output folder that could hold anything of the user's (exit 2)."""
+    out_r, root_r = out.resolve(), root.resolve()
+    if out_r == root_r or root_r.is_relative_to(out_r):
+        raise KBError(f"--out {out} is the knowledge base or one of its parents: refused")
+    for kind in ("claims", "experts", "sources"):
+        if out_r.is_relative_to(root_r / kind):
+            raise KBError(f"--out {out} is inside the knowledge base's {kind}/: refused")
+    if out.is_symlink():
+        raise KBError(f"--out {out} is a symbolic link: refused")
+    if out.exists():
+        if not out.is_dir():
+            raise KBError(f"--out {out} exists and is not a folder: refused")
+        if any(out.iterdir()) and not (out / MARKER).is_file():
+            raise KBError(
+                f"--out {out} is not empty and is not a previous kb site: refused, "
+                "so that nothing of yours is deleted"
+            )
+
+
+def _safe_rel(path: str) -> PurePosixPath:
+    rel = PurePosixPath(path)
+    if rel.is_absolute() or ".." in rel.parts or not rel.parts or path.startswith("."):
+        raise KBError(f"internal error: refusing to write {path!r} outside the site")
+    return rel
+
+
+@contextlib.contextmanager
+def locked(out: Path) -> Iterator[None]:
+    """Hold an exclusive lock for writing `out`; a second build waits for the first."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    lock = out.parent / f".{out.name}.kb-lock"
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def recover(out: Path) -> None:
+    """Put back a previous site if a build was killed between its two renames."""
+    if out.exists():
+        for old in out.parent.glob(f".{out.name}.kb-old-*"):
+            shutil.rmtree(old, ignore_errors=True)
+        return
+    olds = sorted(out.parent.glob(f".{out.name}.kb-old-*"), key=lambda p: p.stat().st_mtime)
+    if olds:
+        os.rename(olds[-1], out)
+
+
+def read_manifest(out: Path) -> dict[str, str]:
+    """Return {path: sha256} of the site in `out`, or {} if there is none."""
+    try:
+        data = json.loads((out / MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    files = data.get("files") if isinstance(data, dict) else None
+    return {str(k): str(v) for k, v in files.items()} if isinstance(files, dict) else {}
+
+
+def write_site(files: Mapping[str, bytes], out: Path) -> dict[str, int]:
+    """Write `files` as the site in `out`, atomically; return counts of written and linked files."""
+    with locked(out):
+        recover(out)
+        old = read_manifest(out) if out.is_dir() else {}
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.kb-new-", dir=out.parent))
+        written = linked = 0
+        try:
+            manifest: dict[str, str] = {}
+            made: set[PurePosixPath] = set()
+            for path in sorted(files):
+                rel = _safe_rel(path)
+                data = files[path]
+                digest = hashlib.sha256(data).hexdigest()
+                manifest[path] = digest
+                parent = rel.parent
+                if parent not in made:
+                    (tmp / parent).mkdir(parents=True, exist_ok=True)
+                    made.add(parent)
+                target = tmp / rel
+                if old.get(path) == digest:
+                    try:
+                        os.link(out / rel, target)
+                        linked += 1
+                        continue
+                    except OSError:
+                        pass
+                with open(target, "wb") as fh:
+                    fh.write(data)
+                written += 1
+            body = json.dumps({"generator": "kb", "files": manifest}, indent=0, sort_keys=True)
+            (tmp / MARKER).write_text(body + "\n", encoding="utf-8")
+            os.chmod(tmp, 0o755)
+            _swap(tmp, out)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+    return {"written": written, "linked": linked}
+
+
+def _swap(new: Path, out: Path) -> None:
+    if out.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.kb-old-", dir=out.parent))
+        os.rmdir(old)
+        os.rename(out, old)
+        os.rename(new, out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.rename(new, out)
