@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from itertools import pairwise
 from pathlib import Path
 
 import networkx as nx
@@ -32,7 +33,7 @@ REVIEWER = "editorial-team"
 # Every warning `kb check` may leave on this knowledge base, each one a reviewer should see.
 # A new warning makes test_only_expected_warnings fail: fix the data or add it here with a reason.
 EXPECTED_WARNINGS = {
-    # Sanacora's two quotations (three claims) and Krystal's "game changer" were traced and not found.
+    # Sanacora's two quotations (three claims) and Krystal's "game changer": traced, not found.
     ("origin-unknown", "claim:single-dose-not-cure"),
     ("origin-unknown", "claim:sustained-comprehensive-plan"),
     ("origin-unknown", "claim:new-pathways-resilience"),
@@ -155,26 +156,24 @@ def test_evidence_sources_have_titles(kb):
         for ev in claim.evidence:
             src = kb.sources.get(ev.source)
             assert src is not None, f"{cid}: evidence names unknown source {ev.source}"
-            assert src.title and src.title.strip(), f"{cid}: evidence source {ev.source} has no title"
+            assert src.title and src.title.strip(), (
+                f"{cid}: evidence source {ev.source} has no title"
+            )
 
 
-def test_mechanism_chain_is_connected(checked):
-    _kb, graph, _problems = checked
-    for a, b in zip(MECHANISM_CHAIN, MECHANISM_CHAIN[1:], strict=False):
+def test_mechanism_chain_is_connected(kb):
+    graph = build_graph(kb)
+    for a, b in pairwise(MECHANISM_CHAIN):
         edges = graph.get_edge_data(f"claim:{a}", f"claim:{b}") or {}
         relations = {d.get("relation") for d in edges.values() if d.get("type") == "related"}
         assert "leads-to" in relations, f"no leads-to edge {a} -> {b}"
-    related = nx.DiGraph(
-        (u, v) for u, v, d in graph.edges(data=True) if d.get("type") == "related"
-    )
+    related = nx.DiGraph((u, v) for u, v, d in graph.edges(data=True) if d.get("type") == "related")
     assert nx.has_path(related, f"claim:{MECHANISM_CHAIN[0]}", f"claim:{MECHANISM_CHAIN[-1]}")
 
 
-def test_clinical_claims_are_linked(checked):
-    _kb, graph, _problems = checked
-    related = nx.Graph(
-        (u, v) for u, v, d in graph.edges(data=True) if d.get("type") == "related"
-    )
+def test_clinical_claims_are_linked(kb):
+    graph = build_graph(kb)
+    related = nx.Graph((u, v) for u, v, d in graph.edges(data=True) if d.get("type") == "related")
     for a, b in [
         ("trials-treatment-resistant", "fda-approval"),
         ("rapid-suicidality-reduction", "effective-depression-anxiety"),
@@ -194,12 +193,13 @@ def test_meisner_truncation_shows_as_drift(kb):
 def test_krystal_title_differs_from_the_article(kb):
     """The article's "chief psychiatrist at Yale Medicine" is in no verified role of Krystal's."""
     krystal = kb.experts["john-krystal"]
-    printed = {q.attribution for c in kb.claims.values() for q in c.quotes
-               if q.speaker == "john-krystal"}
+    printed = {
+        q.attribution for c in kb.claims.values() for q in c.quotes if q.speaker == "john-krystal"
+    }
     assert any("chief psychiatrist at Yale Medicine" in (a or "") for a in printed)
     titles = {(r.title, r.organization) for r in krystal.roles}
     assert ("Chair, Department of Psychiatry", "Yale School of Medicine") in titles
-    assert all("Yale Medicine" != (org or "") for _t, org in titles)
+    assert all((org or "") != "Yale Medicine" for _t, org in titles)
     for role in krystal.roles:
         assert role.source in kb.sources
 
@@ -211,11 +211,25 @@ def test_expert_roles_cite_existing_sources(kb):
         assert all(r.source in kb.sources for r in roles)
 
 
-def _readme_summary() -> dict[str, set[str]]:
-    """Parse the README's "What the audit found" section into verdict -> claim ids."""
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
+SUMMARY_HEADING = "## What the audit found"
+
+
+def _summary_files() -> list[Path]:
+    """The files that carry the audit summary: README.md's section, and docs/audit-findings.md."""
+    files = []
+    readme = ROOT / "README.md"
+    if readme.exists() and SUMMARY_HEADING in readme.read_text(encoding="utf-8"):
+        files.append(readme)
+    if (ROOT / "docs" / "audit-findings.md").exists():
+        files.append(ROOT / "docs" / "audit-findings.md")
+    return files
+
+
+def _summary(path: Path) -> dict[str, set[str]]:
+    """Parse a "What the audit found" section into verdict -> claim ids (one bullet per verdict)."""
+    text = path.read_text(encoding="utf-8")
     m = re.search(r"^## What the audit found\n(.*?)(?=^## |\Z)", text, re.M | re.S)
-    assert m, "README.md has no '## What the audit found' section"
+    assert m, f"{path.name} has no '{SUMMARY_HEADING}' section"
     found: dict[str, set[str]] = {}
     for line in m.group(1).splitlines():
         head = re.match(r"^- \*\*([a-z-]+)\*\*", line)
@@ -224,10 +238,11 @@ def _readme_summary() -> dict[str, set[str]]:
     return found
 
 
-def test_readme_summary_matches_verdicts(kb):
-    if not (ROOT / "README.md").exists():
-        pytest.skip("README.md not written yet")
+def test_audit_summary_matches_verdicts(kb):
+    files = _summary_files()
+    assert files, "no audit summary in README.md or docs/audit-findings.md"
     expected: dict[str, set[str]] = {}
     for cid, claim in kb.claims.items():
         expected.setdefault(claim.verdict, set()).add(cid)
-    assert _readme_summary() == expected
+    for path in files:
+        assert _summary(path) == expected, f"{path.name} disagrees with the verdicts in claims/"
