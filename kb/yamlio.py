@@ -27,13 +27,19 @@ _resolver = Resolver()
 _constructor = yaml.constructor.SafeConstructor()
 _STR = "tag:yaml.org,2002:str"
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
+# Plain scalars kept as written: strings, dates, and `=` and `<<` (YAML 1.1's value and merge
+# keys, which would otherwise resolve to tags no record uses).
+_PLAIN_TAGS = {_STR, _TIMESTAMP, "tag:yaml.org,2002:value", "tag:yaml.org,2002:merge"}
 _SCALAR_TAGS = {
     "tag:yaml.org,2002:null": _constructor.construct_yaml_null,
     "tag:yaml.org,2002:bool": _constructor.construct_yaml_bool,
     "tag:yaml.org,2002:int": _constructor.construct_yaml_int,
     "tag:yaml.org,2002:float": _constructor.construct_yaml_float,
 }
-_COLLECTION_TAGS = {None, "!", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
+_COLLECTION_TAGS = {
+    ev.MappingStartEvent: {None, "!", "tag:yaml.org,2002:map"},
+    ev.SequenceStartEvent: {None, "!", "tag:yaml.org,2002:seq"},
+}
 KEY = "<key>"  # marks[(*path, KEY)] is where the key of path is written
 
 
@@ -61,17 +67,20 @@ class Document:
         return not any(i.code in _FATAL for i in self.issues)
 
 
-_FATAL = frozenset({"yaml-syntax", "yaml-too-deep", "bad-encoding", "file-too-large"})
+# Issues after which the value is incomplete and must not be used (a duplicate key is not one).
+_FATAL = frozenset({"yaml-syntax", "yaml-alias", "yaml-too-deep", "bad-encoding", "file-too-large"})
 
 
 def decode(data: bytes) -> tuple[str | None, Issue | None]:
     """Decode UTF-8 (a byte-order mark is dropped); name the line and column of a bad byte."""
+    data = data.removeprefix(b"\xef\xbb\xbf")  # so that offsets below are into `data`
     try:
-        text = data.decode("utf-8-sig")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         before = data[: exc.start]
         line = before.count(b"\n") + 1
-        col = len(before) - (before.rfind(b"\n") + 1) + 1
+        # the column counts characters, as every other column does, not bytes
+        col = len(before[before.rfind(b"\n") + 1 :].decode("utf-8", "replace")) + 1
         return None, Issue(
             "bad-encoding",
             f"not UTF-8: byte 0x{data[exc.start]:02x} cannot be decoded; save the file as UTF-8",
@@ -87,16 +96,21 @@ def _scalar(event: ev.ScalarEvent) -> Any:
         if event.style or tag == "!":  # quoted or block: always a string
             return event.value
         tag = _resolver.resolve(ScalarNode, event.value, event.implicit)  # type: ignore[no-untyped-call]
-    if tag in (_STR, _TIMESTAMP):  # dates stay as written; the schema checks their form
+    if tag in _PLAIN_TAGS:  # dates stay as written; the schema checks their form
         return event.value
     build = _SCALAR_TAGS.get(tag)
     if build is None:
-        raise _Unsupported(f"unsupported YAML tag {tag!r}")
-    return build(ScalarNode(tag, event.value))
+        raise _Unsupported(f"unsupported YAML tag {tag!r}", event.start_mark)
+    try:
+        return build(ScalarNode(tag, event.value))
+    except (ValueError, KeyError, OverflowError) as exc:  # e.g. `!!int x`, `!!bool maybe`
+        raise _Unsupported(f"{event.value!r} is not a valid {tag}", event.start_mark) from exc
 
 
 class _Unsupported(Exception):
-    pass
+    def __init__(self, what: str, mark: Any) -> None:
+        super().__init__(what)
+        self.mark = mark
 
 
 @dataclass(slots=True)
@@ -131,7 +145,9 @@ def read_yaml(text: str) -> Document:
             return p
         if pending is no_key:
             if isinstance(value, (dict, list)):
-                raise _Unsupported("a mapping key must be a plain value, not a list or mapping")
+                raise _Unsupported(
+                    "a mapping key must be a plain value, not a list or mapping", mark
+                )
             key = (
                 "null"
                 if value is None
@@ -171,8 +187,8 @@ def read_yaml(text: str) -> Document:
             elif isinstance(event, (ev.MappingStartEvent, ev.SequenceStartEvent)):
                 if event.anchor is not None:
                     raise _Alias(event.start_mark, f"anchor &{event.anchor}")
-                if event.tag not in _COLLECTION_TAGS:
-                    raise _Unsupported(f"unsupported YAML tag {event.tag!r}")
+                if event.tag not in _COLLECTION_TAGS.get(type(event), ()):
+                    raise _Unsupported(f"unsupported YAML tag {event.tag!r}", event.start_mark)
                 if len(stack) >= MAX_DEPTH:
                     m: Any = event.start_mark
                     doc.issues.append(
@@ -187,7 +203,10 @@ def read_yaml(text: str) -> Document:
                 container: Any = {} if isinstance(event, ev.MappingStartEvent) else []
                 path = place(container, event.start_mark)
                 if path is None:
-                    raise _Unsupported("a mapping key must be a plain value, not a list or mapping")
+                    raise _Unsupported(
+                        "a mapping key must be a plain value, not a list or mapping",
+                        event.start_mark,
+                    )
                 stack.append([container, path, no_key])
             elif isinstance(event, (ev.MappingEndEvent, ev.SequenceEndEvent)):
                 stack.pop()
@@ -216,8 +235,7 @@ def read_yaml(text: str) -> Document:
             )
         )
     except _Unsupported as exc:
-        line, col = _last_mark(text, marks)
-        doc.issues.append(Issue("yaml-syntax", str(exc), line, col))
+        doc.issues.append(Issue("yaml-syntax", str(exc), exc.mark.line + 1, exc.mark.column + 1))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -226,10 +244,14 @@ def read_yaml(text: str) -> Document:
             what = f"{exc.context}: {what}"
         doc.issues.append(Issue("yaml-syntax", f"invalid YAML: {what}", line, col))
     except yaml.reader.ReaderError as exc:
-        line, col = _offset_to_line_col(text, exc.position)
+        # libyaml counts this position in bytes of UTF-8; lines and columns count characters
+        line, col = _line_col(text.encode("utf-8")[: exc.position].decode("utf-8", "ignore"))
         doc.issues.append(
             Issue("bad-encoding", f"character not allowed in YAML: {exc.reason}", line, col)
         )
+    except UnicodeEncodeError as exc:  # a lone surrogate: only from a str, never from a file
+        line, col = _line_col(text[: exc.start])
+        doc.issues.append(Issue("bad-encoding", "a lone surrogate is not a character", line, col))
     except yaml.YAMLError as exc:  # any other libyaml complaint, e.g. its own nesting limit
         line, col = _last_mark(text, marks)
         doc.issues.append(Issue("yaml-syntax", f"invalid YAML: {exc}".splitlines()[0], line, col))
@@ -247,6 +269,6 @@ def _last_mark(text: str, marks: dict[tuple[Any, ...], tuple[int, int]]) -> tupl
     return max(marks.values(), default=(1, 1))
 
 
-def _offset_to_line_col(text: str, offset: int) -> tuple[int, int]:
-    before = text[:offset]
-    return before.count("\n") + 1, offset - (before.rfind("\n") + 1) + 1
+def _line_col(before: str) -> tuple[int, int]:
+    """Return the 1-based line and column just after `before`."""
+    return before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1
