@@ -85,7 +85,8 @@ def locate(
     """Return every (start, end) span of the original `snapshot` where `quote` appears.
 
     With a prefix or suffix, only the places just after the prefix or just before the suffix
-    count. An ellipsis in the quote matches any omitted words; the span covers them.
+    count. An ellipsis in the quote matches any omitted words; the span covers them. A match
+    neither starts nor ends inside a word: "he said" is not found in "she said".
     """
     snap = fold(snapshot)
     hay = snap.text
@@ -95,12 +96,12 @@ def locate(
     pre = fold_plain(prefix).strip() if prefix else ""
     suf = fold_plain(suffix).strip() if suffix else ""
     spans: list[tuple[int, int]] = []
-    start = hay.find(parts[0])
+    start = _find(hay, parts[0], 0)
     while start != -1:
         end = start + len(parts[0])
         ok = True
         for part in parts[1:]:
-            nxt = hay.find(part, end)
+            nxt = _find(hay, part, end)
             if nxt == -1:
                 ok = False
                 break
@@ -111,8 +112,26 @@ def locate(
             not suf or hay[end:].lstrip().startswith(suf)
         ):
             spans.append((snap.offsets[start], snap.offsets[end - 1] + 1))
-        start = hay.find(parts[0], start + 1)
+        start = _find(hay, parts[0], start + 1)
     return spans
+
+
+def _is_word(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
+
+
+def _find(hay: str, part: str, pos: int) -> int:
+    """Find `part` in `hay` from `pos`, not starting or ending inside a word (no "he" in "the")."""
+    first, last = _is_word(part[0]), _is_word(part[-1])
+    at = hay.find(part, pos)
+    while at != -1:
+        end = at + len(part)
+        if not (first and at > 0 and _is_word(hay[at - 1])) and not (
+            last and end < len(hay) and _is_word(hay[end])
+        ):
+            return at
+        at = hay.find(part, at + 1)
+    return -1
 
 
 def words(text: str) -> list[str]:
