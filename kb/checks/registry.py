@@ -29,8 +29,8 @@ class Code:
 
     @property
     def summary(self) -> str:
-        """The first line of the documentation."""
-        return self.doc.splitlines()[0] if self.doc else ""
+        """The first paragraph of the documentation, on one line."""
+        return " ".join(self.doc.split("\n\n")[0].split())
 
 
 CODES: dict[str, Code] = {}
