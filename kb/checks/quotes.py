@@ -40,9 +40,9 @@ def quote_not_found(ctx: Context) -> Iterator[Problem]:
     """A quote's words are not in its source's snapshot, or an origin's words are not in its own.
 
     Matching ignores letter case and differences of white space, curly and straight quote marks and
-    dashes; an ellipsis (`…` or `...`) in a quote stands for omitted words. An error where the
-    snapshot is the full text; a warning where it is an excerpt (`snapshot_scope: excerpt`), which
-    cannot prove the words absent.
+    dashes; an ellipsis (`…` or `...`) in a quote stands for omitted words; a match neither starts
+    nor ends inside a word. An error where the snapshot is the full text; a warning where it is
+    an excerpt (`snapshot_scope: excerpt`), which cannot prove the words absent.
     """
     for c, i, q in ctx.quotes():
         src = ctx.kb.sources.get(q.source)

@@ -1,0 +1,64 @@
+"""Shared fixtures: a factory for temporary knowledge bases and an in-process CLI runner."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from kb.cli import main
+
+DATA = Path(__file__).resolve().parent / "data"
+
+MakeKB = Callable[[Mapping[str, str | bytes]], Path]
+
+
+@pytest.fixture
+def make_kb(tmp_path: Path) -> MakeKB:
+    """Return a factory: {"claims/a.yaml": "...", "sources/s.txt": b"..."} -> a new kb folder.
+
+    Text is written as UTF-8 exactly as given (no newline translation); bytes are written as is.
+    Each call makes a fresh folder under tmp_path.
+    """
+    count = 0
+
+    def make(files: Mapping[str, str | bytes]) -> Path:
+        nonlocal count
+        count += 1
+        root = tmp_path / f"kb{count}"
+        root.mkdir()
+        for name, content in files.items():
+            path = root / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            data = content.encode("utf-8") if isinstance(content, str) else content
+            path.write_bytes(data)
+        return root
+
+    return make
+
+
+@dataclass
+class Run:
+    """The result of one in-process `kb` run."""
+
+    code: int
+    out: str
+    err: str
+
+
+RunKB = Callable[..., Run]
+
+
+@pytest.fixture
+def run_kb(capsys: pytest.CaptureFixture[str]) -> RunKB:
+    """Return a runner: run_kb("-C", root, "check") -> Run(code, out, err), in process."""
+
+    def run(*args: str | Path) -> Run:
+        capsys.readouterr()  # drop anything printed before
+        code = main([str(a) for a in args])
+        captured = capsys.readouterr()
+        return Run(code, captured.out, captured.err)
+
+    return run
