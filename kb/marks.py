@@ -1,0 +1,132 @@
+"""Find every quote in its archived text once, and render archived text with quotes highlighted."""
+
+from __future__ import annotations
+
+import itertools
+from collections import defaultdict
+from dataclasses import dataclass
+
+from markupsafe import Markup, escape
+
+from kb.model import ClaimId, KnowledgeBase, SourceId
+from kb.quotes import context, locate
+from kb.urls import origin_anchor, quote_anchor
+
+Span = tuple[int, int]
+QuoteKey = tuple[ClaimId, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Highlight:
+    """One quote (or a quote's origin) found in a source's archived text."""
+
+    start: int
+    end: int
+    anchor: str  # the id of the <mark> on the source page
+    claim: ClaimId
+    index: int  # the quote's index in its claim
+    origin: bool  # True when this is where the quote's origin text was found
+    number: int = 0  # 1-based position among the page's highlights, in text order
+
+
+@dataclass(frozen=True, slots=True)
+class QuoteSpans:
+    """Where every quote and every origin text was found, keyed by (claim id, quote index)."""
+
+    quotes: dict[QuoteKey, list[Span]]
+    origins: dict[QuoteKey, list[Span]]
+    by_source: dict[SourceId, list[Highlight]]
+
+
+def find_all(kb: KnowledgeBase) -> QuoteSpans:
+    """Locate every quote and origin text in its source's snapshot, one source at a time."""
+    jobs: dict[SourceId, list[tuple[QuoteKey, bool, str, str | None, str | None]]] = defaultdict(
+        list
+    )
+    for cid, claim in sorted(kb.claims.items()):
+        for i, q in enumerate(claim.quotes):
+            jobs[q.source].append(((cid, i), False, q.text, q.prefix, q.suffix))
+            if q.origin and q.origin.source and q.origin.text:
+                jobs[q.origin.source].append(((cid, i), True, q.origin.text, None, None))
+    quotes: dict[QuoteKey, list[Span]] = {}
+    origins: dict[QuoteKey, list[Span]] = {}
+    by_source: dict[SourceId, list[Highlight]] = {}
+    for sid in sorted(jobs):
+        src = kb.sources.get(sid)
+        if src is None or not src.snapshot_text:
+            continue
+        found: list[Highlight] = []
+        for key, is_origin, text, prefix, suffix in jobs[sid]:
+            spans = [s for s in locate(text, src.snapshot_text, prefix, suffix) if s[1] > s[0]]
+            (origins if is_origin else quotes)[key] = spans
+            if spans:
+                anchor = (origin_anchor if is_origin else quote_anchor)(key[0], key[1])
+                a, b = spans[0]
+                found.append(Highlight(a, b, anchor, key[0], key[1], is_origin))
+        found.sort(key=lambda h: (h.start, -h.end, h.anchor))
+        by_source[sid] = [
+            Highlight(h.start, h.end, h.anchor, h.claim, h.index, h.origin, n)
+            for n, h in enumerate(found, 1)
+        ]
+    return QuoteSpans(quotes, origins, by_source)
+
+
+@dataclass(frozen=True, slots=True)
+class InContext:
+    """A quote as it stands in its source: the words before, the quoted words, the words after."""
+
+    before: str
+    quoted: str
+    after: str
+
+
+def in_context(snapshot: str, span: Span) -> InContext:
+    """Return the sentence around a span, with white space collapsed."""
+    before, quoted, after = context(snapshot, span)
+    return InContext(" ".join(before.split()), " ".join(quoted.split()), " ".join(after.split()))
+
+
+def highlighted(text: str, marks: list[Highlight], ref_href: dict[str, str]) -> Markup:
+    """Render archived text as HTML with each highlight in a `<mark id=...>` and a link after it.
+
+    Overlapping highlights are split into runs; a run inside several highlights is marked once,
+    and every highlight keeps its own id on the first run it starts. `ref_href` maps a
+    highlight's anchor to the link placed after its last run.
+    """
+    bounds = sorted({0, len(text), *(h.start for h in marks), *(h.end for h in marks)})
+    starts: dict[int, list[Highlight]] = defaultdict(list)
+    ends: dict[int, list[Highlight]] = defaultdict(list)
+    for h in marks:
+        starts[h.start].append(h)
+        ends[h.end].append(h)
+    out: list[str] = []
+    active: set[str] = set()
+    for a, b in itertools.pairwise(bounds):
+        for h in ends.get(a, ()):
+            out.append(_ref(h, ref_href[h.anchor]))
+            active.discard(h.anchor)
+        opening = starts.get(a, [])
+        for h in opening[1:]:
+            out.append(f'<span class="hl-anchor" id="{escape(h.anchor)}"></span>')
+        active.update(h.anchor for h in opening)
+        run = escape(text[a:b])
+        if not active:
+            out.append(str(run))
+            continue
+        cls = "hl hl-multi" if len(active) > 1 else "hl"
+        if opening:
+            out.append(f'<mark class="{cls}" id="{escape(opening[0].anchor)}">{run}</mark>')
+        else:
+            out.append(f'<mark class="{cls}">{run}</mark>')
+    for h in ends.get(len(text), ()):
+        out.append(_ref(h, ref_href[h.anchor]))
+    return Markup("".join(out))
+
+
+def _ref(h: Highlight, href: str) -> str:
+    what = "origin of quote" if h.origin else "quote"
+    label = f"{what} {h.index + 1} of claim {h.claim}"
+    return (
+        f'<a class="hl-ref" href="{escape(href)}" aria-label="{escape(label)}">'
+        f"<span>{h.number}</span></a>"
+    )

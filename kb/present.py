@@ -1,0 +1,285 @@
+"""Small presentation helpers shared by the pages: labels, badges, names, links and safe HTML."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+from typing import Any
+from urllib.parse import quote as url_quote
+
+from markupsafe import Markup, escape
+
+from kb.model import VERDICT_LABELS, VERDICTS, Source
+from kb.urls import (
+    AUDIT_PAGE,
+    EXPERTS_PAGE,
+    GRAPH_PAGE,
+    INDEX_PAGE,
+    SOURCES_PAGE,
+    TOPICS_PAGE,
+    anchored,
+    link,
+    page_path,
+    static_path,
+)
+
+VERDICT_ORDER = (*VERDICTS, "unreviewed")
+EVIDENCE_LEVEL_LABELS = {
+    "meta-analysis": "Meta-analysis",
+    "rct": "Randomised controlled trial",
+    "observational": "Observational study",
+    "preclinical": "Preclinical",
+    "review": "Review",
+    "regulatory": "Regulatory",
+    "expert-opinion": "Expert opinion",
+    "news": "News",
+    "marketing": "Marketing",
+    "blog": "Blog",
+}
+STANCE_LABELS = {
+    "supports": "Supports",
+    "contradicts": "Contradicts",
+    "qualifies": "Qualifies",
+    "context": "Context",
+}
+RELATION_LABELS = {
+    "leads-to": "leads to",
+    "part-of": "part of",
+    "supports": "supports",
+    "contradicts": "contradicts",
+    "refines": "refines",
+    "same-as": "same as",
+}
+BACK_RELATION_LABELS = {
+    "leads-to": "follows from",
+    "part-of": "includes",
+    "supports": "supported by",
+    "contradicts": "contradicted by",
+    "refines": "refined by",
+    "same-as": "same as",
+}
+KIND_LABELS = {"claim": "Claim", "expert": "Expert", "source": "Source", "topic": "Topic"}
+EDGE_LABELS = {
+    "quoted-in": "quoted in",
+    "spoken-by": "spoken by",
+    "origin": "origin",
+    "evidence": "evidence",
+    "related": "related claim",
+    "reviewed-by": "reviewed by",
+    "tagged": "topic",
+    "derived-from": "derived from",
+    "role-source": "role confirmed by",
+}
+
+
+def verdict_label(verdict: str) -> str:
+    """Return the human label of a verdict (or of `unreviewed`)."""
+    return VERDICT_LABELS.get(verdict, verdict)
+
+
+@lru_cache(maxsize=64)
+def badge(verdict: str) -> Markup:
+    """Return a verdict badge: an icon shape and a text label, never colour alone."""
+    cls = verdict if verdict in VERDICT_LABELS else "unknown"
+    return Markup(
+        f'<span class="badge v-{cls}"><span class="ico" aria-hidden="true"></span>'
+        f"{escape(verdict_label(verdict))}</span>"
+    )
+
+
+@lru_cache(maxsize=8)
+def severity_badge(severity: str) -> Markup:
+    """Return a badge for a problem's severity, with an icon and its name."""
+    return Markup(
+        f'<span class="sev sev-{escape(severity)}"><span class="ico" aria-hidden="true">'
+        f"</span>{escape(severity.capitalize())}</span>"
+    )
+
+
+def evidence_level_label(level: str | None) -> str:
+    """Return the label of an evidence level, or `Not rated`."""
+    return EVIDENCE_LEVEL_LABELS.get(level, level) if level else "Not rated"
+
+
+def person_name(name: Mapping[str, Any]) -> str:
+    """Format one CSL name as `Given Family` (or its literal)."""
+    if name.get("literal"):
+        return str(name["literal"])
+    parts = [str(name[k]) for k in ("given", "non-dropping-particle", "family") if name.get(k)]
+    return " ".join(parts)
+
+
+def author_list(source: Source, limit: int = 6) -> str:
+    """Return a source's authors (or editors) joined, shortened with `et al.`."""
+    names = source.csl.get("author") or source.csl.get("editor") or []
+    if not isinstance(names, list):
+        return ""
+    people = [person_name(n) for n in names if isinstance(n, Mapping)]
+    people = [p for p in people if p]
+    if len(people) > limit:
+        return ", ".join(people[:limit]) + " et al."
+    return ", ".join(people)
+
+
+def plain_reference(source: Source) -> str:
+    """Return a simple reference when no citation style is available."""
+    bits = [author_list(source)]
+    if source.year:
+        bits.append(f"({source.year})")
+    text = " ".join(b for b in bits if b)
+    text = f"{text}. {source.title}." if text else f"{source.title}."
+    container = source.csl.get("container-title")
+    if container:
+        text += f" {container}."
+    return text
+
+
+_HTTP = re.compile(r"^https?://[^\s<>\"']+$", re.IGNORECASE)
+
+
+def safe_url(url: object) -> str | None:
+    """Return the URL when it is a plain http(s) URL, else None (never trust the data)."""
+    if isinstance(url, str) and _HTTP.match(url.strip()):
+        return url.strip()
+    return None
+
+
+def doi_url(doi: object) -> str | None:
+    """Return the resolver URL of a DOI that looks like `10.NNNN/...`."""
+    if isinstance(doi, str) and re.match(r"^10\.\d{4,9}/\S+$", doi.strip()):
+        return "https://doi.org/" + url_quote(doi.strip(), safe="/:;()._-<>")
+    return None
+
+
+def pmid_url(pmid: object) -> str | None:
+    """Return the PubMed URL of a numeric PMID."""
+    if isinstance(pmid, (str, int)) and re.fullmatch(r"\d{1,9}", str(pmid).strip()):
+        return f"https://pubmed.ncbi.nlm.nih.gov/{str(pmid).strip()}/"
+    return None
+
+
+_IDENTIFIER_URLS = {
+    "orcid": (re.compile(r"^\d{4}-\d{4}-\d{4}-\d{3}[\dX]$"), "https://orcid.org/{}"),
+    "wikidata": (re.compile(r"^Q\d+$"), "https://www.wikidata.org/wiki/{}"),
+}
+
+
+def identifier_url(scheme: str, value: str) -> str | None:
+    """Return the URL of a known person identifier (ORCID, Wikidata) when it is well-formed."""
+    known = _IDENTIFIER_URLS.get(scheme.lower())
+    if known and known[0].match(value):
+        return known[1].format(value)
+    return None
+
+
+# Tags a citation processor may emit; anything else falls back to the escaped plain text.
+_SAFE_TAG = re.compile(
+    r'</?(?:i|em|b|strong|sup|sub|span|div)(?: class="[\w -]*")?>|<a href="https?://[^"<>]*">|</a>'
+)
+
+
+def safe_reference_html(html: str, text: str) -> Markup:
+    """Return a citation's HTML when it holds only harmless inline markup, else escaped text."""
+    rest = _SAFE_TAG.sub("", html)
+    if "<" in rest or ">" in rest:
+        return escape(text)
+    return Markup(html)
+
+
+def short(text: str, limit: int = 90) -> str:
+    """Cut a text at a word boundary, adding an ellipsis."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0]
+    return cut.rstrip(",;:.") + "…"
+
+
+class Links:
+    """Links from one page to every other page of the site, always relative."""
+
+    __slots__ = ("here",)
+
+    def __init__(self, here: str) -> None:
+        self.here = here
+
+    def to(self, target: str, anchor: str | None = None) -> str:
+        """Link to any site path, with an optional #anchor."""
+        return anchored(link(target, self.here), anchor)
+
+    def claim(self, ident: str, anchor: str | None = None) -> str:
+        """Link to a claim page."""
+        return self.to(page_path("claim", ident), anchor)
+
+    def expert(self, ident: str, anchor: str | None = None) -> str:
+        """Link to an expert page."""
+        return self.to(page_path("expert", ident), anchor)
+
+    def source(self, ident: str, anchor: str | None = None) -> str:
+        """Link to a source page."""
+        return self.to(page_path("source", ident), anchor)
+
+    def topic(self, slug: str) -> str:
+        """Link to a topic page."""
+        return self.to(page_path("topic", slug))
+
+    def node(self, node: str) -> str:
+        """Link to the page of a graph node id."""
+        kind, _, ident = node.partition(":")
+        return self.to(page_path(kind, ident))
+
+    def static(self, name: str) -> str:
+        """Link to a bundled asset."""
+        return self.to(static_path(name))
+
+    @property
+    def root(self) -> str:
+        """The prefix that leads from this page to the site root (`./` or `../`)."""
+        return "../" * self.here.count("/") or "./"
+
+    @property
+    def index(self) -> str:
+        """Link to the dashboard."""
+        return self.to(INDEX_PAGE)
+
+    @property
+    def audit(self) -> str:
+        """Link to the audit table."""
+        return self.to(AUDIT_PAGE)
+
+    @property
+    def graph(self) -> str:
+        """Link to the whole graph."""
+        return self.to(GRAPH_PAGE)
+
+    @property
+    def topics(self) -> str:
+        """Link to the list of topics."""
+        return self.to(TOPICS_PAGE)
+
+    @property
+    def experts(self) -> str:
+        """Link to the list of experts."""
+        return self.to(EXPERTS_PAGE)
+
+    @property
+    def sources(self) -> str:
+        """Link to the list of sources."""
+        return self.to(SOURCES_PAGE)
+
+
+def join_nonempty(parts: Iterable[str | None], sep: str = " · ") -> str:
+    """Join the parts that are not empty."""
+    return sep.join(p for p in parts if p)
+
+
+_QUOTE_MARKS = "\"'“”‘’«»„"
+
+
+def quoted(text: str) -> str:
+    """Wrap text in curly quotation marks, unless it is already wrapped in quotation marks."""
+    text = text.strip()
+    if len(text) >= 2 and text[0] in _QUOTE_MARKS and text[-1] in _QUOTE_MARKS:
+        return text
+    return f"“{text}”"

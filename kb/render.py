@@ -1,0 +1,381 @@
+"""Render the site: every page from a Jinja template, plus assets and browser data, in memory.
+
+`render_site` is the whole job. To render in parallel or skip pages, use the parts:
+`prepare` indexes the base once, `pages` lists every page as a small picklable `Page`, and
+`render_page(site, page)` renders one; `assets(site)` returns the files that are not pages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import networkx as nx
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
+
+import kb
+from kb import views
+from kb.errors import Problem, Severity
+from kb.graph import EDGE_TYPES, node_id
+from kb.model import KnowledgeBase
+from kb.present import (
+    EDGE_LABELS,
+    KIND_LABELS,
+    VERDICT_ORDER,
+    Links,
+    badge,
+    evidence_level_label,
+    quoted,
+    severity_badge,
+    verdict_label,
+)
+from kb.site import Citations, Site, build_date_from_env, prepare
+from kb.sitedata import graph_data, search_index
+from kb.urls import (
+    AUDIT_PAGE,
+    EXPERTS_PAGE,
+    GRAPH_DATA,
+    GRAPH_PAGE,
+    INDEX_PAGE,
+    SEARCH_INDEX,
+    SOURCES_PAGE,
+    TOPICS_PAGE,
+    page_path,
+    static_path,
+)
+
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'none'; font-src 'none'; object-src 'none'; base-uri 'none'; "
+    "form-action 'none'"
+)
+# Assets copied into the site; livereload.js is served by `kb serve` only.
+STATIC_FILES = ("site.css", "site.js", "graph.js", "audit.js", "favicon.svg")
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Page:
+    """One page of the site: where it goes, which template draws it, and for which record."""
+
+    path: str
+    kind: str  # claim, expert, source, topic, index, audit, graph, topics, experts, sources
+    key: str = ""  # the record id or topic slug, for record pages
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    """Return the Jinja environment, created once: autoescape on, undefined names fail."""
+    folder = resources.files("kb") / "templates"
+    env = Environment(
+        loader=FileSystemLoader(str(folder)),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+        keep_trailing_newline=True,
+    )
+    env.globals.update(
+        csp=CSP,
+        version=kb.__version__,
+        verdict_label=verdict_label,
+        badge=badge,
+        kind_labels=KIND_LABELS,
+        edge_labels=EDGE_LABELS,
+        level_label=evidence_level_label,
+        search_index=SEARCH_INDEX,
+        graph_data=GRAPH_DATA,
+    )
+    env.filters["quoted"] = quoted
+    return env
+
+
+@lru_cache(maxsize=16)
+def _template(name: str) -> Template:
+    return environment().get_template(name)
+
+
+def pages(site: Site) -> list[Page]:
+    """List every page of the site, in a fixed order."""
+    kb_ = site.kb
+    out = [
+        Page(INDEX_PAGE, "index"),
+        Page(AUDIT_PAGE, "audit"),
+        Page(GRAPH_PAGE, "graph"),
+        Page(TOPICS_PAGE, "topics"),
+        Page(EXPERTS_PAGE, "experts"),
+        Page(SOURCES_PAGE, "sources"),
+    ]
+    out += [Page(page_path("claim", c), "claim", c) for c in sorted(kb_.claims)]
+    out += [Page(page_path("expert", e), "expert", e) for e in sorted(kb_.experts)]
+    out += [Page(page_path("source", s), "source", s) for s in sorted(kb_.sources)]
+    out += [Page(page_path("topic", t), "topic", t) for t in sorted(site.topic_of)]
+    return out
+
+
+def render_page(site: Site, page: Page) -> bytes:
+    """Render one page to bytes; depends only on `site` and `page`."""
+    u = Links(page.path)
+    ctx = _context(site, page, u)
+    ctx.update(
+        u=u,
+        here=page.path,
+        page_kind=page.kind,
+        site_title=site.kb.config.title,
+        build_date=site.build_date,
+        exports=[{"name": p.rpartition("/")[2], "href": u.to(p)} for p in site.exports],
+    )
+    return _template(f"{page.kind}.html").render(ctx).encode("utf-8")
+
+
+def _context(site: Site, page: Page, u: Links) -> dict[str, Any]:
+    k = site.kb
+    if page.kind == "claim":
+        return views.claim_page(site, k.claims[page.key], u)  # type: ignore[index]
+    if page.kind == "expert":
+        return views.expert_page(site, k.experts[page.key], u)  # type: ignore[index]
+    if page.kind == "source":
+        return views.source_page(site, k.sources[page.key], u)  # type: ignore[index]
+    if page.kind == "topic":
+        return views.topic_page(site, page.key, u)
+    return _LIST_VIEWS[page.kind](site, u)
+
+
+def _index(site: Site, u: Links) -> dict[str, Any]:
+    k = site.kb
+    by_verdict = {v: 0 for v in VERDICT_ORDER}
+    for c in k.claims.values():
+        by_verdict[c.verdict] = by_verdict.get(c.verdict, 0) + 1
+    biggest = max(by_verdict.values(), default=0) or 1
+    bars = [
+        {
+            "verdict": v,
+            "badge": badge(v),
+            "count": n,
+            "width": round(100 * n / biggest),
+        }
+        for v, n in by_verdict.items()
+    ]
+    unreviewed = [
+        views.claim_ref(site, c, u) for c in sorted(k.claims) if k.claims[c].review is None
+    ]
+    reviews = [(c.review.date or "", cid) for cid, c in k.claims.items() if c.review is not None]
+    reviews.sort(key=lambda r: (r[0], r[1]), reverse=True)
+    latest = []
+    for date, cid in reviews[:10]:
+        review = k.claims[cid].review
+        assert review is not None
+        latest.append(
+            {
+                "claim": views.claim_ref(site, cid, u),
+                "date": date,
+                "reviewer": views.expert_ref(site, review.reviewer, u),
+            }
+        )
+    errors = sum(1 for p in site.problems if p.severity == Severity.ERROR)
+    topics = _topic_rows(site, u)
+    return {
+        "title": "Dashboard",
+        "stats": {
+            "claims": len(k.claims),
+            "reviewed": len(k.claims) - len(unreviewed),
+            "unreviewed": len(unreviewed),
+            "experts": len(k.experts),
+            "sources": len(k.sources),
+            "topics": len(site.topic_of),
+            "errors": errors,
+            "warnings": len(site.problems) - errors,
+        },
+        "bars": bars,
+        "unreviewed": unreviewed[:15],
+        "unreviewed_more": max(0, len(unreviewed) - 15),
+        "problem_counts": views.problem_counts(site.problems),
+        "latest": latest,
+        "topics": topics[:40],
+        "topics_more": max(0, len(topics) - 40),
+        "experts": _expert_rows(site, u)[:12],
+        "sources": _source_rows(site, u)[:12],
+    }
+
+
+def _audit(site: Site, u: Links) -> dict[str, Any]:
+    k = site.kb
+    rows = []
+    for cid, c in sorted(k.claims.items()):
+        counts = site.counts_of(node_id("claim", cid))
+        rows.append(
+            {
+                "ref": views.claim_ref(site, cid, u),
+                "verdict_rank": VERDICT_ORDER.index(c.verdict)
+                if c.verdict in VERDICT_ORDER
+                else len(VERDICT_ORDER),
+                "reviewer": views.expert_ref(site, c.review.reviewer if c.review else None, u),
+                "date": c.review.date if c.review and c.review.date else "",
+                "errors": counts.errors,
+                "warnings": counts.warnings,
+            }
+        )
+    problems = []
+    for p in site.problems:
+        subject = None
+        if p.subject and p.subject in site.graph:
+            kind, _, ident = p.subject.partition(":")
+            subject = {
+                "href": u.node(p.subject),
+                "label": ident,
+                "kind": KIND_LABELS.get(kind, kind),
+            }
+        problems.append(
+            {
+                "severity": p.severity.value,
+                "badge": severity_badge(p.severity.value),
+                "code": p.code,
+                "message": p.message,
+                "where": str(p.loc),
+                "path": p.loc.path,
+                "line": p.loc.line,
+                "subject": subject,
+            }
+        )
+    return {
+        "title": "Audit",
+        "rows": rows,
+        "problems": problems,
+        "verdicts": [(v, verdict_label(v)) for v in VERDICT_ORDER],
+        "codes": sorted({p.code for p in site.problems}),
+    }
+
+
+def _graph(site: Site, u: Links) -> dict[str, Any]:
+    counts: dict[str, int] = {}
+    for _, d in site.graph.nodes(data=True):
+        counts[d["type"]] = counts.get(d["type"], 0) + 1
+    links = {(a, b, d["type"]) for a, b, d in site.graph.edges(data=True) if a != b}
+    ecounts: dict[str, int] = {}
+    for _, _, t in links:
+        ecounts[t] = ecounts.get(t, 0) + 1
+    return {
+        "title": "Graph",
+        "node_types": [(t, KIND_LABELS[t], counts.get(t, 0)) for t in KIND_LABELS],
+        "edge_types": [(t, EDGE_LABELS[t], ecounts.get(t, 0)) for t in EDGE_TYPES],
+        "verdicts": [(v, verdict_label(v)) for v in VERDICT_ORDER],
+        "nodes": site.graph.number_of_nodes(),
+        "edges": len(links),
+    }
+
+
+def _topic_rows(site: Site, u: Links) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = [
+        {
+            "label": site.topic_of[s],
+            "href": u.topic(s),
+            "count": len(site.claims_by_topic.get(s, [])),
+        }
+        for s in site.topic_of
+    ]
+    rows.sort(key=lambda r: (-r["count"], r["label"].casefold(), r["href"]))
+    return rows
+
+
+def _expert_rows(site: Site, u: Links) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for eid, e in site.kb.experts.items():
+        quotes = sum(1 for _, t, _ in site.incoming(node_id("expert", eid)) if t == "spoken-by")
+        roles = "; ".join(", ".join(filter(None, (r.title, r.organization))) for r in e.roles)
+        rows.append(
+            {
+                "name": e.name,
+                "href": u.expert(eid),
+                "id": eid,
+                "quotes": quotes,
+                "roles": roles,
+                "credentials": e.credentials,
+            }
+        )
+    rows.sort(key=lambda r: (-r["quotes"], r["name"].casefold(), r["id"]))
+    return rows
+
+
+def _source_rows(site: Site, u: Links) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for sid, s in site.kb.sources.items():
+        claims = {c for c, _, _ in site.incoming(node_id("source", sid))}
+        rows.append(
+            {
+                "title": s.title,
+                "href": u.source(sid),
+                "id": sid,
+                "year": s.year or "",
+                "level": evidence_level_label(s.evidence_level),
+                "retracted": s.retracted,
+                "claims": len(claims),
+                "snapshot": s.snapshot_text is not None,
+            }
+        )
+    rows.sort(key=lambda r: (-r["claims"], r["title"].casefold(), r["id"]))
+    return rows
+
+
+def _topics(site: Site, u: Links) -> dict[str, Any]:
+    return {"title": "Topics", "rows": _topic_rows(site, u)}
+
+
+def _experts(site: Site, u: Links) -> dict[str, Any]:
+    return {"title": "Experts", "rows": _expert_rows(site, u)}
+
+
+def _sources(site: Site, u: Links) -> dict[str, Any]:
+    return {"title": "Sources", "rows": _source_rows(site, u)}
+
+
+_LIST_VIEWS = {
+    "index": _index,
+    "audit": _audit,
+    "graph": _graph,
+    "topics": _topics,
+    "experts": _experts,
+    "sources": _sources,
+}
+
+
+def static_asset(name: str) -> bytes:
+    """Return the bytes of a bundled asset from kb/static."""
+    return (resources.files("kb") / "static" / name).read_bytes()
+
+
+def assets(site: Site) -> dict[str, bytes]:
+    """Return the files that are not pages: styles, scripts, search index and graph data."""
+    files = {static_path(name): static_asset(name) for name in STATIC_FILES}
+    files[SEARCH_INDEX] = search_index(site)
+    files[GRAPH_DATA] = graph_data(site)
+    return files
+
+
+def render_pages(site: Site, todo: Iterable[Page]) -> Iterator[tuple[str, bytes]]:
+    """Render several pages (e.g. one worker's share), yielding (path, bytes)."""
+    for page in todo:
+        yield page.path, render_page(site, page)
+
+
+def render_site(
+    kb: KnowledgeBase,
+    graph: nx.MultiDiGraph[str],
+    problems: list[Problem],
+    citations: Citations,
+    *,
+    exports: Sequence[str] = (),
+) -> dict[str, bytes]:
+    """Render the whole site: site path (posix) -> bytes. Pure: same input, same bytes.
+
+    `exports` lists the site paths of export files the build writes, to link them from pages.
+    The build date is shown only when SOURCE_DATE_EPOCH is set.
+    """
+    site = prepare(
+        kb, graph, problems, citations, exports=exports, build_date=build_date_from_env()
+    )
+    files = assets(site)
+    files.update(render_pages(site, pages(site)))
+    return dict(sorted(files.items()))

@@ -1,0 +1,160 @@
+"""Everything the pages need, computed once per build from the records, the graph and the checks."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import importlib
+import os
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import networkx as nx
+
+from kb.errors import Problem, Severity
+from kb.graph import node_id
+from kb.marks import QuoteSpans, find_all
+from kb.model import ClaimId, KnowledgeBase
+
+
+class CitationLike(Protocol):
+    """What the pages use of a `kb.cite.Citation`."""
+
+    @property
+    def reference_html(self) -> str: ...
+    @property
+    def reference_text(self) -> str: ...
+    @property
+    def intext(self) -> str: ...
+
+
+Citations = Mapping[str, Mapping[str, CitationLike]]
+
+
+def _style_labels() -> Mapping[str, str]:
+    try:  # kb.cite is written separately; without it the pages show a plain reference.
+        cite = importlib.import_module("kb.cite")
+    except ImportError:  # pragma: no cover - depends on the tree
+        return {}
+    labels: Mapping[str, str] = getattr(cite, "STYLE_LABELS", {})
+    return labels
+
+
+STYLE_LABELS: Mapping[str, str] = _style_labels()
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    """How many errors and warnings the checks found about one record."""
+
+    errors: int = 0
+    warnings: int = 0
+
+    @property
+    def total(self) -> int:
+        """Errors and warnings together."""
+        return self.errors + self.warnings
+
+
+@dataclass(slots=True)
+class Site:
+    """The inputs of every page, with the indexes that spare each page a scan of the whole base."""
+
+    kb: KnowledgeBase
+    graph: nx.MultiDiGraph[str]
+    problems: list[Problem]
+    citations: Citations
+    styles: tuple[str, ...]
+    build_date: str | None
+    exports: tuple[str, ...]
+    slugs: dict[str, str] = field(default_factory=dict)  # topic text -> slug
+    topic_of: dict[str, str] = field(default_factory=dict)  # slug -> topic text
+    claims_by_topic: dict[str, list[ClaimId]] = field(default_factory=dict)
+    spans: QuoteSpans | None = None
+    problems_by_subject: dict[str, list[Problem]] = field(default_factory=dict)
+    counts: dict[str, Counts] = field(default_factory=dict)
+
+    def problems_of(self, node: str) -> list[Problem]:
+        """Return the problems about one graph node, in file order."""
+        return self.problems_by_subject.get(node, [])
+
+    def counts_of(self, node: str) -> Counts:
+        """Return the error and warning counts of one graph node."""
+        return self.counts.get(node, _NO_COUNTS)
+
+    def incoming(self, node: str) -> list[tuple[str, str, dict[str, Any]]]:
+        """Return (other node, edge type, edge data) for every edge that ends at `node`, sorted."""
+        if node not in self.graph:
+            return []
+        rows = [(u, d["type"], d) for u, _, d in self.graph.in_edges(node, data=True)]
+        rows.sort(key=lambda r: (r[1], r[0], sorted(r[2].items())))
+        return rows
+
+    def outgoing(self, node: str) -> list[tuple[str, str, dict[str, Any]]]:
+        """Return (other node, edge type, edge data) for every edge from `node`, sorted."""
+        if node not in self.graph:
+            return []
+        rows = [(v, d["type"], d) for _, v, d in self.graph.out_edges(node, data=True)]
+        rows.sort(key=lambda r: (r[1], r[0], sorted(r[2].items())))
+        return rows
+
+
+_NO_COUNTS = Counts()
+
+
+def build_date_from_env() -> str | None:
+    """Return the UTC date of SOURCE_DATE_EPOCH, or None when it is not set (no wall clock)."""
+    raw = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if not raw.isdigit():
+        return None
+    return _dt.datetime.fromtimestamp(int(raw), tz=_dt.UTC).strftime("%Y-%m-%d")
+
+
+def prepare(
+    kb: KnowledgeBase,
+    graph: nx.MultiDiGraph[str],
+    problems: Sequence[Problem],
+    citations: Citations,
+    *,
+    exports: Sequence[str] = (),
+    build_date: str | None = None,
+) -> Site:
+    """Index the knowledge base once for all pages (backlinks, problems, quote places, topics)."""
+    shown = sorted(
+        (p for p in problems if p.severity != Severity.OFF),
+        key=lambda p: (*p.sort_key(), p.subject or ""),
+    )
+    styles = _order_styles(citations, kb.config.style)
+    site = Site(kb, graph, shown, citations, styles, build_date, tuple(sorted(exports)))
+    site.slugs = kb.topics()
+    site.topic_of = {slug: topic for topic, slug in site.slugs.items()}
+    by_topic: dict[str, list[ClaimId]] = defaultdict(list)
+    for cid, claim in sorted(kb.claims.items()):
+        for t in claim.topics:
+            slug = site.slugs[t]
+            if cid not in by_topic[slug]:
+                by_topic[slug].append(cid)
+    site.claims_by_topic = dict(by_topic)
+    by_subject: dict[str, list[Problem]] = defaultdict(list)
+    errors: Counter[str] = Counter()
+    warnings: Counter[str] = Counter()
+    for p in shown:
+        if p.subject:
+            by_subject[p.subject].append(p)
+            (errors if p.severity == Severity.ERROR else warnings)[p.subject] += 1
+    site.problems_by_subject = dict(by_subject)
+    site.counts = {n: Counts(errors[n], warnings[n]) for n in sorted(set(errors) | set(warnings))}
+    site.spans = find_all(kb)
+    return site
+
+
+def _order_styles(citations: Citations, default: str) -> tuple[str, ...]:
+    styles = [s for s in citations if citations[s]]
+    styles.sort(key=lambda s: (s != default, s))
+    return tuple(styles)
+
+
+def claim_node(cid: str) -> str:
+    """Return the graph node id of a claim."""
+    return node_id("claim", cid)

@@ -1,0 +1,214 @@
+"""Data files for the browser: the search index and the whole graph with a precomputed layout.
+
+Both are JavaScript files that assign to a global (`window.KB_SEARCH`, `window.KB_GRAPH`), loaded
+with `<script src>`, because `fetch()` of a JSON file fails from `file://`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import unicodedata
+from collections import defaultdict
+from typing import Any
+
+import networkx as nx
+
+from kb.graph import EDGE_TYPES, NODE_TYPES
+from kb.present import VERDICT_ORDER, author_list, verdict_label
+from kb.site import Site
+from kb.urls import node_path, page_path
+
+_WORD = re.compile(r"[^\W_]+")
+_JS_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028",
+               "\u2029": "\\u2029"}  # fmt: skip
+_JS_UNSAFE = re.compile("[<>&\u2028\u2029]")
+
+
+def js_json(value: Any) -> str:
+    """Encode as JSON that is safe anywhere in a script: `<`, `>`, `&`, U+2028/9 are escaped."""
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return _JS_UNSAFE.sub(lambda m: _JS_ESCAPES[m.group()], text)
+
+
+def js_assign(name: str, value: Any) -> bytes:
+    """Return a script that assigns `value` to `window.NAME`."""
+    return f"window.{name} = {js_json(value)};\n".encode()
+
+
+def words(text: str) -> set[str]:
+    """Split text into the lower-case, accent-free words that search matches (as site.js does)."""
+    plain = unicodedata.normalize("NFKD", text.lower())
+    plain = "".join(ch for ch in plain if not unicodedata.combining(ch))
+    return set(_WORD.findall(plain))
+
+
+def search_index(site: Site) -> bytes:
+    """Return `search-index.js`: every claim, expert, source and topic, and a word index."""
+    kb = site.kb
+    docs: list[list[str]] = []
+    texts: list[str] = []
+    for cid, c in sorted(kb.claims.items()):
+        docs.append(["claim", c.statement, page_path("claim", cid), verdict_label(c.verdict)])
+        parts = [cid, c.statement, *c.topics]
+        for q in c.quotes:
+            parts += [q.text, q.attribution or ""]
+        if c.review and c.review.rationale:
+            parts.append(c.review.rationale)
+        texts.append(" ".join(parts))
+    for eid, e in sorted(kb.experts.items()):
+        roles = [" ".join(filter(None, (r.title, r.organization))) for r in e.roles]
+        docs.append(["expert", e.name, page_path("expert", eid), roles[0] if roles else ""])
+        texts.append(" ".join([eid, e.name, e.credentials or "", *roles]))
+    for sid, s in sorted(kb.sources.items()):
+        authors = author_list(s, limit=3)
+        sub = " · ".join(x for x in (authors, s.year or "") if x)
+        docs.append(["source", s.title, page_path("source", sid), sub])
+        csl = s.csl
+        extra = [str(csl.get(k, "")) for k in ("container-title", "publisher", "DOI")]
+        texts.append(" ".join([sid, s.title, author_list(s, limit=100), s.year or "", *extra]))
+    for slug in sorted(site.topic_of):
+        n = len(site.claims_by_topic.get(slug, []))
+        docs.append(["topic", site.topic_of[slug], page_path("topic", slug),
+                     f"{n} claim{'s' if n != 1 else ''}"])  # fmt: skip
+        texts.append(site.topic_of[slug])
+    postings: dict[str, list[int]] = defaultdict(list)
+    for i, text in enumerate(texts):
+        for w in words(text):
+            postings[w].append(i)
+    vocab = sorted(postings)
+    return js_assign(
+        "KB_SEARCH",
+        {"docs": docs, "words": vocab, "postings": [postings[w] for w in vocab]},
+    )
+
+
+def graph_data(site: Site) -> bytes:
+    """Return `graph-data.js`: nodes with a precomputed layout, and edges as index triples."""
+    g = site.graph
+    pos = layout(g)
+    nodes = sorted(g.nodes)
+    index = {n: i for i, n in enumerate(nodes)}
+    ntype = {t: i for i, t in enumerate(NODE_TYPES)}
+    etype = {t: i for i, t in enumerate(EDGE_TYPES)}
+    verdicts = {v: i for i, v in enumerate(VERDICT_ORDER)}
+    cols: dict[str, list[Any]] = {k: [] for k in ("type", "label", "verdict", "x", "y", "url")}
+    for n in nodes:
+        d = g.nodes[n]
+        cols["type"].append(ntype.get(d["type"], 0))
+        cols["label"].append(str(d.get("label", n)))
+        cols["verdict"].append(verdicts.get(d["verdict"], -1) if "verdict" in d else -1)
+        x, y = pos[n]
+        cols["x"].append(round(x, 1))
+        cols["y"].append(round(y, 1))
+        cols["url"].append(node_path(n))
+    edges: set[tuple[int, int, int]] = set()
+    for u, v, d in g.edges(data=True):
+        if u != v:
+            edges.add((index[u], index[v], etype.get(d["type"], 0)))
+    flat = [x for e in sorted(edges) for x in e]
+    return js_assign(
+        "KB_GRAPH",
+        {
+            "nodeTypes": list(NODE_TYPES),
+            "edgeTypes": list(EDGE_TYPES),
+            "verdicts": list(VERDICT_ORDER),
+            "verdictLabels": [verdict_label(v) for v in VERDICT_ORDER],
+            "ids": nodes,
+            "nodes": cols,
+            "edges": flat,
+        },
+    )
+
+
+_STEP = 70.0  # distance between rings
+_SPACING = 22.0  # least distance between neighbours on a ring
+
+
+def layout(g: nx.MultiDiGraph[str]) -> dict[str, tuple[float, float]]:
+    """Place every node, deterministically, in linear time: a radial tree per component, packed.
+
+    Each weakly connected component is drawn as rings around its best-connected node (the
+    breadth-first tree gives every node a slice of its parent's angle, sized by its subtree), and
+    the components are packed in rows, largest first. The browser refines it for a moment.
+    """
+    und = {n: sorted(set(g.predecessors(n)) | set(g.successors(n))) for n in sorted(g.nodes)}
+    seen: set[str] = set()
+    comps: list[list[str]] = []
+    for n in sorted(und, key=lambda n: (-len(und[n]), n)):
+        if n in seen:
+            continue
+        comp, queue = [], [n]
+        seen.add(n)
+        while queue:  # breadth first from the best-connected node: comp is in BFS order
+            comp.extend(queue)
+            nxt = []
+            for a in queue:
+                for b in und[a]:
+                    if b not in seen:
+                        seen.add(b)
+                        nxt.append(b)
+            queue = nxt
+        comps.append(comp)
+    comps.sort(key=lambda c: (-len(c), c[0]))
+    placed = [_radial(comp, und) for comp in comps]
+    return _pack(placed)
+
+
+def _radial(
+    comp: list[str], und: dict[str, list[str]]
+) -> tuple[float, dict[str, tuple[float, float]]]:
+    root = comp[0]
+    parent: dict[str, str | None] = {root: None}
+    depth = {root: 0}
+    children: dict[str, list[str]] = defaultdict(list)
+    for a in comp:  # comp is in BFS order, so each node's parent is placed before it
+        for b in und[a]:
+            if b not in depth:
+                depth[b] = depth[a] + 1
+                parent[b] = a
+                children[a].append(b)
+    leaves: dict[str, int] = {}
+    for a in reversed(comp):
+        leaves[a] = sum(leaves[c] for c in children[a]) or 1
+    per_ring: dict[int, int] = defaultdict(int)
+    for a in comp:
+        per_ring[depth[a]] += 1
+    radius: dict[int, float] = {0: 0.0}
+    for d in range(1, max(per_ring) + 1):
+        need = per_ring[d] * _SPACING / (2 * math.pi)
+        radius[d] = max(radius[d - 1] + _STEP, need)
+    span: dict[str, tuple[float, float]] = {root: (0.0, 2 * math.pi)}
+    pos: dict[str, tuple[float, float]] = {root: (0.0, 0.0)}
+    for a in comp:
+        lo, hi = span[a]
+        total = leaves[a]
+        at = lo
+        for c in children[a]:
+            width = (hi - lo) * leaves[c] / total
+            span[c] = (at, at + width)
+            mid = at + width / 2
+            r = radius[depth[c]]
+            pos[c] = (r * math.cos(mid), r * math.sin(mid))
+            at += width
+    return radius[max(per_ring)] + _STEP / 2, pos
+
+
+def _pack(
+    placed: list[tuple[float, dict[str, tuple[float, float]]]],
+) -> dict[str, tuple[float, float]]:
+    area = sum((2 * r) ** 2 for r, _ in placed)
+    row_width = max(math.sqrt(area) * 1.3, max((2 * r for r, _ in placed), default=0.0))
+    out: dict[str, tuple[float, float]] = {}
+    x = y = row_h = 0.0
+    for r, pos in placed:
+        size = 2 * r
+        if x > 0 and x + size > row_width:
+            x, y, row_h = 0.0, y + row_h, 0.0
+        cx, cy = x + r, y + r
+        for n, (px, py) in pos.items():
+            out[n] = (cx + px, cy + py)
+        x += size
+        row_h = max(row_h, size)
+    return out

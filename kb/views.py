@@ -1,0 +1,411 @@
+"""Turn records into what one page shows: each function returns the context of one template."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from kb.errors import Problem, Severity
+from kb.graph import node_id
+from kb.localgraph import local_graph
+from kb.marks import highlighted, in_context
+from kb.model import Claim, Expert, Source
+from kb.present import (
+    BACK_RELATION_LABELS,
+    RELATION_LABELS,
+    STANCE_LABELS,
+    Links,
+    author_list,
+    badge,
+    doi_url,
+    evidence_level_label,
+    identifier_url,
+    plain_reference,
+    pmid_url,
+    safe_reference_html,
+    safe_url,
+    severity_badge,
+)
+from kb.quotes import fold_plain, word_diff
+from kb.site import STYLE_LABELS, Site
+from kb.urls import evidence_anchor, origin_anchor, quote_anchor
+
+View = dict[str, Any]
+
+
+def problem_rows(problems: list[Problem]) -> list[View]:
+    """Return problems as table rows."""
+    return [
+        {
+            "severity": p.severity.value,
+            "badge": severity_badge(p.severity.value),
+            "code": p.code,
+            "message": p.message,
+            "where": str(p.loc),
+        }
+        for p in problems
+    ]
+
+
+def claim_ref(site: Site, cid: str, u: Links) -> View:
+    """Return how a claim is shown wherever it is listed: statement, link and verdict."""
+    claim = site.kb.claims[cid]  # type: ignore[index]
+    return {
+        "id": cid,
+        "statement": claim.statement,
+        "href": u.claim(cid),
+        "verdict": claim.verdict,
+        "badge": badge(claim.verdict),
+    }
+
+
+def source_ref(site: Site, sid: str, u: Links, anchor: str | None = None) -> View:
+    """Return how a source is shown wherever it is listed (missing ones are shown unlinked)."""
+    src = site.kb.sources.get(sid)  # type: ignore[call-overload]
+    if src is None:
+        return {"id": sid, "title": sid, "href": None, "year": None, "retracted": False}
+    return {
+        "id": sid,
+        "title": src.title,
+        "href": u.source(sid, anchor),
+        "year": src.year,
+        "retracted": src.retracted,
+        "level": evidence_level_label(src.evidence_level),
+    }
+
+
+def expert_ref(site: Site, eid: str | None, u: Links) -> View | None:
+    """Return how a person is shown wherever they are named (missing ones are shown unlinked)."""
+    if not eid:
+        return None
+    person = site.kb.experts.get(eid)  # type: ignore[call-overload]
+    if person is None:
+        return {"id": eid, "name": eid, "href": None, "credentials": None}
+    return {
+        "id": eid,
+        "name": person.name,
+        "href": u.expert(eid),
+        "credentials": person.credentials,
+    }
+
+
+def _references(site: Site, sid: str) -> list[View]:
+    refs = []
+    for style in site.styles:
+        cit = site.citations[style].get(sid)
+        if cit is not None:
+            refs.append(
+                {
+                    "style": style,
+                    "label": STYLE_LABELS.get(style, style.upper()),
+                    "html": safe_reference_html(cit.reference_html, cit.reference_text),
+                    "intext": cit.intext,
+                }
+            )
+    return refs
+
+
+def claim_page(site: Site, claim: Claim, u: Links) -> View:
+    """Return the context of a claim page."""
+    me = node_id("claim", claim.id)
+    spans = site.spans
+    assert spans is not None
+    quotes = []
+    for i, q in enumerate(claim.quotes):
+        key = (claim.id, i)
+        src = site.kb.sources.get(q.source)
+        found = spans.quotes.get(key)
+        context = None
+        if src is not None and src.snapshot_text and found:
+            context = in_context(src.snapshot_text, found[0])
+        origin: View | None = None
+        diff = None
+        ofound: list[tuple[int, int]] | None = None
+        if q.origin is not None:
+            if q.origin.unknown:
+                origin = {"state": "unknown"}
+            elif q.origin.source:
+                ofound = spans.origins.get(key)
+                anchor = origin_anchor(claim.id, i) if ofound else None
+                origin = {
+                    "state": "known",
+                    "source": source_ref(site, q.origin.source, u, anchor),
+                    "text": q.origin.text,
+                }
+                if q.origin.text:
+                    ops = word_diff(q.origin.text, q.text)
+                    if any(op != "equal" for op, _ in ops):
+                        diff = ops
+        quotes.append(
+            {
+                "anchor": quote_anchor(claim.id, i),
+                "number": i + 1,
+                "text": q.text,
+                "context": context,
+                "status": _quote_status(src, found),
+                "places": len(found or ()),
+                "source": source_ref(
+                    site, q.source, u, quote_anchor(claim.id, i) if found else None
+                ),
+                "locator": q.locator,
+                "speaker": expert_ref(site, q.speaker, u),
+                "attribution": q.attribution,
+                "origin": origin,
+                "diff": diff,
+                "origin_found": bool(ofound),
+                "quoted_as": q.text
+                if context and fold_plain(q.text) != fold_plain(context.quoted)
+                else None,
+            }
+        )
+    evidence = []
+    for i, ev in enumerate(claim.evidence):
+        evidence.append(
+            {
+                "anchor": evidence_anchor(claim.id, i),
+                "source": source_ref(site, ev.source, u),
+                "stance": ev.stance,
+                "stance_label": STANCE_LABELS.get(ev.stance, ev.stance),
+                "directness": ev.directness,
+                "locator": ev.locator,
+                "note": ev.note,
+            }
+        )
+    related = [
+        {
+            "relation": RELATION_LABELS.get(r.relation, r.relation),
+            "claim": claim_ref(site, r.claim, u) if r.claim in site.kb.claims else None,
+            "id": r.claim,
+        }
+        for r in claim.related
+    ]
+    backlinks = [
+        {
+            "relation": BACK_RELATION_LABELS.get(d.get("relation", ""), "related to"),
+            "claim": claim_ref(site, other.partition(":")[2], u),
+        }
+        for other, kind, d in site.incoming(me)
+        if kind == "related"
+    ]
+    review = claim.review
+    cite = []
+    for style in site.styles:
+        entries = []
+        for q in claim.quotes:
+            cit = site.citations[style].get(q.source)
+            if cit is None:
+                continue
+            speaker = expert_ref(site, q.speaker, u)
+            entries.append(
+                {
+                    "text": q.text,
+                    "speaker": speaker["name"] if speaker else None,
+                    "intext": cit.intext,
+                    "reference": safe_reference_html(cit.reference_html, cit.reference_text),
+                }
+            )
+        if entries:
+            cite.append({"label": STYLE_LABELS.get(style, style.upper()), "entries": entries})
+    return {
+        "title": claim.statement,
+        "claim": claim,
+        "badge": badge(claim.verdict),
+        "verdict": claim.verdict,
+        "topics": [{"label": t, "href": u.topic(site.slugs[t])} for t in claim.topics],
+        "review": review,
+        "reviewer": expert_ref(site, review.reviewer if review else None, u),
+        "quotes": quotes,
+        "evidence": evidence,
+        "related": related,
+        "backlinks": backlinks,
+        "problems": problem_rows(site.problems_of(me)),
+        "graph": local_graph(site, me, u),
+        "cite": cite,
+    }
+
+
+def _quote_status(src: Source | None, found: list[tuple[int, int]] | None) -> str:
+    if src is None:
+        return "no-source"
+    if not src.snapshot_text:
+        return "no-snapshot"
+    if not found:
+        return "not-found"
+    return "ambiguous" if len(found) > 1 else "found"
+
+
+def expert_page(site: Site, person: Expert, u: Links) -> View:
+    """Return the context of an expert page."""
+    me = node_id("expert", person.id)
+    roles = [
+        {
+            "title": r.title,
+            "organization": r.organization,
+            "source": source_ref(site, r.source, u) if r.source else None,
+        }
+        for r in person.roles
+    ]
+    quotes = []
+    described: dict[str, list[View]] = defaultdict(list)
+    reviewed = []
+    for other, kind, d in site.incoming(me):
+        cid = other.partition(":")[2]
+        claim = site.kb.claims.get(cid)  # type: ignore[call-overload]
+        if claim is None:
+            continue
+        if kind == "spoken-by":
+            i = int(d["quote"])
+            q = claim.quotes[i]
+            quotes.append(
+                {
+                    "text": q.text,
+                    "claim": claim_ref(site, cid, u),
+                    "href": u.claim(cid, quote_anchor(cid, i)),
+                    "source": source_ref(site, q.source, u),
+                    "attribution": q.attribution,
+                }
+            )
+            described[q.source].append(
+                {"attribution": q.attribution, "href": u.claim(cid, quote_anchor(cid, i))}
+            )
+        elif kind == "reviewed-by":
+            reviewed.append(
+                {
+                    "claim": claim_ref(site, cid, u),
+                    "date": claim.review.date if claim.review else None,
+                }
+            )
+    descriptions = []
+    for sid in sorted(described):
+        seen: list[str | None] = []
+        for item in described[sid]:
+            if item["attribution"] not in seen:
+                seen.append(item["attribution"])
+        descriptions.append({"source": source_ref(site, sid, u), "attributions": seen})
+    identifiers = [
+        {"scheme": k, "value": v, "href": identifier_url(k, str(v))}
+        for k, v in sorted(person.identifiers.items())
+    ]
+    return {
+        "title": person.name,
+        "person": person,
+        "roles": roles,
+        "identifiers": identifiers,
+        "quotes": quotes,
+        "descriptions": descriptions,
+        "reviewed": reviewed,
+        "problems": problem_rows(site.problems_of(me)),
+        "graph": local_graph(site, me, u),
+    }
+
+
+def source_page(site: Site, src: Source, u: Links) -> View:
+    """Return the context of a source page."""
+    me = node_id("source", src.id)
+    spans = site.spans
+    assert spans is not None
+    marks = spans.by_source.get(src.id, [])
+    hrefs = {h.anchor: u.claim(h.claim, quote_anchor(h.claim, h.index)) for h in marks}
+    numbers = {h.anchor: h.number for h in marks}
+    quoted: list[View] = []
+    cited: list[View] = []
+    origins: list[View] = []
+    derived_by: list[View] = []
+    for other, kind, d in site.incoming(me):
+        kind_of, _, ident = other.partition(":")
+        if kind_of == "source" and kind == "derived-from":
+            derived_by.append(source_ref(site, ident, u))
+            continue
+        if kind_of != "claim" or ident not in site.kb.claims:
+            continue
+        claim = site.kb.claims[ident]  # type: ignore[index]
+        if kind == "quoted-in":
+            i = int(d["quote"])
+            found = spans.quotes.get((claim.id, i))
+            quoted.append(
+                {
+                    "claim": claim_ref(site, ident, u),
+                    "text": claim.quotes[i].text,
+                    "mark": u.to(u.here, quote_anchor(ident, i)) if found else None,
+                    "number": numbers.get(quote_anchor(ident, i)),
+                }
+            )
+        elif kind == "origin":
+            i = int(d["quote"])
+            found = spans.origins.get((claim.id, i))
+            origins.append(
+                {
+                    "claim": claim_ref(site, ident, u),
+                    "mark": u.to(u.here, origin_anchor(ident, i)) if found else None,
+                }
+            )
+        elif kind == "evidence":
+            cited.append(
+                {
+                    "claim": claim_ref(site, ident, u),
+                    "stance": d.get("stance", ""),
+                    "stance_label": STANCE_LABELS.get(d.get("stance", ""), d.get("stance", "")),
+                    "directness": d.get("directness", ""),
+                }
+            )
+    quoted.sort(key=lambda r: (r["number"] is None, r["number"] or 0, r["claim"]["id"]))
+    csl = src.csl
+    text = None
+    if src.snapshot_text is not None:
+        text = highlighted(src.snapshot_text, marks, hrefs)
+    return {
+        "title": src.title,
+        "source": src,
+        "authors": author_list(src, limit=20),
+        "issued": csl.get("issued"),
+        "container": csl.get("container-title"),
+        "publisher": csl.get("publisher"),
+        "url": safe_url(csl.get("URL")),
+        "doi": csl.get("DOI"),
+        "doi_url": doi_url(csl.get("DOI")),
+        "pmid": csl.get("PMID"),
+        "pmid_url": pmid_url(csl.get("PMID")),
+        "level": evidence_level_label(src.evidence_level),
+        "references": _references(site, src.id),
+        "plain_reference": plain_reference(src),
+        "derived_from": [source_ref(site, p, u) for p in src.derived_from],
+        "derived_by": derived_by,
+        "quoted": quoted,
+        "cited": cited,
+        "origins": origins,
+        "text": text,
+        "marks": len(marks),
+        "problems": problem_rows(site.problems_of(me)),
+        "graph": local_graph(site, me, u),
+    }
+
+
+def topic_page(site: Site, slug: str, u: Links) -> View:
+    """Return the context of a topic page."""
+    claims = [claim_ref(site, cid, u) for cid in site.claims_by_topic.get(slug, [])]
+    experts: set[str] = set()
+    sources: set[str] = set()
+    for cid in site.claims_by_topic.get(slug, []):
+        claim = site.kb.claims[cid]
+        experts.update(q.speaker for q in claim.quotes if q.speaker in site.kb.experts)
+        sources.update(q.source for q in claim.quotes if q.source in site.kb.sources)
+        sources.update(e.source for e in claim.evidence if e.source in site.kb.sources)
+    return {
+        "title": site.topic_of[slug],
+        "claims": claims,
+        "experts": [expert_ref(site, e, u) for e in sorted(experts)],
+        "sources": [source_ref(site, s, u) for s in sorted(sources)],
+    }
+
+
+def problem_counts(problems: list[Problem]) -> list[View]:
+    """Count problems by code, worst and most frequent first."""
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    for p in problems:
+        counts[(p.code, p.severity.value)] += 1
+    rows: list[View] = [
+        {"code": c, "severity": s, "badge": severity_badge(s), "count": n}
+        for (c, s), n in counts.items()
+    ]
+    rows.sort(key=lambda r: (r["severity"] != Severity.ERROR.value, -r["count"], r["code"]))
+    return rows
