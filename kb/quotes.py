@@ -6,10 +6,11 @@ and dashes. An ellipsis (`…` or `...`) in a quote stands for omitted words.
 
 from __future__ import annotations
 
+import bisect
 import difflib
+import functools
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
 _FOLD = str.maketrans(
     {
@@ -25,14 +26,30 @@ _ELLIPSIS = re.compile(r"\s*(?:\u2026|\.\s?\.\s?\.)\s*")
 _WORD = re.compile(r"\w+(?:'\w+)*")
 
 
+_SPACE = re.compile(r"\s+")
+_SPACE_FIX = re.compile(r"\s{2,}|[^\S ]|^ | $")
+
+
 @dataclass(frozen=True, slots=True)
 class Folded:
-    """A text folded for matching, with the original offset of every folded character."""
+    """A text folded for matching, with a map from folded offsets back to the original.
+
+    Folding keeps every character but white space runs one for one, so the map only needs the
+    places where a run of white space was shortened: `runs[k]` is the folded offset where the
+    k-th shortened run ends, `shift[k]` how many original characters were dropped up to there.
+    """
 
     text: str
-    offsets: tuple[
-        int, ...
-    ]  # offsets[i] = index in the original of folded char i; one extra at end
+    runs: tuple[int, ...] = ()
+    shift: tuple[int, ...] = ()
+    exact: tuple[int, ...] | None = None  # a full offset table, when lower() changed lengths
+
+    def original(self, i: int) -> int:
+        """Return the offset in the original text of folded character `i`."""
+        if self.exact is not None:
+            return self.exact[i]
+        k = bisect.bisect_right(self.runs, i)
+        return i + (self.shift[k - 1] if k else 0)
 
 
 def fold_char(ch: str) -> str:
@@ -40,18 +57,40 @@ def fold_char(ch: str) -> str:
     return ch.translate(_FOLD).lower()
 
 
-@lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=1024)
 def fold(text: str) -> Folded:
-    """Fold a text for matching, keeping a map back to the original offsets."""
+    """Fold a text for matching: lower case, straight quotes, plain dashes, single spaces."""
+    t = text.translate(_FOLD)
+    low = t.lower()
+    if len(low) != len(t):  # a rare letter whose lower case is longer (e.g. U+0130)
+        return _fold_slow(text)
+    out: list[str] = []
+    runs: list[int] = []
+    shift: list[int] = []
+    pos = dropped = 0
+    n = len(low)
+    for m in _SPACE_FIX.finditer(low):  # only the runs that are not already one plain space
+        a, b = m.span()
+        out.append(low[pos:a])
+        start = a - dropped  # where the run begins in the folded text
+        if a == 0 or b == n:  # leading and trailing white space go entirely
+            dropped += b - a
+            runs.append(start)
+        else:
+            out.append(" ")
+            dropped += b - a - 1
+            runs.append(start + 1)
+        shift.append(dropped)
+        pos = b
+    out.append(low[pos:])
+    return Folded("".join(out), tuple(runs), tuple(shift))
+
+
+def _fold_slow(text: str) -> Folded:
     out: list[str] = []
     offsets: list[int] = []
-    space = True  # drop leading space
+    space = True
     for i, ch in enumerate(text):
-        if ch == "\u2026":
-            out.append("...")
-            offsets.extend((i, i, i))
-            space = False
-            continue
         c = fold_char(ch)
         if c.isspace():
             if space:
@@ -65,12 +104,12 @@ def fold(text: str) -> Folded:
         out.pop()
         offsets.pop()
     offsets.append(len(text))
-    return Folded("".join(out), tuple(offsets))
+    return Folded("".join(out), exact=tuple(offsets))
 
 
 def fold_plain(text: str) -> str:
     """Fold a text without keeping offsets (quotes, prefixes and suffixes)."""
-    return fold(text).text
+    return _SPACE.sub(" ", text.translate(_FOLD).lower()).strip()
 
 
 def segments(quote: str) -> list[str]:
@@ -80,7 +119,7 @@ def segments(quote: str) -> list[str]:
 
 
 def locate(
-    quote: str, snapshot: str, prefix: str | None = None, suffix: str | None = None
+    quote: str, snapshot: str | Folded, prefix: str | None = None, suffix: str | None = None
 ) -> list[tuple[int, int]]:
     """Return every (start, end) span of the original `snapshot` where `quote` appears.
 
@@ -88,7 +127,7 @@ def locate(
     count. An ellipsis in the quote matches any omitted words; the span covers them. A match
     neither starts nor ends inside a word: "he said" is not found in "she said".
     """
-    snap = fold(snapshot)
+    snap = snapshot if isinstance(snapshot, Folded) else fold(snapshot)
     hay = snap.text
     parts = segments(quote)
     if not parts:
@@ -111,7 +150,7 @@ def locate(
         if (not pre or hay[:start].rstrip().endswith(pre)) and (
             not suf or hay[end:].lstrip().startswith(suf)
         ):
-            spans.append((snap.offsets[start], snap.offsets[end - 1] + 1))
+            spans.append((snap.original(start), snap.original(end - 1) + 1))
         start = _find(hay, parts[0], start + 1)
     return spans
 

@@ -7,6 +7,7 @@ the read, and a key given twice is reported instead of silently replaced.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,11 +91,16 @@ def decode(data: bytes) -> tuple[str | None, Issue | None]:
     return text, None
 
 
+# First characters of a plain scalar that may resolve to null, bool, int, float or timestamp.
+_MAY_RESOLVE = frozenset("yYnNtTfFoO~0123456789+-.")
+
+
 def _scalar(event: ev.ScalarEvent) -> Any:
     tag = event.tag
     if tag in (None, "!"):
-        if event.style or tag == "!":  # quoted or block: always a string
-            return event.value
+        value = event.value
+        if event.style or tag == "!" or not value or value[0] not in _MAY_RESOLVE:
+            return value  # quoted, block, or plain text that no implicit type starts with
         tag = _resolver.resolve(ScalarNode, event.value, event.implicit)  # type: ignore[no-untyped-call]
     if tag in _PLAIN_TAGS:  # dates stay as written; the schema checks their form
         return event.value
@@ -103,8 +109,19 @@ def _scalar(event: ev.ScalarEvent) -> Any:
         raise _Unsupported(f"unsupported YAML tag {tag!r}", event.start_mark)
     try:
         return build(ScalarNode(tag, event.value))
-    except (ValueError, KeyError, OverflowError) as exc:  # e.g. `!!int x`, `!!bool maybe`
+    except Exception as exc:  # PyYAML's constructors on `!!int x`, `!!bool maybe`, `!!int ''`
         raise _Unsupported(f"{event.value!r} is not a valid {tag}", event.start_mark) from exc
+
+
+def _events(text: str) -> Iterator[Any]:
+    """Yield the parser's events (the same as yaml.parse, with one call per event)."""
+    loader = _Loader(text)
+    try:
+        get = loader.get_event
+        while (event := get()) is not None:
+            yield event
+    finally:
+        loader.dispose()
 
 
 class _Unsupported(Exception):
@@ -179,7 +196,7 @@ def read_yaml(text: str) -> Document:
         return p
 
     try:
-        for event in yaml.parse(text, Loader=_Loader):
+        for event in _events(text):
             if isinstance(event, ev.ScalarEvent):
                 if event.anchor is not None:
                     raise _Alias(event.start_mark, f"anchor &{event.anchor}")

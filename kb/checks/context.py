@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 
-from kb.model import Claim, KnowledgeBase, Quote
+from kb.model import Claim, KnowledgeBase, Quote, SourceId
+from kb.quotes import Folded, fold
 
 
 @dataclass
@@ -16,6 +17,17 @@ class Context:
     kb: KnowledgeBase
     graph: nx.MultiDiGraph[str]
     spans: dict[tuple[str, int], list[tuple[int, int]]] = field(default_factory=dict)
+    folded: dict[SourceId, Folded] = field(default_factory=dict)
+
+    def snapshot(self, sid: SourceId) -> Folded | None:
+        """Return the folded snapshot of a source (folded once per run), or None."""
+        got = self.folded.get(sid)
+        if got is None:
+            src = self.kb.sources.get(sid)
+            if src is None or src.snapshot_text is None:
+                return None
+            got = self.folded[sid] = fold.__wrapped__(src.snapshot_text)
+        return got
 
     def quotes(self) -> list[tuple[Claim, int, Quote]]:
         """Every quote of every claim, in id order."""

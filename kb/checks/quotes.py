@@ -18,9 +18,8 @@ def quote_spans(ctx: Context, claim: Claim, index: int) -> list[tuple[int, int]]
     key = (claim.id, index)
     if key not in ctx.spans:
         q = claim.quotes[index]
-        src = ctx.kb.sources.get(q.source)
-        text = src.snapshot_text if src else None
-        ctx.spans[key] = locate(q.text, text, q.prefix, q.suffix) if text else []
+        snap = ctx.snapshot(q.source)
+        ctx.spans[key] = locate(q.text, snap, q.prefix, q.suffix) if snap else []
     return ctx.spans[key]
 
 
@@ -52,7 +51,8 @@ def quote_not_found(ctx: Context) -> Iterator[Problem]:
         if o is None or not o.text or not o.source:
             continue
         osrc = ctx.kb.sources.get(o.source)
-        if osrc and osrc.snapshot_text is not None and not locate(o.text, osrc.snapshot_text):
+        snap = ctx.snapshot(o.source)
+        if osrc and snap is not None and not locate(o.text, snap):
             yield _not_found(osrc, "the origin's text", None, c, o.where.at("text"))
 
 
