@@ -108,14 +108,14 @@ def _scalar(event: ev.ScalarEvent) -> Any:
     if build is None:
         raise _Unsupported(f"unsupported YAML tag {tag!r}", event.start_mark)
     try:
-        value = build(ScalarNode(tag, event.value))
+        built: Any = build(ScalarNode(tag, event.value))
     except Exception as exc:  # PyYAML's constructors on `!!int x`, `!!bool maybe`, `!!int ''`
         raise _Unsupported(f"{_cut(event.value)} is not a valid {tag}", event.start_mark) from exc
-    if isinstance(value, int) and value.bit_length() > _MAX_INT_BITS:
+    if isinstance(built, int) and built.bit_length() > _MAX_INT_BITS:
         # 0x.., 0b.. and 1:2:3 forms are not bounded by Python's 4300-digit limit on decimal
         # text, but such an int cannot be printed (str() raises ValueError) anywhere later.
         raise _Unsupported(f"number {_cut(event.value)} is too long", event.start_mark)
-    return value
+    return built
 
 
 _MAX_INT_BITS = 4000 * 3  # about 3600 decimal digits, under Python's 4300-digit str() limit
