@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -87,11 +88,19 @@ def read_file(path: Path, rel: str, problems: list[Problem]) -> Document | None:
 
 def _read_bytes(path: Path, rel: str, problems: list[Problem]) -> bytes | None:
     try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            problems.append(L.file_too_large(Loc(rel), size, MAX_BYTES))
-            return None
-        with path.open("rb") as fh:
+        # O_NONBLOCK: opening a named pipe must not wait for a writer; the open file is then
+        # checked (not the name, which could be swapped between a check and the open).
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        with open(fd, "rb", closefd=True) as fh:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                problems.append(
+                    L.unsafe_path(Loc(rel), path.name, "not a regular file (a pipe or a device)")
+                )
+                return None
+            if st.st_size > MAX_BYTES:
+                problems.append(L.file_too_large(Loc(rel), st.st_size, MAX_BYTES))
+                return None
             data = fh.read(MAX_BYTES + 1)
     except OSError as exc:
         problems.append(L.yaml_syntax(Loc(rel), f"cannot read the file: {exc.strerror}"))

@@ -234,8 +234,9 @@ def stray_file(loc: Loc, name: str, hint: str) -> Problem:
 def unsafe_path(loc: Loc, name: str, why: str) -> Problem:
     """A file or snapshot name that would read outside the knowledge base.
 
-    Symbolic links that lead outside the knowledge base directory, and snapshot names with a
-    directory part (`../../etc/passwd`), are refused and not read.
+    Symbolic links that lead outside the knowledge base directory, snapshot names with a
+    directory part (`../../etc/passwd`), and files that are not regular files (a named pipe would
+    make kb wait forever, a device could be endless) are refused and not read.
     """
     return problem("unsafe-path", loc, f"{short(name)} is refused: {why}")
 
