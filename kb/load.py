@@ -435,6 +435,11 @@ def _replace_snapshot(
 
 def _load_config(root: Path, problems: list[Problem]) -> Config:
     path = root / "kb.yaml"
+    if path.is_symlink() and not _inside(path, root):
+        problems.append(
+            L.unsafe_path(Loc("kb.yaml"), "kb.yaml", "a link that leads outside the knowledge base")
+        )
+        return Config()
     if not path.is_file():
         return Config()
     doc = read_file(path, "kb.yaml", problems)
