@@ -148,7 +148,7 @@ def safe_url(url: object) -> str | None:
 def doi_url(doi: object) -> str | None:
     """Return the resolver URL of a DOI that looks like `10.NNNN/...`."""
     if isinstance(doi, str) and re.match(r"^10\.\d{4,9}/\S+$", doi.strip()):
-        return "https://doi.org/" + url_quote(doi.strip(), safe="/:;()._-<>")
+        return "https://doi.org/" + url_quote(doi.strip(), safe="/:;()._-")
     return None
 
 

@@ -1,0 +1,277 @@
+"""`kb serve`: build the site, serve it on 127.0.0.1, rebuild when a file changes, reload pages.
+
+Only files under the output directory are served: a path is decoded once, refused if it holds
+an encoded slash, a backslash, a NUL or a `.`/`..` segment, and the resolved file must still lie
+under the output directory (so a symlink cannot lead out either). Served HTML pages get one extra
+script, `/__kb/livereload.js`, which polls `/__kb/version.js` with a script tag (the pages' CSP
+allows no fetch) and reloads the page when the version changes after a rebuild.
+"""
+
+from __future__ import annotations
+
+import argparse
+import mimetypes
+import os
+import sys
+import threading
+from collections.abc import Callable
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from kb.render import CSP, static_asset
+
+HOST = "127.0.0.1"
+LIVE_PREFIX = "/__kb/"
+LIVERELOAD_TAG = b'<script src="/__kb/livereload.js"></script>\n</body>'
+WATCHED = ("kb.yaml", "claims", "experts", "sources")
+_TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml",
+          ".html": "text/html", ".json": "application/json", ".jsonld": "application/ld+json",
+          ".bib": "text/plain", ".csv": "text/csv", ".graphml": "application/xml"}  # fmt: skip
+
+
+class LiveState:
+    """The site version that open pages compare with; it goes up after each good rebuild."""
+
+    def __init__(self) -> None:
+        self._version = 1
+        self._lock = threading.Lock()
+
+    @property
+    def version(self) -> int:
+        """The current version."""
+        with self._lock:
+            return self._version
+
+    def bump(self) -> int:
+        """Mark the site as rebuilt; return the new version."""
+        with self._lock:
+            self._version += 1
+            return self._version
+
+
+def resolve(out: Path, raw_path: str) -> Path | None:
+    """Return the file under `out` that a request path names, or None when it is refused."""
+    path = urlsplit(raw_path).path
+    lowered = path.lower()
+    if (
+        not path.startswith("/")
+        or "\\" in path
+        or any(bad in lowered for bad in ("%2f", "%5c", "%00"))
+    ):
+        return None
+    try:
+        decoded = unquote(path, errors="strict")
+    except UnicodeDecodeError:
+        return None
+    if "\x00" in decoded or "\\" in decoded:
+        return None
+    parts = decoded.split("/")[1:]
+    if any(p in (".", "..") for p in parts):
+        return None
+    base = out.resolve()
+    candidate = base.joinpath(*[p for p in parts if p])
+    try:
+        if candidate.is_dir():
+            candidate = candidate / "index.html"
+        target = candidate.resolve(strict=True)
+    except (OSError, RuntimeError, ValueError):
+        return None
+    if not target.is_relative_to(base) or not target.is_file():
+        return None
+    return target
+
+
+def content_type(path: Path) -> str:
+    """Return the Content-Type of a served file."""
+    kind = _TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0]
+    kind = kind or "application/octet-stream"
+    if kind.startswith("text/") or kind.endswith(("json", "xml", "javascript")):
+        kind += "; charset=utf-8"
+    return kind
+
+
+def make_handler(out: Path, live: LiveState) -> type[BaseHTTPRequestHandler]:
+    """Return a request handler class that serves `out` and the live-reload endpoints."""
+
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "kb-serve"
+        timeout = 15  # a client that sends nothing does not hold a thread for ever
+
+        def version_string(self) -> str:
+            """Name the server without the Python version."""
+            return self.server_version
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Stay quiet; kb serve prints builds, not requests."""
+
+        def do_HEAD(self) -> None:
+            """Answer like GET, without the body."""
+            self._answer(body=False)
+
+        def do_GET(self) -> None:
+            """Serve a file of the site, or a live-reload endpoint."""
+            self._answer(body=True)
+
+        def _answer(self, body: bool) -> None:
+            try:
+                status, ctype, data = self._lookup()
+            except Exception:  # never let one request take the server down
+                status, ctype, data = HTTPStatus.INTERNAL_SERVER_ERROR, "text/plain", b"error\n"
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(data)))
+                self.send_header("Cache-Control", "no-store")
+                self.send_header("X-Content-Type-Options", "nosniff")
+                self.send_header("Referrer-Policy", "no-referrer")
+                if ctype.startswith("text/html"):
+                    self.send_header("Content-Security-Policy", CSP)
+                self.end_headers()
+                if body:
+                    self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+
+        def _lookup(self) -> tuple[int, str, bytes]:
+            path = urlsplit(self.path).path
+            if path == LIVE_PREFIX + "livereload.js":
+                return (
+                    HTTPStatus.OK,
+                    "text/javascript; charset=utf-8",
+                    static_asset("livereload.js"),
+                )
+            if path == LIVE_PREFIX + "version.js":
+                js = f"window.KB_LIVE && window.KB_LIVE({live.version});\n"
+                return HTTPStatus.OK, "text/javascript; charset=utf-8", js.encode()
+            target = resolve(out, self.path)
+            if target is None:
+                return HTTPStatus.NOT_FOUND, "text/plain; charset=utf-8", b"not found\n"
+            data = target.read_bytes()
+            ctype = content_type(target)
+            if ctype.startswith("text/html"):
+                data = data.replace(b"</body>", LIVERELOAD_TAG, 1)
+            return HTTPStatus.OK, ctype, data
+
+    return Handler
+
+
+def make_server(out: Path, port: int, live: LiveState) -> ThreadingHTTPServer:
+    """Return an HTTP server bound to 127.0.0.1 only (port 0 picks a free port)."""
+    server = ThreadingHTTPServer((HOST, port), make_handler(out, live))
+    server.daemon_threads = True
+    return server
+
+
+def fingerprint(root: Path) -> dict[str, tuple[int, int]]:
+    """Return (mtime, size) of every file the build reads: kb.yaml and the three record folders."""
+    seen: dict[str, tuple[int, int]] = {}
+    for name in WATCHED:
+        path = root / name
+        try:
+            if path.is_file():
+                st = path.stat()
+                seen[name] = (st.st_mtime_ns, st.st_size)
+                continue
+            with os.scandir(path) as entries:
+                for entry in entries:
+                    if entry.is_file():
+                        st = entry.stat()
+                        seen[f"{name}/{entry.name}"] = (st.st_mtime_ns, st.st_size)
+        except OSError:
+            continue
+    return seen
+
+
+class Watcher(threading.Thread):
+    """Poll the knowledge base's files and call `rebuild` when any of them changes."""
+
+    def __init__(self, root: Path, rebuild: Callable[[], None], interval: float = 0.5) -> None:
+        super().__init__(daemon=True, name="kb-watch")
+        self.root = root
+        self.rebuild = rebuild
+        self.interval = interval
+        self.stopped = threading.Event()
+        self.last = fingerprint(root)
+
+    def poll(self) -> bool:
+        """Check once; rebuild and return True when something changed."""
+        now = fingerprint(self.root)
+        if now == self.last:
+            return False
+        self.last = now
+        self.rebuild()
+        return True
+
+    def run(self) -> None:
+        """Poll until stopped."""
+        while not self.stopped.wait(self.interval):
+            try:
+                self.poll()
+            except Exception as exc:  # a failed rebuild must not stop the watching
+                print(f"kb serve: rebuild failed: {exc}", file=sys.stderr)
+
+    def stop(self) -> None:
+        """Stop polling."""
+        self.stopped.set()
+
+
+def _build(root: Path, out: Path) -> int:
+    from kb.build import build
+
+    result: Any = build(root, out)
+    return int(result if isinstance(result, int) else getattr(result, "exit_code", 1))
+
+
+def handler(args: argparse.Namespace) -> int:
+    """Build, serve on 127.0.0.1, rebuild on change; return the exit code on Ctrl-C."""
+    root = Path(args.root)
+    out = Path(args.out) if args.out else root / "site"
+    live = LiveState()
+    code = _build(root, out)
+    if code != 0:
+        print("kb serve: the first build failed; serving the previous site", file=sys.stderr)
+
+    def rebuild() -> None:
+        print("kb serve: change seen, rebuilding", file=sys.stderr)
+        if _build(root, out) == 0:
+            live.bump()
+
+    try:
+        server = make_server(out, args.port, live)
+    except OSError as exc:
+        print(f"kb serve: cannot listen on {HOST}:{args.port}: {exc.strerror}", file=sys.stderr)
+        return 1
+    watcher = Watcher(root, rebuild)
+    watcher.start()
+    port = server.server_address[1]
+    print(f"kb serve: http://{HOST}:{port}/ (Ctrl-C to stop)", file=sys.stderr, flush=True)
+    try:
+        server.serve_forever(poll_interval=0.25)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        watcher.stop()
+        server.server_close()
+    return 0
+
+
+def register(sub: Any) -> None:
+    """Add the `serve` subcommand."""
+    parser = sub.add_parser(
+        "serve",
+        help="build the site, serve it on 127.0.0.1 and rebuild on change",
+        description=(
+            "Build the site into the output directory, serve it on 127.0.0.1 only, rebuild\n"
+            "when a file of the knowledge base changes, and reload the open page.\n\n"
+            "example:\n  kb serve --port 8000"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="output directory (default: site/ in the KB)"
+    )
+    parser.set_defaults(func=handler)

@@ -1,0 +1,250 @@
+"""The rendered site: every link and anchor resolves, output is deterministic, data stays inert."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sitecrawl import DATA, GOLDEN_KB, REPO, crawl, js_data, parse, render
+
+from kb.checks import run_checks
+from kb.graph import build_graph
+from kb.load import load_kb
+from kb.marks import Highlight, highlighted
+from kb.render import CSP, pages, render_page, render_site
+from kb.site import prepare
+from kb.sitedata import layout
+from kb.urls import link, relative
+
+HOSTILE_KB = DATA / "hostile" / "inject"
+
+
+@pytest.fixture(scope="module")
+def golden() -> dict[str, bytes]:
+    """The golden knowledge base, rendered."""
+    return render(GOLDEN_KB)
+
+
+@pytest.fixture(scope="module")
+def shipped() -> dict[str, bytes]:
+    """The knowledge base shipped at the top of the repository, rendered."""
+    return render(REPO)
+
+
+@pytest.fixture(scope="module")
+def hostile() -> dict[str, bytes]:
+    """A knowledge base whose every string is an attack, rendered."""
+    return render(HOSTILE_KB)
+
+
+@pytest.mark.parametrize("which", ["golden", "shipped", "hostile"])
+def test_every_link_and_anchor_resolves(which: str, request: pytest.FixtureRequest) -> None:
+    """Crawl from index.html: every href and src names a file, every #anchor an id there."""
+    files: dict[str, bytes] = request.getfixturevalue(which)
+    result = crawl(files)
+    assert result.broken == []
+    html = {p for p in files if p.endswith(".html")}
+    assert html - result.reached == set(), "every page is reachable from the dashboard"
+
+
+def test_the_pages_spec_lists_are_written(golden: dict[str, bytes]) -> None:
+    """index, audit, graph, and a page per claim, expert, source and topic."""
+    kb, _ = load_kb(GOLDEN_KB)
+    expected = {"index.html", "audit.html", "graph.html", "search-index.js", "graph-data.js"}
+    expected |= {f"claims/{c}.html" for c in kb.claims}
+    expected |= {f"experts/{e}.html" for e in kb.experts}
+    expected |= {f"sources/{s}.html" for s in kb.sources}
+    expected |= {f"topics/{t}.html" for t in kb.topics().values()}
+    assert expected <= set(golden)
+    assert "static/livereload.js" not in golden, "live reload is served by kb serve only"
+
+
+def test_every_page_carries_the_csp_and_no_inline_code(shipped: dict[str, bytes]) -> None:
+    """A CSP meta on every page; scripts only by src; no style attributes, style tags or on*."""
+    for path, data in shipped.items():
+        if not path.endswith(".html"):
+            continue
+        page = parse(data)
+        assert page.meta_csp == [CSP], path
+        assert data.index(b"Content-Security-Policy") < data.index(b"<script"), path
+        for attrs, body in page.scripts:
+            assert attrs.get("src") and not body.strip(), path
+        assert (page.styles, page.style_attrs, page.handlers) == (0, 0, []), path
+        for _, url in page.links:
+            assert "://" not in url or url.startswith(("https://", "http://")), (path, url)
+    assert "'unsafe-inline'" not in CSP and "'unsafe-eval'" not in CSP
+    assert "connect-src 'none'" in CSP and "default-src 'none'" in CSP
+
+
+def test_render_is_deterministic(golden: dict[str, bytes]) -> None:
+    """The same input renders to the same bytes, in this process and under other hash seeds."""
+    assert render(GOLDEN_KB) == golden
+    script = (
+        "import hashlib, sys; sys.path.insert(0, sys.argv[1]); from sitecrawl import render, "
+        "GOLDEN_KB; fs = render(GOLDEN_KB); "
+        "print(hashlib.sha256(b''.join(k.encode() + v for k, v in sorted(fs.items()))).hexdigest())"
+    )
+    digests = set()
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        env.pop("SOURCE_DATE_EPOCH", None)
+        out = subprocess.run(
+            [sys.executable, "-c", script, str(Path(__file__).parent)],
+            env=env, capture_output=True, text=True, check=True, cwd=REPO,
+        )  # fmt: skip
+        digests.add(out.stdout.strip())
+    mine = hashlib.sha256(b"".join(k.encode() + v for k, v in sorted(golden.items()))).hexdigest()
+    assert digests == {mine}
+
+
+def test_build_date_appears_only_with_source_date_epoch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No wall clock: the date comes from SOURCE_DATE_EPOCH when it is set, else is left out."""
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    assert b"<time" not in render(GOLDEN_KB)["topics.html"]
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
+    assert b'<time datetime="2026-01-01">' in render(GOLDEN_KB)["topics.html"]
+
+
+def test_pages_render_one_at_a_time() -> None:
+    """`pages` lists every page and `render_page` gives the same bytes as the whole render."""
+    kb, problems = load_kb(GOLDEN_KB)
+    graph = build_graph(kb)
+    problems += run_checks(kb, graph)
+    whole = render_site(kb, graph, problems, {})
+    site = prepare(kb, graph, problems, {})
+    listed = pages(site)
+    assert {p.path for p in listed} == {p for p in whole if p.endswith(".html")}
+    for page in listed:
+        assert render_page(site, page) == whole[page.path]
+
+
+def test_hostile_strings_stay_inert(hostile: dict[str, bytes]) -> None:
+    """Markup, template syntax and odd separators in the data show as text and run nowhere."""
+    for path, data in hostile.items():
+        text = data.decode("utf-8")
+        if path.endswith(".html"):
+            page = parse(data)
+            assert "alert(" not in "".join(body for _, body in page.scripts), path
+            assert page.handlers == [] and page.style_attrs == 0, path
+            for _, url in page.links:
+                assert not url.lower().lstrip().startswith(("javascript:", "data:")), (path, url)
+            assert "<script>alert" not in text and "<img src=x" not in text, path
+            assert "<iframe" not in text and "<svg onload" not in text, path
+        elif path.endswith(".js") and not path.startswith("static/"):
+            assert not any(c in text for c in "<>&\u2028\u2029"), path
+            js_data(data)  # still valid JSON after escaping
+    claim = hostile["claims/inject.html"].decode()
+    assert "{{ 7*7 }}" in claim and "${7*7}" in claim, "template syntax in data shows literally"
+    assert "&lt;script&gt;alert(&#34;statement&#34;)&lt;/script&gt;" in claim
+    second = hostile["claims/second.html"].decode()
+    assert "{% for x in range(10) %}{{ x }}{% endfor %}" in second
+    assert "{{ 7*7 }}" in hostile["index.html"].decode()
+
+
+def test_quotes_and_highlights_link_both_ways(golden: dict[str, bytes]) -> None:
+    """A claim's quote links to its <mark> on the source page, and the mark's link leads back."""
+    claim = golden["claims/nmda-blockade.html"].decode()
+    source = golden["sources/example-news.html"].decode()
+    assert 'id="q-nmda-blockade-1"' in claim
+    assert 'href="../sources/example-news.html#q-nmda-blockade-1"' in claim
+    assert '<mark class="hl" id="q-nmda-blockade-1">' in source
+    assert 'href="../claims/nmda-blockade.html#q-nmda-blockade-1"' in source
+    origin = golden["sources/doe-lecture.html"].decode()
+    assert '<mark class="hl" id="o-nmda-blockade-1">' in origin
+
+
+def test_search_index_finds_every_record_by_its_words(golden: dict[str, bytes]) -> None:
+    """Every claim, expert, source and topic is a document; a word of a quote finds its claim."""
+    name, index = js_data(golden["search-index.js"])
+    assert name == "KB_SEARCH"
+    kb, _ = load_kb(GOLDEN_KB)
+    assert len(index["docs"]) == len(kb.claims) + len(kb.experts) + len(kb.sources) + len(
+        kb.topics()
+    )
+    words = index["words"]
+    assert words == sorted(words)
+    hits = index["postings"][words.index("hours")]
+    assert ["claim", "claims/rapid-onset.html"] in [
+        [index["docs"][d][0], index["docs"][d][2]] for d in hits
+    ]
+
+
+def test_graph_data_has_a_layout_for_every_node(golden: dict[str, bytes]) -> None:
+    """Every node has finite coordinates and a page; edges are index triples."""
+    name, data = js_data(golden["graph-data.js"])
+    assert name == "KB_GRAPH"
+    n = len(data["ids"])
+    assert all(len(col) == n for col in data["nodes"].values())
+    assert all(math.isfinite(v) for v in data["nodes"]["x"] + data["nodes"]["y"])
+    assert all(url in golden for url in data["nodes"]["url"])
+    assert len(data["edges"]) % 3 == 0 and max(data["edges"][:-1:3]) < n
+
+
+def test_layout_is_deterministic_and_separates_nodes() -> None:
+    """The precomputed layout gives the same places every time, and no two nodes coincide."""
+    kb, _ = load_kb(REPO)
+    graph = build_graph(kb)
+    first, second = layout(graph), layout(graph)
+    assert first == second
+    assert len({(round(x), round(y)) for x, y in first.values()}) == len(first)
+
+
+def test_link_is_relative_for_site_paths() -> None:
+    """urls.link gives the same links as urls.relative for every page depth the site has."""
+    targets = [
+        "index.html",
+        "claims/a.html",
+        "sources/b.html",
+        "static/site.css",
+        "claims/x/y.html",
+    ]
+    for here in ["index.html", "claims/a.html", "topics/t.html", "claims/x/z.html"]:
+        for target in targets:
+            assert link(target, here) == relative(target, here)
+
+
+def test_overlapping_highlights_keep_every_id() -> None:
+    """Two highlights that overlap are split into runs; both ids and both back links remain."""
+    text = "one two three four five"
+    marks = [
+        Highlight(4, 13, "q-a-1", "a", 0, False, 1),  # type: ignore[arg-type]
+        Highlight(8, 18, "q-b-1", "b", 0, False, 2),  # type: ignore[arg-type]
+        Highlight(8, 13, "q-c-1", "c", 0, False, 3),  # type: ignore[arg-type]
+    ]
+    html = str(highlighted(text, marks, {m.anchor: f"x#{m.anchor}" for m in marks}))
+    assert html.count("<mark") == 3 and 'id="q-a-1"' in html
+    assert 'id="q-b-1"' in html and 'id="q-c-1"' in html
+    assert html.count('class="hl-ref"') == 3
+    assert html.replace("</mark>", "").count("five") == 1
+
+
+@dataclass(frozen=True)
+class FakeCitation:
+    """Stands in for kb.cite.Citation."""
+
+    style: str
+    source: str
+    reference_html: str
+    reference_text: str
+    intext: str
+
+
+def test_citations_show_and_unsafe_reference_html_is_dropped() -> None:
+    """A citation's HTML is used when it holds inline markup only, else its escaped text."""
+    good = FakeCitation("apa", "smith-2020", "Smith, A. (2020). <i>Rapid</i>.", "Smith (2020).",
+                        "(Smith, 2020)")  # fmt: skip
+    bad = FakeCitation("apa", "example-news", 'W. <img src=x onerror="alert(1)">', "W <b>",
+                       "(Writer, 2024)")  # fmt: skip
+    files = render(GOLDEN_KB, {"apa": {"smith-2020": good, "example-news": bad}})
+    smith = files["sources/smith-2020.html"].decode()
+    assert "Smith, A. (2020). <i>Rapid</i>." in smith
+    news = files["sources/example-news.html"].decode()
+    assert "<img" not in news and "W &lt;b&gt;" in news
+    claim = files["claims/nmda-blockade.html"].decode()
+    assert "Cite this" in claim and "(Writer, 2024)" in claim
