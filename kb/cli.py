@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TextIO
 
 from kb import __version__
-from kb.errors import KBError, Problem, Severity
+from kb.errors import KBError, Problem, Severity, printable
 
 # Modules that add subcommands with register(subparsers); a missing one is skipped.
 PLUGINS = ("kb.commands", "kb.build", "kb.cite", "kb.export", "kb.serve")
@@ -70,9 +70,9 @@ def print_problems(
     for p in problems:
         if fmt == "github":
             level = "error" if p.severity is Severity.ERROR else "warning"
-            msg = _gh_escape(f"{p.message} [{p.code}]")
+            msg = _gh_escape(printable(f"{p.message} [{p.code}]"))
             print(
-                f"::{level} file={_gh_escape(p.loc.path, True)},line={p.loc.line},"
+                f"::{level} file={_gh_escape(printable(p.loc.path), True)},line={p.loc.line},"
                 f"col={p.loc.col},title={p.code}::{msg}",
                 file=out,
             )

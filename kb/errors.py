@@ -3,7 +3,20 @@
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass
+
+# Characters that must not reach a terminal raw: C0 and C1 controls (escape sequences, line
+# breaks that would forge a problem line), bidi overrides that reorder what is shown, and the
+# unpaired surrogates by which Python carries file names that are not UTF-8.
+_UNPRINTABLE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+
+
+def printable(text: str) -> str:
+    """Escape control, bidi and surrogate characters, so that text prints as one inert line."""
+    return _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 class Severity(enum.StrEnum):
@@ -42,7 +55,7 @@ class Problem:
 
     def text(self) -> str:
         """Render as `path:line:col: severity: message [code]`."""
-        return f"{self.loc}: {self.severity.value}: {self.message} [{self.code}]"
+        return printable(f"{self.loc}: {self.severity.value}: {self.message} [{self.code}]")
 
     def as_dict(self) -> dict[str, object]:
         """Render as a JSON-ready mapping."""

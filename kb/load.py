@@ -12,7 +12,7 @@ from typing import Any
 from kb import schema as S
 from kb.checks import loading as L
 from kb.checks.registry import CODES, apply_severity
-from kb.errors import Loc, Problem, Severity
+from kb.errors import Loc, Problem, Severity, printable
 from kb.fields import RecordReader
 from kb.model import (
     DIRECTNESS,
@@ -135,7 +135,7 @@ def _record_files(
     out: list[tuple[str, str, Path]] = []
     for entry in sorted(os.scandir(folder), key=lambda e: e.name):
         name = entry.name
-        rel = f"{kind}/{name}"
+        rel = f"{kind}/{printable(name)}"  # a name that is not UTF-8 is shown escaped
         path = folder / name
         if name.startswith("."):
             continue  # hidden files: editor and VCS droppings
@@ -145,14 +145,16 @@ def _record_files(
             )
             continue
         if entry.is_dir():
-            problems.append(L.stray_file(Loc(rel), name + "/", "folders inside are not read"))
+            problems.append(
+                L.stray_file(Loc(rel), printable(name) + "/", "folders inside are not read")
+            )
             continue
         stem, dot, suffix = name.rpartition(".")
         if not dot or f".{suffix}" not in RECORD_SUFFIXES:
             if kind == "sources":
                 snapshots[name] = path
             else:
-                problems.append(L.stray_file(Loc(rel), name, "not a .yaml record"))
+                problems.append(L.stray_file(Loc(rel), printable(name), "not a .yaml record"))
             continue
         if not L.ID_RE.match(stem):
             problems.append(L.bad_id(Loc(rel), stem))
@@ -402,7 +404,7 @@ def _attach_snapshots(
                 problems.append(L.bad_value(loc, "snapshot", name, "no such file in sources/"))
             continue
         used.add(name)
-        rel = f"sources/{name}"
+        rel = f"sources/{printable(name)}"
         data = _read_bytes(files[name], rel, problems)
         if data is None:
             continue
@@ -416,7 +418,11 @@ def _attach_snapshots(
         kb.sources[sid] = _replace_snapshot(src, name, text, digest, problems)
     for name in sorted(set(files) - used):
         problems.append(
-            L.stray_file(Loc(f"sources/{name}"), name, "no source names it as its snapshot")
+            L.stray_file(
+                Loc(f"sources/{printable(name)}"),
+                printable(name),
+                "no source names it as its snapshot",
+            )
         )
 
 
