@@ -151,9 +151,9 @@ def check_date(value: str) -> bool:
     m = DATE_RE.match(value)
     if not m:
         return False
-    year, month, day = (int(g) if g else None for g in m.groups())
-    try:
-        datetime.date(year or 1, month or 1, day or 1)
+    year, month, day = (int(g) if g is not None else 1 for g in m.groups())
+    try:  # "2010-00" and "2010-01-00" are not dates: a 0 is not a missing month or day
+        datetime.date(year, month, day)
     except ValueError:
         return False
     return True
