@@ -466,6 +466,9 @@ def _load_config(root: Path, problems: list[Problem]) -> Config:
             if code_name not in CODES:
                 problems.append(L.bad_value(where.key_at(*p), "severity", code_name, CODES))
                 continue
+            if sev[code_name] is False:  # YAML 1.1 reads a bare `off` as false
+                severity[code_name] = Severity.OFF
+                continue
             level = r.enum(sev, code_name, ("severity",), [s.value for s in Severity], None)
             if level:
                 severity[code_name] = Severity(level)
