@@ -50,8 +50,15 @@ _ISSUE = {
 }
 
 
-def load_kb(root: Path) -> tuple[KnowledgeBase, list[Problem]]:
-    """Read kb.yaml, claims/, experts/ and sources/ under `root`; never raises on bad content."""
+ParseCache = dict[str, tuple[str, Document | None, list[Problem]]]
+
+
+def load_kb(root: Path, cache: ParseCache | None = None) -> tuple[KnowledgeBase, list[Problem]]:
+    """Read kb.yaml, claims/, experts/ and sources/ under `root`; never raises on bad content.
+
+    `cache` (kept by a long-running caller such as `kb serve`) maps a file to the hash of its
+    bytes and what reading them gave, so that only changed files are parsed again.
+    """
     root = Path(root)
     problems: list[Problem] = []
     config = _load_config(root, problems)
@@ -59,7 +66,7 @@ def load_kb(root: Path) -> tuple[KnowledgeBase, list[Problem]]:
     snapshot_files: dict[str, Path] = {}
     for kind in KINDS:
         for ident, rel, path in _record_files(root, kind, problems, snapshot_files):
-            doc = read_file(path, rel, problems)
+            doc = read_file(path, rel, problems, cache, kb.digests)
             if doc is None:
                 continue
             where = Located(rel, doc.marks)
@@ -70,11 +77,33 @@ def load_kb(root: Path) -> tuple[KnowledgeBase, list[Problem]]:
     return kb, apply_severity(problems, config.severity)
 
 
-def read_file(path: Path, rel: str, problems: list[Problem]) -> Document | None:
+def read_file(
+    path: Path,
+    rel: str,
+    problems: list[Problem],
+    cache: ParseCache | None = None,
+    digests: dict[str, str] | None = None,
+) -> Document | None:
     """Read and parse one YAML file; report and return None when it cannot be read at all."""
     data = _read_bytes(path, rel, problems)
     if data is None:
         return None
+    digest = hashlib.sha1(data).hexdigest()
+    if digests is not None:
+        digests[rel] = digest
+    hit = cache.get(rel) if cache is not None else None
+    if hit is not None and hit[0] == digest:
+        problems.extend(hit[2])
+        return hit[1]
+    found: list[Problem] = []
+    doc = _parse(data, rel, found)
+    problems.extend(found)
+    if cache is not None:
+        cache[rel] = (digest, doc, found)
+    return doc
+
+
+def _parse(data: bytes, rel: str, problems: list[Problem]) -> Document | None:
     text, issue = decode(data)
     if text is None:
         assert issue is not None

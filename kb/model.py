@@ -228,6 +228,7 @@ class KnowledgeBase:
     claims: dict[ClaimId, Claim] = field(default_factory=dict)
     experts: dict[ExpertId, Expert] = field(default_factory=dict)
     sources: dict[SourceId, Source] = field(default_factory=dict)
+    digests: dict[str, str] = field(default_factory=dict)  # file -> SHA-1 of its bytes
 
     def topics(self) -> dict[str, str]:
         """Map every topic's text to its page slug (unique; see urls.topic_slugs)."""
