@@ -195,7 +195,8 @@ def cmd_review(args: argparse.Namespace) -> int:
     if args.reviewer not in kb.experts:
         raise KBError(f"no expert {args.reviewer!r}{did_you_mean(args.reviewer, kb.experts)}")
     path = Path(args.root) / claim.where.file
-    lines = path.read_text(encoding="utf-8-sig").splitlines(keepends=True)
+    with path.open(encoding="utf-8", newline="") as fh:  # keep CRLF and a byte-order mark
+        lines = fh.read().splitlines(keepends=True)
     newline = "\r\n" if lines and lines[0].endswith("\r\n") else "\n"
     block = [
         "review:",
@@ -206,16 +207,21 @@ def cmd_review(args: argparse.Namespace) -> int:
     rationale = args.rationale or (claim.review.rationale if claim.review else None)
     if rationale:
         block.append(f"  rationale: {_yaml_str(rationale)}")
-    block.append(f"  fingerprint: {fingerprint(kb, claim)}")
+    fp = fingerprint(kb, claim)
+    block.append(f"  fingerprint: {_yaml_str(fp) if fp.isdigit() else fp}")  # 0123 is a number
     start = claim.where.key_at("review").line - 1 if claim.review else None
     if start is None and "review" in {k[0] for k in claim.where.marks if len(k) == 2}:
         start = claim.where.key_at("review").line - 1
     if start is not None:
-        end = start + 1
-        while end < len(lines) and (not lines[end].strip() or lines[end][0] in " \t#"):
-            end += 1
-        while end > start + 1 and not lines[end - 1].strip():
-            end -= 1
+        # The block is its indented lines; blank lines and comments at the margin after its
+        # last indented line belong to what follows and are kept.
+        end = k = start + 1
+        while k < len(lines) and (
+            lines[k][0] in " \t" or lines[k].startswith("#") or not lines[k].strip()
+        ):
+            k += 1
+            if lines[k - 1][0] in " \t" and lines[k - 1].strip():
+                end = k
     else:
         if lines and not lines[-1].endswith(("\n", "\r")):
             lines[-1] += newline
