@@ -158,11 +158,14 @@ def cmd_new(args: argparse.Namespace) -> int:
     path = folder / f"{args.id}.yaml"
     if path.exists() or path.with_suffix(".yml").exists():
         raise KBError(f"{path} already exists; nothing was written")
-    folder.mkdir(exist_ok=True)
     title = args.id.replace("-", " ").capitalize()
     text = TEMPLATES[args.kind].format(title=f'"{title}"', id=args.id)
-    with open(path, "x", encoding="utf-8") as fh:
-        fh.write(text)
+    try:
+        folder.mkdir(exist_ok=True)
+        with open(path, "x", encoding="utf-8") as fh:
+            fh.write(text)
+    except OSError as exc:  # e.g. claims is a file, or the folder is read-only
+        raise KBError(f"cannot write {path}: {exc.strerror}") from exc
     print(f"wrote {path}")
     return 0
 

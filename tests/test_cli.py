@@ -214,6 +214,11 @@ class TestNew:
         assert run_kb("-C", root, "new", "claim", "x").code == 2
         assert not (root / "claims" / "x.yaml").exists()
 
+    def test_a_folder_that_cannot_be_made_is_bad_usage(self, run_kb: RunKB, tmp_path: Path) -> None:
+        (tmp_path / "claims").write_text("a file where the folder should be")
+        r = run_kb("-C", tmp_path, "new", "claim", "x")
+        assert r.code == 2 and "cannot write" in r.err
+
     @pytest.mark.parametrize("ident", ["Bad", "../x", "a_b", "-a", ""])
     def test_refuses_a_bad_id(self, run_kb: RunKB, tmp_path: Path, ident: str) -> None:
         assert run_kb("-C", tmp_path, "new", "claim", ident).code == 2
