@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import multiprocessing
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -12,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from kb.errors import KBError, Problem, Severity
+from kb.output import SiteWriter
 
 DEFAULT_OUT = "site"
 
@@ -25,6 +28,7 @@ class BuildReport:
     files: int = 0
     written: int = 0
     linked: int = 0
+    reused: int = 0  # pages not rendered again: their inputs did not change
     exit_code: int = 0
 
     @contextmanager
@@ -47,7 +51,7 @@ def build(
     from kb.checks import run_checks
     from kb.graph import build_graph
     from kb.load import load_kb
-    from kb.output import check_out_dir, write_site
+    from kb.output import check_out_dir
 
     say = log or (lambda line: print(line, file=sys.stderr))
     root = Path(root)
@@ -72,19 +76,20 @@ def build(
         return report
     with report.stage("citations"):
         citations = _citations(kb)
-    files: dict[str, bytes] = {}
-    with report.stage("render"):
-        files.update(_render(kb, graph, problems, citations))
     with report.stage("exports"):
-        files.update(_exports(kb, graph, problems))
-    with report.stage("write"):
-        counts = write_site(files, out)
-    report.files = len(files)
+        exports = _exports(kb, graph, problems)
+    with SiteWriter(out) as writer:
+        with report.stage("render"):
+            files, keys, reused = _render(kb, graph, problems, citations, exports, writer)
+        files.update(exports)
+        with report.stage("write"):
+            counts = writer.write(files, keys, reused)
+    report.files = len(files) + len(reused)
+    report.reused = len(reused)
     report.written, report.linked = counts["written"], counts["linked"]
     say(
-        f"built {out}: {len(files)} files ({counts['written']} written, "
-        f"{counts['linked']} unchanged); "
-        f"{warnings} warning(s)"
+        f"built {out}: {report.files} files ({counts['written']} written, "
+        f"{counts['linked']} unchanged); {warnings} warning(s)"
     )
     return report
 
@@ -98,13 +103,67 @@ def _citations(kb: Any) -> dict[str, dict[str, Any]]:
     return result
 
 
-def _render(kb: Any, graph: Any, problems: list[Problem], citations: Any) -> dict[str, bytes]:
+def _render(
+    kb: Any,
+    graph: Any,
+    problems: list[Problem],
+    citations: Any,
+    exports: dict[str, bytes],
+    writer: SiteWriter,
+) -> tuple[dict[str, bytes], dict[str, str], list[str]]:
+    """Render the pages whose inputs changed (in parallel when there are many)."""
+    from kb.incremental import page_keys
+    from kb.render import assets, pages
+    from kb.site import build_date_from_env, prepare
+
+    site = prepare(
+        kb, graph, problems, citations, exports=sorted(exports), build_date=build_date_from_env()
+    )
+    files = assets(site)
+    every = pages(site)
+    keys = page_keys(site, every)
+    reused = [p.path for p in every if p.path in keys and writer.reusable(p.path, keys[p.path])]
+    skip = set(reused)
+    files.update(render_many(site, [p for p in every if p.path not in skip]))
+    return files, keys, reused
+
+
+_WORK: tuple[Any, list[Any]] | None = None  # what forked render workers see
+
+
+def _render_chunk(bounds: tuple[int, int]) -> list[tuple[str, bytes]]:
+    from kb.render import render_page
+
+    assert _WORK is not None
+    site, todo = _WORK
+    return [(p.path, render_page(site, p)) for p in todo[bounds[0] : bounds[1]]]
+
+
+def jobs() -> int:
+    """How many processes render: KB_JOBS, else the number of cores (at most 8)."""
+    raw = os.environ.get("KB_JOBS", "")
+    if raw.isdigit() and int(raw) > 0:
+        return int(raw)
+    return max(1, min(8, os.cpu_count() or 1))
+
+
+def render_many(site: Any, todo: list[Any]) -> dict[str, bytes]:
+    """Render pages, forking worker processes when there are enough to be worth it."""
+    from kb.render import render_page
+
+    n = jobs()
+    if n == 1 or len(todo) < 400 or "fork" not in multiprocessing.get_all_start_methods():
+        return {p.path: render_page(site, p) for p in todo}
+    global _WORK
+    _WORK = (site, todo)
     try:
-        from kb.render import render_site
-    except ImportError:
-        return {}
-    files: dict[str, bytes] = render_site(kb, graph, problems, citations)
-    return files
+        step = max(50, len(todo) // (n * 8))
+        bounds = [(i, min(i + step, len(todo))) for i in range(0, len(todo), step)]
+        with multiprocessing.get_context("fork").Pool(n) as pool:
+            chunks = pool.map(_render_chunk, bounds)
+    finally:
+        _WORK = None
+    return {path: data for chunk in chunks for path, data in chunk}
 
 
 def _exports(kb: Any, graph: Any, problems: list[Problem]) -> dict[str, bytes]:

@@ -14,7 +14,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path, PurePosixPath
 
 from kb.errors import KBError
@@ -74,39 +74,85 @@ def recover(out: Path) -> None:
         os.rename(olds[-1], out)
 
 
-def read_manifest(out: Path) -> dict[str, str]:
-    """Return {path: sha256} of the site in `out`, or {} if there is none."""
+def read_manifest(out: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """Return ({path: sha256}, {path: page key}) of the site in `out`, or empty ones."""
     try:
         data = json.loads((out / MARKER).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return {}
-    files = data.get("files") if isinstance(data, dict) else None
-    return {str(k): str(v) for k, v in files.items()} if isinstance(files, dict) else {}
+        return {}, {}
+    if not isinstance(data, dict):
+        return {}, {}
+    files, keys = data.get("files"), data.get("keys")
+    return (
+        {str(k): str(v) for k, v in files.items()} if isinstance(files, dict) else {},
+        {str(k): str(v) for k, v in keys.items()} if isinstance(keys, dict) else {},
+    )
 
 
-def write_site(files: Mapping[str, bytes], out: Path) -> dict[str, int]:
-    """Write `files` as the site in `out`, atomically; return counts of written and linked files."""
-    with locked(out):
-        recover(out)
-        old = read_manifest(out) if out.is_dir() else {}
+class SiteWriter:
+    """Write a new site over a previous one, under a lock, reusing what did not change.
+
+    Use as a context manager: the lock is held from before the previous site is read until the
+    new one is swapped in, so that two builds cannot interleave.
+    """
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self.old_files: dict[str, str] = {}
+        self.old_keys: dict[str, str] = {}
+        self._lock: contextlib.ExitStack | None = None
+
+    def __enter__(self) -> SiteWriter:
+        stack = contextlib.ExitStack()
+        stack.enter_context(locked(self.out))
+        self._lock = stack
+        recover(self.out)
+        if self.out.is_dir():
+            self.old_files, self.old_keys = read_manifest(self.out)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._lock is not None:
+            self._lock.close()
+
+    def reusable(self, path: str, key: str) -> bool:
+        """True when the previous site has `path` rendered from inputs with this key."""
+        return self.old_keys.get(path) == key and path in self.old_files
+
+    def write(
+        self,
+        files: Mapping[str, bytes],
+        keys: Mapping[str, str] | None = None,
+        reused: Iterable[str] = (),
+    ) -> dict[str, int]:
+        """Write `files` (and link the `reused` paths of the previous site), then swap it in."""
+        out, old = self.out, self.old_files
+        keys = keys or {}
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.kb-new-", dir=out.parent))
         written = linked = 0
         try:
             manifest: dict[str, str] = {}
             made: set[PurePosixPath] = set()
-            for path in sorted(files):
+
+            def place(path: str) -> Path:
                 rel = _safe_rel(path)
+                if rel.parent not in made:
+                    (tmp / rel.parent).mkdir(parents=True, exist_ok=True)
+                    made.add(rel.parent)
+                return tmp / rel
+
+            for path in sorted(reused):
+                os.link(out / _safe_rel(path), place(path))
+                manifest[path] = old[path]
+                linked += 1
+            for path in sorted(files):
                 data = files[path]
                 digest = hashlib.sha256(data).hexdigest()
                 manifest[path] = digest
-                parent = rel.parent
-                if parent not in made:
-                    (tmp / parent).mkdir(parents=True, exist_ok=True)
-                    made.add(parent)
-                target = tmp / rel
+                target = place(path)
                 if old.get(path) == digest:
                     try:
-                        os.link(out / rel, target)
+                        os.link(out / _safe_rel(path), target)
                         linked += 1
                         continue
                     except OSError:
@@ -114,14 +160,24 @@ def write_site(files: Mapping[str, bytes], out: Path) -> dict[str, int]:
                 with open(target, "wb") as fh:
                     fh.write(data)
                 written += 1
-            body = json.dumps({"generator": "kb", "files": manifest}, indent=0, sort_keys=True)
+            body = json.dumps(
+                {"generator": "kb", "files": manifest, "keys": dict(keys)},
+                indent=0,
+                sort_keys=True,
+            )
             (tmp / MARKER).write_text(body + "\n", encoding="utf-8")
             os.chmod(tmp, 0o755)
             _swap(tmp, out)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-    return {"written": written, "linked": linked}
+        return {"written": written, "linked": linked}
+
+
+def write_site(files: Mapping[str, bytes], out: Path) -> dict[str, int]:
+    """Write `files` as the site in `out`, atomically; return counts of written and linked files."""
+    with SiteWriter(out) as writer:
+        return writer.write(files)
 
 
 def _swap(new: Path, out: Path) -> None:
