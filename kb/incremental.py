@@ -46,7 +46,7 @@ def _node_digest(site: Any, node: str) -> str:
     kb = site.kb
     kind, _, ident = node.partition(":")
     if kind == "topic":
-        return "topic:" + site.topic_of.get(ident, "")
+        return "topic:" + str(site.topic_of.get(ident, ""))
     rec = getattr(kb, f"{kind}s").get(ident)
     if rec is None:
         return "missing"
