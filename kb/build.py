@@ -46,8 +46,13 @@ def build(
     out: Path | None = None,
     strict: bool = False,
     log: Callable[[str], None] | None = None,
+    parse_cache: dict[str, Any] | None = None,
 ) -> BuildReport:
-    """Build the site of the knowledge base at `root` into `out`; write nothing on errors."""
+    """Build the site of the knowledge base at `root` into `out`; write nothing on errors.
+
+    A long-running caller (`kb serve`, the benchmark) passes the same `parse_cache` to every
+    build so that only files whose bytes changed are parsed again.
+    """
     from kb.checks import run_checks
     from kb.graph import build_graph
     from kb.load import load_kb
@@ -59,7 +64,7 @@ def build(
     check_out_dir(out, root)
     report = BuildReport()
     with report.stage("load"):
-        kb, problems = load_kb(root)
+        kb, problems = load_kb(root, parse_cache)
     with report.stage("graph"):
         graph = build_graph(kb)
     with report.stage("checks"):

@@ -1,0 +1,115 @@
+"""Benchmark a full build, `kb check`, and the rebuild after one edit, on a synthetic base.
+
+usage: python bench/run.py --claims N [--out DIR]
+
+Generates (once, deterministically) a knowledge base of N claims with bench/generate.py, then
+prints the wall time of each build stage, the total and the peak RSS; the time of `kb check`
+in a fresh process; and the time to rebuild after editing one claim, both in a fresh process
+(`kb build`) and in a long-running one that keeps its parse cache (as `kb serve` does).
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from kb.build import build  # noqa: E402
+
+
+def rss_mb(who: int) -> float:
+    """Peak resident set size in MB (Linux reports KiB)."""
+    return resource.getrusage(who).ru_maxrss / 1024
+
+
+def timed(cmd: list[str]) -> float:
+    """Run a command, return its wall time; fail loudly if it fails."""
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    secs = time.perf_counter() - t0
+    if proc.returncode not in (0,):
+        sys.exit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
+    return secs
+
+
+def report(title: str, rep: object, wall: float) -> None:
+    """Print one build's stage times."""
+    print(f"\n{title}: {wall:.2f} s wall")
+    for name, secs in rep.stages.items():  # type: ignore[attr-defined]
+        print(f"  {name:10} {secs:7.2f} s")
+    print(
+        f"  files {rep.files}: {rep.written} written, {rep.linked} linked, "  # type: ignore[attr-defined]
+        f"{rep.reused} pages not rendered again"  # type: ignore[attr-defined]
+    )
+
+
+def main() -> int:
+    """Run the benchmark."""
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--claims", type=int, required=True)
+    ap.add_argument("--out", type=Path, default=HERE / "out")
+    args = ap.parse_args()
+    n = args.claims
+    kb = args.out / f"kb-{n}"
+    site = args.out / f"site-{n}"
+    if not (kb / "claims").is_dir():
+        print(f"generating {n} claims into {kb} ...")
+        subprocess.run([sys.executable, str(HERE / "generate.py"), str(n), str(kb)], check=True)
+    if site.exists():
+        shutil.rmtree(site)
+    for cache in (kb / ".kb-cache",):
+        shutil.rmtree(cache, ignore_errors=True)
+    print(
+        f"knowledge base: {n} claims, {len(list((kb / 'sources').glob('*.yaml')))} sources, "
+        f"{len(list((kb / 'experts').glob('*.yaml')))} experts; 2 cores"
+    )
+
+    parse_cache: dict[str, object] = {}
+    t0 = time.perf_counter()
+    rep = build(kb, site, log=lambda _line: None, parse_cache=parse_cache)
+    wall = time.perf_counter() - t0
+    if rep.exit_code:
+        errors = [p.text() for p in rep.problems if p.severity == "error"][:10]
+        sys.exit("the build failed:\n" + "\n".join(errors))
+    report("full build (clean: no site, no citation cache)", rep, wall)
+    print(
+        f"  peak RSS: {rss_mb(resource.RUSAGE_SELF):.0f} MB (this process), "
+        f"{rss_mb(resource.RUSAGE_CHILDREN):.0f} MB (largest child: render workers, pandoc)"
+    )
+
+    kb_cmd = [sys.executable, "-m", "kb", "-C", str(kb)]
+    check = timed([*kb_cmd, "check"])
+    print(f"\nkb check (fresh process): {check:.2f} s")
+
+    claim = kb / "claims" / "c000001.yaml"
+    original = claim.read_text(encoding="utf-8")
+    try:
+        claim.write_text(
+            original.replace('statement: "', 'statement: "Edited. ', 1), encoding="utf-8"
+        )
+        t0 = time.perf_counter()
+        rep = build(kb, site, log=lambda _line: None, parse_cache=parse_cache)
+        report(
+            "rebuild after editing one claim (long-running process, as kb serve)",
+            rep,
+            time.perf_counter() - t0,
+        )
+        claim.write_text(original, encoding="utf-8")
+        cli = timed([*kb_cmd, "build", "--out", str(site)])
+        print(f"\nrebuild after editing one claim (fresh process, kb build): {cli:.2f} s")
+    finally:
+        claim.write_text(original, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
