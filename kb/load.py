@@ -378,7 +378,7 @@ def _build_source(kb: KnowledgeBase, ident: str, value: Any, r: RecordReader) ->
         else:
             csl[key] = v
     ctype = r.enum(m, "type", (), S.csl_types(), "document") or "document"
-    title = r.text(m, "title", ()) or ""
+    title = r.text(m, "title", (), numbers=True) or ""  # a book may be called 1984
     csl["title"] = title
     snapshot = r.text(m, "snapshot", ())
     sid = SourceId(ident)

@@ -157,6 +157,12 @@ def test_types_values_dates(make_kb: MakeKB) -> None:
     assert not any(p.loc.line == 6 for p in found if p.loc.path == "sources/t.yaml")  # page: 12
 
 
+def test_a_title_may_be_a_number(make_kb: MakeKB) -> None:
+    root = make_kb({"sources/t.yaml": "type: book\ntitle: 1984\n"})
+    kb, found = load_kb(root)
+    assert found == [] and kb.sources["t"].title == "1984"  # type: ignore[index]
+
+
 @pytest.mark.parametrize("date", ["2010", "2010-08", "2010-08-20", "2024-02-29"])
 def test_good_dates(make_kb: MakeKB, date: str) -> None:
     found = problems(make_kb, {"sources/t.yaml": f"type: book\ntitle: T\nissued: {date}\n"})
