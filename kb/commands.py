@@ -187,6 +187,26 @@ def _yaml_str(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)  # a JSON string is a valid YAML string
 
 
+def _folded(key: str, text: str, width: int = 96) -> list[str]:
+    """Write a long text as a folded block (`>-`), wrapped at single spaces, so it stays
+    readable; fall back to a quoted string when folding could change the text."""
+    import re
+
+    plain = not re.search(r"[\n\t\r]|^\s|\s$", text)
+    if len(text) <= width - len(key) - 4 or not plain:
+        return [f"  {key}: {_yaml_str(text)}"]
+    lines: list[str] = []
+    line = ""
+    for word in re.split(r"(?<! ) (?! )", text):  # break only at single spaces
+        if line and len(line) + 1 + len(word) > width - 4:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    lines.append(line)
+    return [f"  {key}: >-", *(f"    {ln}" for ln in lines)]
+
+
 def cmd_review(args: argparse.Namespace) -> int:
     """Run `kb review`: replace the claim's review block, keeping the rest of the file as it is."""
     from kb.fingerprint import fingerprint
@@ -209,7 +229,7 @@ def cmd_review(args: argparse.Namespace) -> int:
     ]
     rationale = args.rationale or (claim.review.rationale if claim.review else None)
     if rationale:
-        block.append(f"  rationale: {_yaml_str(rationale)}")
+        block.extend(_folded("rationale", rationale))
     fp = fingerprint(kb, claim)
     block.append(f"  fingerprint: {_yaml_str(fp) if fp.isdigit() else fp}")  # 0123 is a number
     start = claim.where.key_at("review").line - 1 if claim.review else None
