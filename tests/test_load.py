@@ -449,6 +449,22 @@ class TestSeverityOverrides:
         assert (config.title, config.base_url, config.style) == ("My KB", "https://x.org/", "ama")
 
 
+def test_evidence_from_unknown_sources_only_is_not_also_secondary(make_kb: MakeKB) -> None:
+    claim = "statement: C.\nevidence: [{source: nope, stance: supports}]\n"
+    claim += "review: {verdict: accurate, reviewer: r}\n"
+    found = problems(make_kb, {"claims/c.yaml": claim})
+    assert [p.code for p in found if p.loc.path == "claims/c.yaml"] == ["unknown-source"]
+
+
+def test_evidence_with_no_level_is_secondary(make_kb: MakeKB) -> None:
+    claim = "statement: C.\nevidence: [{source: t, stance: supports}]\n"
+    claim += "review: {verdict: accurate, reviewer: r}\n"
+    found = problems(make_kb, {"claims/c.yaml": claim, "sources/t.yaml": "type: book\ntitle: T\n"})
+    assert [(p.code, p.message) for p in found if p.loc.path == "claims/c.yaml"] == [
+        ("secondary-only", "claim c rests only on secondary sources (no level)")
+    ]
+
+
 def test_every_problem_in_one_pass(make_kb: MakeKB) -> None:
     """Many broken files: every one reported, none stops the others."""
     files: dict[str, str | bytes] = {f"claims/c{i}.yaml": "statement: [\n" for i in range(20)}

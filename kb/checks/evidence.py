@@ -35,7 +35,7 @@ def secondary_only(ctx: Context) -> Iterator[Problem]:
         if not c.evidence:
             continue
         levels = {src.evidence_level for e in c.evidence if (src := ctx.kb.sources.get(e.source))}
-        if not levels & PRIMARY_LEVELS:
+        if levels and not levels & PRIMARY_LEVELS:  # no known source at all: unknown-source
             yield problem(
                 "secondary-only",
                 c.where.at("evidence"),
