@@ -6,6 +6,7 @@ import argparse
 import importlib
 import json
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -65,7 +66,8 @@ def print_problems(
     """Print problems as text lines, a JSON array, or GitHub workflow annotations."""
     out = stream or sys.stdout
     if fmt == "json":
-        print(json.dumps([p.as_dict() for p in problems], indent=2, ensure_ascii=False), file=out)
+        text = json.dumps([p.as_dict() for p in problems], indent=2, ensure_ascii=False)
+        print(_RAW_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text), file=out)
         return
     for p in problems:
         if fmt == "github":
@@ -78,6 +80,13 @@ def print_problems(
             )
         else:
             print(p.text(), file=out)
+
+
+# What json.dumps leaves raw but a terminal must not see: C1 controls, bidi overrides, line and
+# paragraph separators, lone surrogates (C0 controls are already escaped). Same JSON, escaped.
+_RAW_IN_JSON = re.compile(
+    "[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
 
 
 def _gh_escape(text: str, prop: bool = False) -> str:
