@@ -135,20 +135,26 @@ def locate(
     pre = fold_plain(prefix).strip() if prefix else ""
     suf = fold_plain(suffix).strip() if suffix else ""
     spans: list[tuple[int, int]] = []
+    # Where each later part was last found: starts only move right, so a place found for one
+    # start still serves the next while it lies after that start's previous part. This keeps
+    # "the … end" linear in a text with thousands of "the".
+    found = [-1] * len(parts)
     start = _find(hay, parts[0], 0)
     while start != -1:
         end = start + len(parts[0])
         ok = True
-        for part in parts[1:]:
-            nxt = _find(hay, part, end)
-            if nxt == -1:
+        for k in range(1, len(parts)):
+            if found[k] < end:
+                found[k] = _find(hay, parts[k], end)
+            if found[k] == -1:
                 ok = False
                 break
-            end = nxt + len(part)
+            end = found[k] + len(parts[k])
         if not ok:
             break  # later parts are missing after this start; they are after any later one too
-        if (not pre or hay[:start].rstrip().endswith(pre)) and (
-            not suf or hay[end:].lstrip().startswith(suf)
+        # The folded text has single spaces, so the prefix ends at most one space before.
+        if (not pre or hay[max(0, start - len(pre) - 1) : start].rstrip().endswith(pre)) and (
+            not suf or hay[end : end + len(suf) + 1].lstrip().startswith(suf)
         ):
             spans.append((snap.original(start), snap.original(end - 1) + 1))
         start = _find(hay, parts[0], start + 1)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -137,6 +139,71 @@ class TestSpansMapBack:
         spans = locate(quote, text)
         assert spans
         assert any(fold_plain(text[a:b]) == fold_plain(quote) for a, b in spans)
+
+
+def _reference_locate(
+    quote: str, snapshot: str, prefix: str | None = None, suffix: str | None = None
+) -> list[tuple[int, int]]:
+    """The plain quadratic search: every start, every later part searched again, by regex."""
+    hay = fold_plain(snapshot)
+    parts = segments(quote)
+    pre, suf = fold_plain(prefix or ""), fold_plain(suffix or "")
+
+    def places(part: str, pos: int) -> list[int]:
+        pat = (r"(?<!\w)" if re.match(r"\w", part) else "") + re.escape(part)
+        pat += r"(?!\w)" if re.search(r"\w$", part) else ""
+        return [m.start() for m in re.compile(f"(?=({pat}))").finditer(hay, pos)]
+
+    out: list[tuple[int, int]] = []
+    for start in places(parts[0], 0) if parts else []:
+        end = start + len(parts[0])
+        for part in parts[1:]:
+            nxt = places(part, end)
+            if not nxt:
+                return out
+            end = nxt[0] + len(part)
+        if hay[:start].rstrip().endswith(pre) and hay[end:].lstrip().startswith(suf):
+            out.append((start, end))
+    return out
+
+
+class TestAgainstAPlainSearch:
+    @settings(max_examples=200, deadline=None)
+    @given(
+        text=st.lists(
+            st.sampled_from(("the", "drug", "works", "x", "fast", '"fast"', ".")), max_size=20
+        ),
+        quote=st.lists(
+            st.sampled_from(("the", "drug", "x", "the drug", "“fast”")), min_size=1, max_size=3
+        ),
+        ellipsis=st.booleans(),
+        prefix=st.sampled_from([None, "the", "x", "drug works"]),
+        suffix=st.sampled_from([None, "the", "x", "."]),
+    )
+    def test_same_places(
+        self,
+        text: list[str],
+        quote: list[str],
+        ellipsis: bool,
+        prefix: str | None,
+        suffix: str | None,
+    ) -> None:
+        """The fast search finds what the plain one finds (on text whose folding is 1:1)."""
+        snapshot = " ".join(text)
+        q = (" … " if ellipsis else " ").join(quote)
+        want = _reference_locate(q, snapshot, prefix, suffix)
+        assert locate(q, snapshot, prefix, suffix) == want
+
+    def test_linear_on_many_repeats(self) -> None:
+        """A common word, an ellipsis and a prefix on a 1 MB text: seconds, not minutes."""
+        import time
+
+        text = "the " * 250_000 + "end"
+        began = time.monotonic()
+        assert len(locate("the … end", text)) == 250_000
+        assert locate("the", text, prefix="zzz") == []
+        assert locate("the … the", text, suffix="zzz") == []
+        assert time.monotonic() - began < 20  # the quadratic search took over 200 s
 
 
 class TestDrift:
