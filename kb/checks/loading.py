@@ -224,8 +224,9 @@ def duplicate_id(loc: Loc, ident: str, other: str) -> Problem:
 def stray_file(loc: Loc, name: str, hint: str) -> Problem:
     """A file in claims/, experts/ or sources/ that is neither a record nor a snapshot.
 
-    It is skipped. A `.yml` file should be renamed `.yaml`; a `.txt` in sources/ is a snapshot only
-    when a source names it (or is `<id>.txt` for a source `<id>`).
+    It is skipped, as is a folder inside them. Records are `.yaml` (or `.yml`) files; any other
+    file in sources/ is a snapshot only when a source names it (or is `<id>.txt` for a source
+    `<id>`).
     """
     return problem("stray-file", loc, f"{name} is skipped: {hint}")
 
