@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from markupsafe import Markup, escape
+
 from kb.errors import Problem, Severity
 from kb.graph import node_id
 from kb.localgraph import local_graph
@@ -27,7 +29,7 @@ from kb.present import (
     severity_badge,
 )
 from kb.quotes import fold_plain, word_diff
-from kb.site import STYLE_LABELS, Site
+from kb.site import STYLE_LABELS, CitationLike, Site
 from kb.urls import evidence_anchor, origin_anchor, quote_anchor
 
 View = dict[str, Any]
@@ -99,10 +101,15 @@ def _references(site: Site, sid: str) -> list[View]:
                     "style": style,
                     "label": STYLE_LABELS.get(style, style.upper()),
                     "html": safe_reference_html(cit.reference_html, cit.reference_text),
-                    "intext": cit.intext,
+                    "intext": _intext(cit),
                 }
             )
     return refs
+
+
+def _intext(cit: CitationLike) -> Markup:
+    html = getattr(cit, "intext_html", "") or ""
+    return safe_reference_html(html, cit.intext) if html else escape(cit.intext)
 
 
 def claim_page(site: Site, claim: Claim, u: Links) -> View:
@@ -200,7 +207,7 @@ def claim_page(site: Site, claim: Claim, u: Links) -> View:
                 {
                     "text": q.text,
                     "speaker": speaker["name"] if speaker else None,
-                    "intext": cit.intext,
+                    "intext": _intext(cit),
                     "reference": safe_reference_html(cit.reference_html, cit.reference_text),
                 }
             )

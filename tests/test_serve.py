@@ -1,0 +1,215 @@
+"""`kb serve`: only the site is served, bad requests do no harm, changes rebuild and reload."""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from kb import serve
+from kb.serve import LiveState, Watcher, make_server, resolve
+
+
+@pytest.fixture
+def site_dir(tmp_path: Path) -> Path:
+    """A small site next to a secret file that must never be served."""
+    (tmp_path / "secret.txt").write_text("top secret")
+    out = tmp_path / "site"
+    (out / "claims").mkdir(parents=True)
+    (out / "index.html").write_text("<!doctype html><html><body><p>home</p></body></html>")
+    (out / "claims" / "a b.html").write_text("<html><body>a b</body></html>")
+    (out / "search-index.js").write_text("window.KB_SEARCH = {};\n")
+    (out / "escape").symlink_to(tmp_path / "secret.txt")
+    return out
+
+
+@pytest.fixture
+def server(site_dir: Path) -> Iterator[tuple[int, LiveState]]:
+    """A running server on a free port of 127.0.0.1."""
+    live = LiveState()
+    httpd = make_server(site_dir, 0, live)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield httpd.server_address[1], live
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(5)
+
+
+def get(port: int, path: str, method: str = "GET") -> tuple[int, dict[str, str], bytes]:
+    """Send one request with the path exactly as given."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    conn.putrequest(method, path, skip_host=False, skip_accept_encoding=True)
+    conn.endheaders()
+    resp = conn.getresponse()
+    body = resp.read()
+    conn.close()
+    return resp.status, {k.lower(): v for k, v in resp.getheaders()}, body
+
+
+def test_binds_to_loopback_only(server: tuple[int, LiveState], site_dir: Path) -> None:
+    """The server listens on 127.0.0.1, never on every interface."""
+    httpd = make_server(site_dir, 0, LiveState())
+    try:
+        assert httpd.server_address[0] == "127.0.0.1"
+    finally:
+        httpd.server_close()
+
+
+def test_serves_pages_with_live_reload(server: tuple[int, LiveState]) -> None:
+    """Pages are served with the live-reload script added; other files unchanged."""
+    port, _ = server
+    status, headers, body = get(port, "/")
+    assert status == 200 and headers["content-type"] == "text/html; charset=utf-8"
+    assert b'<script src="/__kb/livereload.js"></script>\n</body>' in body
+    assert "default-src 'none'" in headers["content-security-policy"]
+    assert headers["x-content-type-options"] == "nosniff"
+    status, headers, body = get(port, "/search-index.js")
+    assert status == 200 and headers["content-type"].startswith("text/javascript")
+    assert body == b"window.KB_SEARCH = {};\n"
+    assert get(port, "/claims/a%20b.html")[0] == 200
+    status, _, body = get(port, "/index.html", "HEAD")
+    assert status == 200 and body == b""
+
+
+def test_version_endpoint_follows_rebuilds(server: tuple[int, LiveState]) -> None:
+    """/__kb/version.js reports the version that open pages compare; a rebuild bumps it."""
+    port, live = server
+    assert get(port, "/__kb/version.js")[2] == b"window.KB_LIVE && window.KB_LIVE(1);\n"
+    live.bump()
+    assert get(port, "/__kb/version.js?t=5")[2] == b"window.KB_LIVE && window.KB_LIVE(2);\n"
+    status, _, body = get(port, "/__kb/livereload.js")
+    assert status == 200 and b"KB_LIVE" in body
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/../secret.txt",
+        "/claims/../../secret.txt",
+        "/%2e%2e/secret.txt",
+        "/%2E%2E/secret.txt",
+        "/claims/%2e%2e/%2e%2e/secret.txt",
+        "/..%2fsecret.txt",
+        "/claims%2f..%2f..%2fsecret.txt",
+        "/..%5csecret.txt",
+        "/..\\secret.txt",
+        "/%252e%252e/secret.txt",
+        "/index.html%00.js",
+        "/escape",
+        "//etc/passwd",
+        "/etc/passwd",
+        "/%c0%ae%c0%ae/secret.txt",
+        "/./index.html",
+        "/nope.html",
+    ],
+)
+def test_nothing_outside_the_site_is_served(server: tuple[int, LiveState], path: str) -> None:
+    """Traversal by ../, %2e%2e, encoded slashes, backslashes, NUL or symlinks is refused."""
+    port, _ = server
+    status, _, body = get(port, path)
+    assert status == 404
+    assert b"secret" not in body
+
+
+def test_resolve_refuses_what_leaves_the_folder(site_dir: Path) -> None:
+    """resolve() answers None for every way out, and the file for a good path."""
+    assert resolve(site_dir, "/") == (site_dir / "index.html").resolve()
+    assert resolve(site_dir, "/claims/a%20b.html") == (site_dir / "claims" / "a b.html").resolve()
+    for bad in ("/../secret.txt", "/escape", "relative", "/%ff%fe", "/claims/"):
+        assert resolve(site_dir, bad) is None
+
+
+def test_survives_malformed_requests(server: tuple[int, LiveState]) -> None:
+    """Garbage, an unknown method, a huge line or a silent client do not stop the server."""
+    port, _ = server
+    for raw in (
+        b"GARBAGE\r\n\r\n",
+        b"GET\r\n\r\n",
+        b"BREW /index.html HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"GET /" + b"a" * 70000 + b" HTTP/1.1\r\n\r\n",
+        b"GET /index.html HTTP/9.9\r\n\r\n",
+        b"\x00\xff\xfe\r\n\r\n",
+        b"GET /index.html HTTP/1.1\r\nBad Header Line\r\n\r\n",
+    ):
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+            s.sendall(raw)
+            s.shutdown(socket.SHUT_WR)
+            s.recv(200)
+    with socket.create_connection(("127.0.0.1", port), timeout=5):
+        pass  # connect and hang up without a word
+    assert get(port, "/")[0] == 200
+
+
+def test_watcher_rebuilds_when_a_file_changes(tmp_path: Path) -> None:
+    """Adding, changing or removing a record calls rebuild; an unchanged tree does not."""
+    (tmp_path / "claims").mkdir()
+    claim = tmp_path / "claims" / "a.yaml"
+    claim.write_text("statement: A.\n")
+    calls: list[int] = []
+    watcher = Watcher(tmp_path, lambda: calls.append(1))
+    assert watcher.poll() is False
+    claim.write_text("statement: A changed.\n")
+    assert watcher.poll() is True
+    (tmp_path / "kb.yaml").write_text("title: T\n")
+    assert watcher.poll() is True
+    claim.unlink()
+    assert watcher.poll() is True
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "index.html").write_text("x")
+    assert watcher.poll() is False, "the output folder is not watched"
+    assert len(calls) == 3
+
+
+def test_serve_command_builds_serves_and_rebuilds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The handler builds first, serves, and bumps the version after a good rebuild."""
+    builds: list[Path] = []
+
+    def fake_build(root: Path, out: Path) -> int:
+        builds.append(out)
+        out.mkdir(exist_ok=True)
+        (out / "index.html").write_text(f"<html><body>build {len(builds)}</body></html>")
+        return 0
+
+    started: dict[str, object] = {}
+    real_make_server = serve.make_server
+
+    def spy_make_server(out: Path, port: int, live: LiveState) -> object:
+        httpd = real_make_server(out, port, live)
+        started["httpd"], started["live"] = httpd, live
+        return httpd
+
+    monkeypatch.setattr(serve, "_build", fake_build)
+    monkeypatch.setattr(serve, "make_server", spy_make_server)
+    (tmp_path / "claims").mkdir()
+    args = argparse.Namespace(root=tmp_path, out=None, port=0)
+    result: list[int] = []
+    thread = threading.Thread(target=lambda: result.append(serve.handler(args)))
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while "httpd" not in started and time.monotonic() < deadline:
+            time.sleep(0.02)
+        httpd = started["httpd"]
+        port = httpd.server_address[1]  # type: ignore[attr-defined]
+        assert b"build 1" in get(port, "/")[2]
+        (tmp_path / "claims" / "new.yaml").write_text("statement: New.\n")
+        while len(builds) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert b"build 2" in get(port, "/")[2]
+        assert started["live"].version == 2  # type: ignore[attr-defined]
+    finally:
+        started["httpd"].shutdown()  # type: ignore[attr-defined]
+        thread.join(5)
+    assert result == [0]
+    assert builds[0] == tmp_path / "site"
