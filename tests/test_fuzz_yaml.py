@@ -8,7 +8,9 @@ of the knowledge base, at line and column 1 or more.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -83,6 +85,7 @@ def _base() -> Path:
     global _BASE
     if _BASE is None:
         _BASE = Path(tempfile.mkdtemp(prefix="kb-fuzz-"))
+        atexit.register(shutil.rmtree, _BASE, True)
         for name, data in FILES.items():
             (_BASE / name).parent.mkdir(parents=True, exist_ok=True)
             (_BASE / name).write_bytes(data)
