@@ -64,7 +64,13 @@ def locked(out: Path) -> Iterator[None]:
 
 
 def recover(out: Path) -> None:
-    """Put back a previous site if a build was killed between its two renames."""
+    """Put back a previous site if a build was killed between its two renames; tidy up.
+
+    Call it holding `locked(out)`: it deletes the half-written folders of killed builds, which
+    would otherwise pile up beside the output, and only the lock tells them from a running one's.
+    """
+    for new in out.parent.glob(f".{out.name}.kb-new-*"):
+        shutil.rmtree(new, ignore_errors=True)
     if out.exists():
         for old in out.parent.glob(f".{out.name}.kb-old-*"):
             shutil.rmtree(old, ignore_errors=True)
