@@ -40,6 +40,26 @@ def check_out_dir(out: Path, root: Path) -> None:
                 f"--out {out} is not empty and is not a previous kb site: refused, "
                 "so that nothing of yours is deleted"
             )
+        if extra := _not_written_by_kb(out):
+            shown = ", ".join(extra[:3]) + (f" and {len(extra) - 3} more" if len(extra) > 3 else "")
+            raise KBError(
+                f"--out {out} is a previous kb site, but holds files kb did not write ({shown}): "
+                "refused, so that nothing of yours is deleted; move them out of it first"
+            )
+
+
+def _not_written_by_kb(out: Path) -> list[str]:
+    """List the files in a previous site that its manifest does not name (added by hand)."""
+    files, _keys = read_manifest(out)
+    extra = []
+    for folder, dirs, names in os.walk(out):
+        links = [d for d in dirs if os.path.islink(os.path.join(folder, d))]
+        dirs[:] = sorted(set(dirs) - set(links))
+        for name in sorted([*names, *links]):
+            rel = (Path(folder) / name).relative_to(out).as_posix()
+            if rel != MARKER and rel not in files:
+                extra.append(rel)
+    return extra
 
 
 def _safe_rel(path: str) -> PurePosixPath:
