@@ -113,7 +113,10 @@ class RecordReader:
         """Return a list of texts; a single text is accepted as a list of one."""
         v = m.get(key)
         if isinstance(v, str):
-            return (v,)
+            if v.strip():
+                return (v,)
+            self.report(L.bad_type(self.loc((*path, key)), key, "a list of text", v))
+            return ()
         out: list[str] = []
         for p, item in self.items(m, key, path):
             if isinstance(item, str) and item.strip():
