@@ -1,0 +1,198 @@
+"""`kb serve` under attack: raw request lines, traversal in every spelling, links out, junk headers.
+
+tests/test_serve.py covers the server's ordinary behaviour and the common traversals; this module
+sends what a hostile local page or client could: absolute-URI request lines, encodings of `..`
+that some servers decode twice, a directory link leading out of the site, oversized and
+malformed headers, pipelined requests and an idle connection. After each, the server must still
+answer, and nothing outside the output folder may ever be sent.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from kb.serve import LiveState, make_server
+
+SECRET = b"outside-secret-5b1e"
+VALID = Path(__file__).resolve().parent / "data" / "valid"
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    """A small site whose folder has links out, next to secrets that must never be served."""
+    (tmp_path / "secret.txt").write_bytes(SECRET)
+    (tmp_path / "private").mkdir()
+    (tmp_path / "private" / "key.txt").write_bytes(SECRET)
+    out = tmp_path / "site"
+    (out / "static").mkdir(parents=True)
+    (out / "index.html").write_bytes(b"<!doctype html><html><body><p>home</p></body></html>")
+    (out / "static" / "site.css").write_bytes(b"body{}")
+    (out / "linked-dir").symlink_to(tmp_path / "private")
+    (out / "static" / "linked.css").symlink_to(tmp_path / "secret.txt")
+    return out
+
+
+@pytest.fixture
+def port(site: Path) -> Iterator[int]:
+    """A server for `site` on a free port of 127.0.0.1, stopped after the test."""
+    httpd = make_server(site, 0, LiveState())
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield httpd.server_address[1]
+        assert thread.is_alive(), "the server thread died"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(5)
+
+
+def raw(port: int, data: bytes, wait: float = 5.0) -> bytes:
+    """Send bytes exactly as given, close our side, and return everything the server answers."""
+    with socket.create_connection(("127.0.0.1", port), timeout=wait) as s:
+        s.sendall(data)
+        s.shutdown(socket.SHUT_WR)
+        chunks = []
+        try:
+            while chunk := s.recv(65536):
+                chunks.append(chunk)
+        except (TimeoutError, ConnectionResetError):
+            pass
+    return b"".join(chunks)
+
+
+def status_of(answer: bytes) -> int:
+    """The status code of the first response in `answer` (0 if there is none)."""
+    m = re.match(rb"HTTP/1\.[01] (\d{3}) ", answer)
+    return int(m.group(1)) if m else 0
+
+
+def still_serves(port: int) -> None:
+    """The server answers a plain request with the home page."""
+    answer = raw(port, b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    assert status_of(answer) == 200 and b"<p>home</p>" in answer
+
+
+TRAVERSALS = [
+    "/../secret.txt",
+    "/%2e%2e/secret.txt",
+    "/%2E%2E%2Fsecret.txt",
+    "/..%2fsecret.txt",
+    "/.%2e/secret.txt",
+    "/%2e./secret.txt",
+    "/static/..%2F..%2Fsecret.txt",
+    "/static/%2e%2e/%2e%2e/secret.txt",
+    "/%252e%252e/%252e%252e/secret.txt",
+    "/..%252fsecret.txt",
+    "/..;/secret.txt",
+    "/static/..\\..\\secret.txt",
+    "/%5c..%5csecret.txt",
+    "/%c0%ae%c0%ae/secret.txt",
+    "/%ef%bc%8e%ef%bc%8e/secret.txt",
+    "//etc/passwd",
+    "///secret.txt",
+    "/linked-dir/key.txt",
+    "/linked-dir/",
+    "/static/linked.css",
+    "/index.html/../../secret.txt",
+    "/index.html%00/../../secret.txt",
+]
+
+
+@pytest.mark.parametrize("path", TRAVERSALS)
+def test_no_spelling_of_a_way_out_is_served(port: int, path: str) -> None:
+    """Every traversal, in origin form and as an absolute URI, gets no byte from outside."""
+    for target in (path, f"http://127.0.0.1:{port}{path}", f"http://evil.example{path}"):
+        request = f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode()
+        answer = raw(port, request)
+        assert status_of(answer) in (400, 404), (target, answer[:80])
+        assert SECRET not in answer, target
+    still_serves(port)
+
+
+MALFORMED = {
+    "a header line over 64 KiB": b"GET / HTTP/1.1\r\nX-Big: " + b"a" * 70_000 + b"\r\n\r\n",
+    "two hundred headers": b"GET / HTTP/1.1\r\n" + b"X-N: 1\r\n" * 200 + b"\r\n",
+    "a header without a colon": b"GET / HTTP/1.1\r\nHost localhost\r\n\r\n",
+    "bytes that are not text": b"GET / HTTP/1.1\r\nX-Bin: \xff\xfe\x00\x01\r\n\r\n",
+    "a folded header": b"GET / HTTP/1.1\r\nX-A: a\r\n b\r\n\r\n",
+    "a body on a GET that never comes": b"GET / HTTP/1.1\r\nContent-Length: 999999\r\n\r\n",
+    "chunked GET": b"GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+    "a lone line feed": b"\n",
+    "nothing but spaces": b"     \r\n\r\n",
+    "a request line with no path": b"GET HTTP/1.1\r\n\r\n",
+    "a method with no target": b"GET\r\n\r\n",
+    "an asterisk target": b"OPTIONS * HTTP/1.1\r\n\r\n",
+    "a CONNECT tunnel": b"CONNECT 127.0.0.1:22 HTTP/1.1\r\n\r\n",
+    "a POST": b"POST /index.html HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc",
+    "HTTP/2 preface": b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+    "TLS hello": bytes.fromhex("16030100a5010000a10303") + bytes(64),
+    "a request line over 64 KiB": b"GET /" + b"%2e" * 30_000 + b" HTTP/1.1\r\n\r\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(MALFORMED))
+def test_malformed_requests_do_no_harm(port: int, name: str) -> None:
+    """Each gets an error or nothing, never a secret, and the server goes on serving."""
+    answer = raw(port, MALFORMED[name])
+    assert SECRET not in answer
+    assert status_of(answer) != 500, answer[:120]
+    still_serves(port)
+
+
+def test_pipelined_requests_are_each_checked(port: int) -> None:
+    """A good request followed on the same connection by a traversal: the second is refused."""
+    answer = raw(
+        port,
+        b"GET / HTTP/1.1\r\nHost: a\r\n\r\nGET /../secret.txt HTTP/1.1\r\nHost: a\r\n\r\n",
+    )
+    assert answer.count(b"HTTP/1.") >= 1 and b"<p>home</p>" in answer
+    assert SECRET not in answer
+
+
+def test_an_idle_connection_does_not_block_others(port: int) -> None:
+    """A client that connects and says nothing does not stop the next one being served."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5):
+        t0 = time.perf_counter()
+        still_serves(port)
+        assert time.perf_counter() - t0 < 3
+
+
+def test_kb_serve_listens_on_loopback_only(tmp_path: Path) -> None:
+    """The real command: it says 127.0.0.1, answers there, and not on 127.0.0.2."""
+    import shutil
+
+    root = tmp_path / "kb"
+    shutil.copytree(VALID, root, ignore=shutil.ignore_patterns(".kb-cache"))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kb", "-C", str(root), "serve", "--port", "0"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        line = ""
+        deadline = time.monotonic() + 120
+        while "http://" not in line and time.monotonic() < deadline:
+            line = proc.stderr.readline()
+            assert line or proc.poll() is None, "kb serve stopped"
+        m = re.search(r"http://([\d.]+):(\d+)/", line)
+        assert m is not None, line
+        host, port = m.group(1), int(m.group(2))
+        assert host == "127.0.0.1"
+        assert status_of(raw(port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")) == 200
+        with pytest.raises(OSError), socket.create_connection(("127.0.0.2", port), timeout=2):
+            pass
+    finally:
+        proc.terminate()
+        proc.wait(10)
