@@ -97,6 +97,15 @@ def severity_badge(severity: str) -> Markup:
     )
 
 
+@lru_cache(maxsize=16)
+def stance_badge(stance: str) -> Markup:
+    """Return a badge for an evidence stance, with an icon and its name."""
+    return Markup(
+        f'<span class="stance st-{escape(stance)}"><span class="ico" aria-hidden="true"></span>'
+        f"{escape(STANCE_LABELS.get(stance, stance))}</span>"
+    )
+
+
 def evidence_level_label(level: str | None) -> str:
     """Return the label of an evidence level, or `Not rated`."""
     return EVIDENCE_LEVEL_LABELS.get(level, level) if level else "Not rated"
@@ -199,10 +208,11 @@ def short(text: str, limit: int = 90) -> str:
 class Links:
     """Links from one page to every other page of the site, always relative."""
 
-    __slots__ = ("here",)
+    __slots__ = ("folder", "here")
 
     def __init__(self, here: str) -> None:
         self.here = here
+        self.folder = here.rpartition("/")[0]  # links from pages of one folder are the same
 
     def to(self, target: str, anchor: str | None = None) -> str:
         """Link to any site path, with an optional #anchor."""

@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+import multiprocessing as mp
+import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -90,6 +92,8 @@ def environment() -> Environment:
         graph_data=GRAPH_DATA,
     )
     env.filters["quoted"] = quoted
+    # Imported once here rather than by `{% import %}` in each page, which re-runs it per render.
+    env.globals["m"] = env.get_template("_macros.html").module
     return env
 
 
@@ -360,6 +364,49 @@ def render_pages(site: Site, todo: Iterable[Page]) -> Iterator[tuple[str, bytes]
         yield page.path, render_page(site, page)
 
 
+PARALLEL_MIN = 400  # below this many pages, starting worker processes costs more than it saves
+_WORKER_SITE: Site | None = None  # what forked workers render from (inherited, never pickled)
+
+
+def _render_share(share: list[Page]) -> list[tuple[str, bytes]]:
+    assert _WORKER_SITE is not None
+    return list(render_pages(_WORKER_SITE, share))
+
+
+def _assets_share(_: object) -> dict[str, bytes]:
+    assert _WORKER_SITE is not None
+    return assets(_WORKER_SITE)
+
+
+def render_all(site: Site, jobs: int | None = None) -> dict[str, bytes]:
+    """Render every page and asset, in `jobs` forked processes when the site is large.
+
+    Workers inherit the prepared `site` by fork, so nothing but the finished pages crosses a
+    process boundary; the result is the same bytes as a serial render, in the same order.
+    """
+    todo = pages(site)
+    jobs = jobs if jobs is not None else int(os.environ.get("KB_JOBS", 0)) or os.cpu_count() or 1
+    files: dict[str, bytes] = {}
+    if jobs <= 1 or len(todo) < PARALLEL_MIN or "fork" not in mp.get_all_start_methods():
+        files.update(assets(site))
+        files.update(render_pages(site, todo))
+        return dict(sorted(files.items()))
+    for kind in {p.kind for p in todo}:  # compile every template once, before forking
+        _template(f"{kind}.html")
+    global _WORKER_SITE
+    _WORKER_SITE = site
+    try:
+        shares = [todo[i :: jobs * 4] for i in range(jobs * 4)]
+        with mp.get_context("fork").Pool(jobs) as pool:
+            pending = pool.apply_async(_assets_share, (None,))
+            for part in pool.imap_unordered(_render_share, shares):
+                files.update(part)
+            files.update(pending.get())
+    finally:
+        _WORKER_SITE = None
+    return dict(sorted(files.items()))
+
+
 def render_site(
     kb: KnowledgeBase,
     graph: nx.MultiDiGraph[str],
@@ -367,15 +414,15 @@ def render_site(
     citations: Citations,
     *,
     exports: Sequence[str] = (),
+    jobs: int | None = None,
 ) -> dict[str, bytes]:
     """Render the whole site: site path (posix) -> bytes. Pure: same input, same bytes.
 
     `exports` lists the site paths of export files the build writes, to link them from pages.
+    `jobs` worker processes render large sites (default: KB_JOBS, else one per CPU).
     The build date is shown only when SOURCE_DATE_EPOCH is set.
     """
     site = prepare(
         kb, graph, problems, citations, exports=exports, build_date=build_date_from_env()
     )
-    files = assets(site)
-    files.update(render_pages(site, pages(site)))
-    return dict(sorted(files.items()))
+    return render_all(site, jobs)

@@ -74,6 +74,8 @@ class Site:
     spans: QuoteSpans | None = None
     problems_by_subject: dict[str, list[Problem]] = field(default_factory=dict)
     counts: dict[str, Counts] = field(default_factory=dict)
+    node_data: dict[str, dict[str, Any]] = field(default_factory=dict)  # graph node -> attrs
+    refs: dict[tuple[str, ...], dict[str, Any]] = field(default_factory=dict)  # views.claim_ref
 
     def problems_of(self, node: str) -> list[Problem]:
         """Return the problems about one graph node, in file order."""
@@ -84,20 +86,31 @@ class Site:
         return self.counts.get(node, _NO_COUNTS)
 
     def incoming(self, node: str) -> list[tuple[str, str, dict[str, Any]]]:
-        """Return (other node, edge type, edge data) for every edge that ends at `node`, sorted."""
+        """Return (other node, edge type, edge data) for every edge that ends at `node`.
+
+        Sorted by type and other node; edges that tie keep the graph's (deterministic) order.
+        """
         if node not in self.graph:
             return []
-        rows = [(u, d["type"], d) for u, _, d in self.graph.in_edges(node, data=True)]
-        rows.sort(key=lambda r: (r[1], r[0], sorted(r[2].items())))
+        rows = [
+            (u, d["type"], d) for u, keyed in self.graph.pred[node].items() for d in keyed.values()
+        ]
+        rows.sort(key=_by_type_and_node)
         return rows
 
     def outgoing(self, node: str) -> list[tuple[str, str, dict[str, Any]]]:
         """Return (other node, edge type, edge data) for every edge from `node`, sorted."""
         if node not in self.graph:
             return []
-        rows = [(v, d["type"], d) for _, v, d in self.graph.out_edges(node, data=True)]
-        rows.sort(key=lambda r: (r[1], r[0], sorted(r[2].items())))
+        rows = [
+            (v, d["type"], d) for v, keyed in self.graph.succ[node].items() for d in keyed.values()
+        ]
+        rows.sort(key=_by_type_and_node)
         return rows
+
+
+def _by_type_and_node(row: tuple[str, str, dict[str, Any]]) -> tuple[str, str]:
+    return row[1], row[0]
 
 
 _NO_COUNTS = Counts()
@@ -146,6 +159,7 @@ def prepare(
     site.problems_by_subject = dict(by_subject)
     site.counts = {n: Counts(errors[n], warnings[n]) for n in sorted(set(errors) | set(warnings))}
     site.spans = find_all(kb)
+    site.node_data = {n: d for n, d in graph.nodes(data=True)}
     return site
 
 

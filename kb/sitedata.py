@@ -37,10 +37,14 @@ def js_assign(name: str, value: Any) -> bytes:
     return f"window.{name} = {js_json(value)};\n".encode()
 
 
+_MARKS = re.compile("[\u0300-\u036f]")
+
+
 def words(text: str) -> set[str]:
     """Split text into the lower-case, accent-free words that search matches (as site.js does)."""
-    plain = unicodedata.normalize("NFKD", text.lower())
-    plain = "".join(ch for ch in plain if not unicodedata.combining(ch))
+    plain = text.lower()
+    if not plain.isascii():
+        plain = _MARKS.sub("", unicodedata.normalize("NFKD", plain))
     return set(_WORD.findall(plain))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from markupsafe import Markup, escape
@@ -15,7 +16,6 @@ from kb.model import Claim, Expert, Source
 from kb.present import (
     BACK_RELATION_LABELS,
     RELATION_LABELS,
-    STANCE_LABELS,
     Links,
     author_list,
     badge,
@@ -27,6 +27,7 @@ from kb.present import (
     safe_reference_html,
     safe_url,
     severity_badge,
+    stance_badge,
 )
 from kb.quotes import fold_plain, word_diff
 from kb.site import STYLE_LABELS, CitationLike, Site
@@ -49,46 +50,84 @@ def problem_rows(problems: list[Problem]) -> list[View]:
     ]
 
 
+def _cached(site: Site, key: tuple[str, ...], make: Callable[[], View]) -> View:
+    """Return a shared, never mutated view of a record, made once per folder of the site."""
+    view = site.refs.get(key)
+    if view is None:
+        view = site.refs[key] = make()
+    return view
+
+
 def claim_ref(site: Site, cid: str, u: Links) -> View:
     """Return how a claim is shown wherever it is listed: statement, link and verdict."""
-    claim = site.kb.claims[cid]  # type: ignore[index]
-    return {
-        "id": cid,
-        "statement": claim.statement,
-        "href": u.claim(cid),
-        "verdict": claim.verdict,
-        "badge": badge(claim.verdict),
-    }
+
+    def make() -> View:
+        claim = site.kb.claims[cid]  # type: ignore[index]
+        href = u.claim(cid)
+        mark = badge(claim.verdict)
+        return {
+            "id": cid,
+            "statement": claim.statement,
+            "href": href,
+            "verdict": claim.verdict,
+            "badge": mark,
+            "item": Markup(f'{mark} <a href="{escape(href)}">{escape(claim.statement)}</a>'),
+        }
+
+    return _cached(site, ("c", cid, u.folder), make)
 
 
 def source_ref(site: Site, sid: str, u: Links, anchor: str | None = None) -> View:
     """Return how a source is shown wherever it is listed (missing ones are shown unlinked)."""
-    src = site.kb.sources.get(sid)  # type: ignore[call-overload]
-    if src is None:
-        return {"id": sid, "title": sid, "href": None, "year": None, "retracted": False}
-    return {
-        "id": sid,
-        "title": src.title,
-        "href": u.source(sid, anchor),
-        "year": src.year,
-        "retracted": src.retracted,
-        "level": evidence_level_label(src.evidence_level),
-    }
+
+    def make() -> View:
+        src = site.kb.sources.get(sid)  # type: ignore[call-overload]
+        if src is None:
+            link = Markup(f'<span class="missing">{escape(sid)} (unknown source)</span>')
+            return {"id": sid, "title": sid, "href": None, "year": None, "retracted": False,
+                    "level": "", "link": link}  # fmt: skip
+        href = u.source(sid, anchor)
+        link = Markup(f'<a href="{escape(href)}">{escape(src.title)}</a>')
+        if src.retracted:
+            link += RETRACTED_TAG
+        return {
+            "id": sid,
+            "title": src.title,
+            "href": href,
+            "year": src.year,
+            "retracted": src.retracted,
+            "level": evidence_level_label(src.evidence_level),
+            "link": link,
+        }
+
+    return _cached(site, ("s", sid, u.folder, anchor or ""), make)
 
 
 def expert_ref(site: Site, eid: str | None, u: Links) -> View | None:
     """Return how a person is shown wherever they are named (missing ones are shown unlinked)."""
     if not eid:
         return None
-    person = site.kb.experts.get(eid)  # type: ignore[call-overload]
-    if person is None:
-        return {"id": eid, "name": eid, "href": None, "credentials": None}
-    return {
-        "id": eid,
-        "name": person.name,
-        "href": u.expert(eid),
-        "credentials": person.credentials,
-    }
+
+    def make() -> View:
+        person = site.kb.experts.get(eid)  # type: ignore[call-overload]
+        if person is None:
+            link = Markup(f'<span class="missing">{escape(eid)} (unknown expert)</span>')
+            return {"id": eid, "name": eid, "href": None, "credentials": None, "link": link}
+        href = u.expert(eid)
+        return {
+            "id": eid,
+            "name": person.name,
+            "href": href,
+            "credentials": person.credentials,
+            "link": Markup(f'<a href="{escape(href)}">{escape(person.name)}</a>'),
+        }
+
+    return _cached(site, ("e", eid, u.folder), make)
+
+
+RETRACTED_TAG = Markup(
+    ' <span class="tag tag-retracted"><span class="ico" aria-hidden="true"></span>Retracted</span>'
+)
 
 
 def _references(site: Site, sid: str) -> list[View]:
@@ -139,7 +178,7 @@ def claim_page(site: Site, claim: Claim, u: Links) -> View:
                     "source": source_ref(site, q.origin.source, u, anchor),
                     "text": q.origin.text,
                 }
-                if q.origin.text:
+                if q.origin.text and fold_plain(q.origin.text) != fold_plain(q.text):
                     ops = word_diff(q.origin.text, q.text)
                     if any(op != "equal" for op, _ in ops):
                         diff = ops
@@ -172,7 +211,7 @@ def claim_page(site: Site, claim: Claim, u: Links) -> View:
                 "anchor": evidence_anchor(claim.id, i),
                 "source": source_ref(site, ev.source, u),
                 "stance": ev.stance,
-                "stance_label": STANCE_LABELS.get(ev.stance, ev.stance),
+                "stance_badge": stance_badge(ev.stance),
                 "directness": ev.directness,
                 "locator": ev.locator,
                 "note": ev.note,
@@ -351,7 +390,7 @@ def source_page(site: Site, src: Source, u: Links) -> View:
                 {
                     "claim": claim_ref(site, ident, u),
                     "stance": d.get("stance", ""),
-                    "stance_label": STANCE_LABELS.get(d.get("stance", ""), d.get("stance", "")),
+                    "stance_badge": stance_badge(d.get("stance", "")),
                     "directness": d.get("directness", ""),
                 }
             )
