@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kb.citeformat import ClaimBlock, QuoteBlock, html_to_text, render_block
-from kb.citeproc import format_items
+from kb.citegroups import group_items
+from kb.citeproc import format_items, intext_with_locator
 from kb.csl import csl_items
 from kb.errors import Problem, Severity
 from kb.model import VERDICT_LABELS, Claim, ClaimId, KnowledgeBase, Source
@@ -115,10 +116,13 @@ def cite_claim(
     citations: dict[str, dict[str, Citation]] | None = None,
     cache_dir: Path | None = None,
     problems: Iterable[Problem] = (),
+    pinpoint: bool = True,
 ) -> str:
     """Return a claim's quotes, speakers, in-text citations and references in `style` and `fmt`.
 
-    `problems` (from the checks) about the claim's quotes are shown with it.
+    `problems` (from the checks) about the claim's quotes are shown with it. With `pinpoint`,
+    a quote's locator goes into its in-text citation, e.g. `(Writer, 2024, para. 3)` (one
+    pandoc call per such quote).
     """
     claim = kb.claims[ClaimId(claim_id)]
     if citations is None or style not in citations:
@@ -143,14 +147,18 @@ def cite_claim(
         elif q.origin is not None and q.origin.source in cited:
             origin = cited[q.origin.source].reference_html
         c = cited.get(q.source)
+        intext = c.intext_html if c else html.escape(q.source)
+        locator = q.locator
+        if c is not None and locator and pinpoint:
+            intext, locator = _pinpointed(kb, style, q.source, locator), None
         quotes.append(
             QuoteBlock(
                 text=q.text,
                 speaker=speaker,
                 attribution=q.attribution,
-                intext_html=c.intext_html if c else html.escape(q.source),
+                intext_html=intext,
                 reference_html=c.reference_html if c else html.escape(q.source),
-                locator=q.locator,
+                locator=locator,
                 origin=origin,
             )
         )
@@ -159,6 +167,17 @@ def cite_claim(
     refs = [] if quotes else [cited[e].reference_html for e in sorted(claim_sources(claim))]
     block = ClaimBlock(claim_id, claim.statement, _verdict_line(claim), quotes, refs)
     return render_block(block, fmt)
+
+
+def _pinpointed(kb: KnowledgeBase, style_name: str, sid: str, locator: str) -> str:
+    """The in-text citation of a source at a locator, disambiguated within the source's group."""
+    style = load_style(style_name, kb.root)
+    group = next(
+        g
+        for g in group_items(csl_items(kb), style.all_names and style.disambiguates)
+        if any(it["id"] == sid for it in g)
+    )
+    return intext_with_locator(group, style, sid, locator)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

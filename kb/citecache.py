@@ -71,6 +71,7 @@ class CiteCache:
             try:
                 with os.fdopen(fd, "w", encoding="utf-8") as fh:
                     json.dump(data, fh, ensure_ascii=False, separators=(",", ":"))
+                os.chmod(tmp, 0o644)  # mkstemp makes it private; it holds nothing secret
                 os.replace(tmp, self.path)
             finally:
                 with contextlib.suppress(FileNotFoundError):

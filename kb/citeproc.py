@@ -126,6 +126,31 @@ def run_batches(batches: Sequence[Batch], jobs: int) -> list[dict[str, dict[str,
     return results
 
 
+def intext_with_locator(items: Sequence[Item], style: Style, ident: str, locator: str) -> str:
+    """Return the in-text citation of `ident` with a pinpoint such as `p. 4` or `para. 9`.
+
+    `items` must hold the item's group (see group_items), which sets its disambiguation.
+    """
+    from kb.citeformat import md_escape
+
+    with tempfile.TemporaryDirectory(prefix="kb-cite-") as tmp:
+        bib, csl = Path(tmp) / "bib.json", Path(tmp) / "style.csl"
+        bib.write_text(json.dumps(list(items), ensure_ascii=False), "utf-8")
+        csl.write_text(style.text, "utf-8")
+        pin = md_escape(locator).replace(";", "\\;")
+        doc = f"---\nnocite: '@*'\n---\n\n[@{{{ident}}}, {pin}]\n"
+        what = f"the {style.label} citation of {ident!r} at {locator!r}"
+        out = run_pandoc(
+            ["--from=markdown", "--to=html", "--wrap=none", "--citeproc",
+             f"--csl={csl}", f"--bibliography={bib}"],
+            doc, timeout=60, what=what,
+        )  # fmt: skip
+    m = _CITE.search(out)
+    if m is None:
+        raise PandocError(f"pandoc gave no citation for {what}")
+    return m.group(2)
+
+
 def _cost(batch: Batch) -> float:
     """Rough pandoc time of a batch, to share work evenly (disambiguation doubles it)."""
     return batch.size * (1.0 if batch.fast else 2.0)

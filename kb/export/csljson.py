@@ -1,0 +1,16 @@
+"""`kb.csl.json`: every source as a CSL-JSON item, for Zotero, pandoc and CSL processors."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import networkx as nx
+
+from kb.csl import csl_items, dumps
+from kb.errors import Problem
+from kb.model import KnowledgeBase
+
+
+def export(kb: KnowledgeBase, graph: nx.MultiDiGraph[str], problems: Sequence[Problem]) -> bytes:
+    """Return the sources as a CSL-JSON list sorted by id (CSL fields only, date-parts dates)."""
+    return dumps(csl_items(kb)).encode("utf-8")
