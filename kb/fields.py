@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
 from kb.checks import loading as L
 from kb.errors import Loc, Problem
 from kb.model import Located, Path_
+
+# C0 controls but tab, line feed and carriage return; and the two non-characters XML refuses.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 class RecordReader:
@@ -58,10 +62,29 @@ class RecordReader:
         if v is None:
             return None
         if isinstance(v, str):
-            return v
+            return self._printable(v, (*path, key), key)
         if numbers and isinstance(v, (int, float)) and not isinstance(v, bool):
             return str(v)
         self.report(L.bad_type(self.loc((*path, key)), key, "text", v))
+        return None
+
+    def _printable(self, v: str, path: Path_, key: str) -> str | None:
+        """Return `v`, or None (reported) when it holds a control character no output can carry.
+
+        A file cannot hold them raw (that is bad-encoding too), but escapes such as "\\0"
+        or "\\e" can write them: a NUL is invalid in XML and BibTeX, an ESC sequence would act
+        on a terminal. Tab, line feed and carriage return are text.
+        """
+        bad = _CONTROL.search(v)
+        if bad is None:
+            return v
+        self.report(
+            L.bad_encoding(
+                self.loc(path),
+                f"{key!r} holds the control character U+{ord(bad.group()):04X} "
+                "(written as an escape): it is not allowed in text",
+            )
+        )
         return None
 
     def enum(
@@ -114,13 +137,15 @@ class RecordReader:
         v = m.get(key)
         if isinstance(v, str):
             if v.strip():
-                return (v,)
+                text = self._printable(v, (*path, key), key)
+                return (text,) if text is not None else ()
             self.report(L.bad_type(self.loc((*path, key)), key, "a list of text", v))
             return ()
         out: list[str] = []
         for p, item in self.items(m, key, path):
             if isinstance(item, str) and item.strip():
-                out.append(item)
+                if (text := self._printable(item, p, key)) is not None:
+                    out.append(text)
             else:
                 self.report(L.bad_type(self.loc(p), key, "a list of text", item))
         return tuple(out)

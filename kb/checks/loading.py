@@ -52,7 +52,10 @@ def bad_encoding(loc: Loc, message: str) -> Problem:
     """The file is not UTF-8 text, or holds a control character YAML does not allow.
 
     A UTF-8 byte-order mark and CRLF line endings are accepted. The line and column of the first
-    bad byte are given. Fix: save the file as UTF-8.
+    bad byte are given. Fix: save the file as UTF-8. A text value that holds a control character
+    written as an escape (`"\\0"`, `"\\e"`, `"\\x07"`) is refused too: no export format can
+    carry a NUL, and an escape sequence would act on the terminal that shows it. Tab, line feed
+    and carriage return are text.
     """
     return problem("bad-encoding", loc, message)
 
