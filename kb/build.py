@@ -104,8 +104,20 @@ def _citations(kb: Any) -> dict[str, dict[str, Any]]:
         from kb.cite import cite_sources
     except ImportError:  # the citation module is optional while it is being built
         return {}
-    result: dict[str, dict[str, Any]] = cite_sources(kb, cache_dir=kb.root / ".kb-cache")
+    result: dict[str, dict[str, Any]] = cite_sources(kb, cache_dir=cache_dir(kb.root))
     return result
+
+
+def cache_dir(root: Path) -> Path | None:
+    """Return the cache folder of the base at `root`, or None (no cache) when it is a link.
+
+    A knowledge base is data from anyone: a `.kb-cache` that links elsewhere must not make kb
+    write there. Without it citations are only slower.
+    """
+    path = Path(root) / ".kb-cache"
+    if path.is_symlink() or (path.exists() and not path.resolve().is_relative_to(root.resolve())):
+        return None
+    return path
 
 
 def _render(
