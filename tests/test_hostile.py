@@ -638,3 +638,15 @@ def test_every_built_page_carries_a_csp_that_allows_only_the_site(
         for src in sources:
             assert src in ("'self'", "'none'", "data:"), (name, src)  # no host, no inline
     assert set(directives["img-src"]) <= {"'self'", "data:"}
+
+
+def test_a_cache_folder_that_links_outside_is_not_written(tmp_path: Path, run_kb: RunKB) -> None:
+    """A base shipping `.kb-cache` as a link elsewhere: the build works and writes nothing there."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    root = tmp_path / "kb"
+    shutil.copytree(HOSTILE.parent / "valid", root, ignore=shutil.ignore_patterns(".kb-cache"))
+    (root / ".kb-cache").symlink_to(outside)
+    result = run_kb("-C", root, "build", "--out", tmp_path / "site")
+    assert result.code == 0, result.err
+    assert list(outside.iterdir()) == []
