@@ -126,8 +126,9 @@ def graph_data(site: Site) -> bytes:
     )
 
 
+_LAYOUT_SKIP = frozenset({"reviewed-by"})  # edges drawn but not used to place nodes
 _STEP = 70.0  # distance between rings
-_SPACING = 22.0  # least distance between neighbours on a ring
+_SPACING = 30.0  # least distance between neighbours on a ring
 
 
 def layout(g: nx.MultiDiGraph[str]) -> dict[str, tuple[float, float]]:
@@ -137,10 +138,21 @@ def layout(g: nx.MultiDiGraph[str]) -> dict[str, tuple[float, float]]:
     breadth-first tree gives every node a slice of its parent's angle, sized by its subtree), and
     the components are packed in rows, largest first. The browser refines it for a moment.
     """
-    und = {n: sorted(set(g.predecessors(n)) | set(g.successors(n))) for n in sorted(g.nodes)}
+    links: dict[str, set[str]] = {n: set() for n in g.nodes}
+    weight: dict[str, int] = dict.fromkeys(g.nodes, 0)
+    for a, b, d in g.edges(data=True):
+        if a != b:
+            links[a].add(b)
+            links[b].add(a)
+            if d["type"] not in _LAYOUT_SKIP:
+                weight[a] += 1
+                weight[b] += 1
+    und = {n: sorted(links[n], key=lambda m: (-weight[m], m)) for n in sorted(links)}
     seen: set[str] = set()
     comps: list[list[str]] = []
-    for n in sorted(und, key=lambda n: (-len(und[n]), n)):
+    # Grow each component from its best-connected node, not counting the reviewer's links: a
+    # reviewer of every claim is a hub that says nothing, and would crowd the middle.
+    for n in sorted(und, key=lambda n: (-weight[n], n)):
         if n in seen:
             continue
         comp, queue = [], [n]
@@ -176,27 +188,34 @@ def _radial(
     leaves: dict[str, int] = {}
     for a in reversed(comp):
         leaves[a] = sum(leaves[c] for c in children[a]) or 1
-    per_ring: dict[int, int] = defaultdict(int)
-    for a in comp:
-        per_ring[depth[a]] += 1
-    radius: dict[int, float] = {0: 0.0}
-    for d in range(1, max(per_ring) + 1):
-        need = per_ring[d] * _SPACING / (2 * math.pi)
-        radius[d] = max(radius[d - 1] + _STEP, need)
+    angle: dict[str, float] = {root: 0.0}
     span: dict[str, tuple[float, float]] = {root: (0.0, 2 * math.pi)}
-    pos: dict[str, tuple[float, float]] = {root: (0.0, 0.0)}
+    rings: dict[int, list[str]] = defaultdict(list)
     for a in comp:
         lo, hi = span[a]
-        total = leaves[a]
         at = lo
         for c in children[a]:
-            width = (hi - lo) * leaves[c] / total
+            width = (hi - lo) * leaves[c] / leaves[a]
             span[c] = (at, at + width)
-            mid = at + width / 2
-            r = radius[depth[c]]
-            pos[c] = (r * math.cos(mid), r * math.sin(mid))
+            angle[c] = at + width / 2
+            rings[depth[c]].append(c)
             at += width
-    return radius[max(per_ring)] + _STEP / 2, pos
+    # Each depth is a band around the last; a crowded band gets several sub-rings, and nodes
+    # next to each other by angle take turns among them, so the disc fills evenly.
+    pos: dict[str, tuple[float, float]] = {root: (0.0, 0.0)}
+    outer = 0.0
+    for d in sorted(rings):
+        members = sorted(rings[d], key=lambda n: (angle[n], n))
+        inner = outer + _STEP
+        count = len(members)
+        sub = max(1, math.ceil(count * _SPACING / (2 * math.pi * inner)))
+        outer = (
+            math.sqrt(inner * inner + count * _SPACING * _SPACING / math.pi) if sub > 1 else inner
+        )
+        for j, n in enumerate(members):
+            r = inner + (outer - inner) * ((j % sub) + 0.5) / sub if sub > 1 else inner
+            pos[n] = (r * math.cos(angle[n]), r * math.sin(angle[n]))
+    return outer + _STEP / 2, pos
 
 
 def _pack(

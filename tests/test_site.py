@@ -248,3 +248,16 @@ def test_citations_show_and_unsafe_reference_html_is_dropped() -> None:
     assert "<img" not in news and "W &lt;b&gt;" in news
     claim = files["claims/nmda-blockade.html"].decode()
     assert "Cite this" in claim and "(Writer, 2024)" in claim
+
+
+def test_parallel_render_gives_the_same_bytes(
+    golden: dict[str, bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rendering in forked worker processes gives exactly the serial result."""
+    import kb.render
+
+    monkeypatch.setattr(kb.render, "PARALLEL_MIN", 1)
+    kb_, problems = load_kb(GOLDEN_KB)
+    graph = build_graph(kb_)
+    problems += run_checks(kb_, graph)
+    assert render_site(kb_, graph, problems, {}, jobs=2) == golden
