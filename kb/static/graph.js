@@ -287,6 +287,7 @@
       var t1 = performance.now();
       if (dirty) draw();
       stats.done = step; stats.relaxMs += t1 - t0; stats.drawMs += performance.now() - t1; stats.frames++;
+      if (!stats.firstFrameAt) stats.firstFrameAt = performance.now();  // ms since navigation
       window.requestAnimationFrame(frame);
     }
 
