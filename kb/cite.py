@@ -185,10 +185,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "cite",
         help="print a claim's verified quote with its citation in a style",
-        description="Print each claim's quotes exactly as verified, who said them, an in-text "
-        "citation and the reference entry, formatted by pandoc's citeproc from the official "
-        "CSL style. A claim rated misleading or inaccurate is refused unless --allow-disputed; "
-        "any verdict other than accurate is shown, and an unreviewed claim is marked.",
+        description="Print each claim's quotes exactly as verified, who said them, an in-text\n"
+        "citation (with the quote's locator) and the reference entry, formatted by pandoc's\n"
+        "citeproc from the official CSL style. A claim rated misleading or inaccurate is\n"
+        "refused unless --allow-disputed; any verdict other than accurate is shown, and an\n"
+        "unreviewed claim is marked.",
         epilog="examples:\n  kb cite nmda-blockade\n"
         "  kb cite nmda-blockade synaptogenesis --style ama --format markdown\n"
         "  kb cite nmda-blockade --style path/to/nature.csl",

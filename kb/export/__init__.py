@@ -57,7 +57,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "export",
         help="write one export (CSL-JSON, BibTeX, ClaimReview, GraphML, CSV, audit)",
-        description="Write one of the exports that `kb build` puts in site/exports/, to "
+        description="Write one of the exports that `kb build` puts in site/exports/, to\n"
         "standard output or to a file. Formats (and the file each is in the site):\n" + lines,
         epilog="examples:\n  kb export bibtex -o refs.bib\n  kb export csl-json > kb.csl.json\n"
         "  pandoc --citeproc --bibliography kb.csl.json --csl apa.csl draft.md -o draft.docx",
