@@ -192,6 +192,14 @@ def test_graph_draws_nodes_and_its_filters_work(page: Page, shipped_site: Path) 
     canvas.focus()
     canvas.press("]")
     assert "Press Enter to open it" in status.inner_text()
+    box = canvas.bounding_box()
+    assert box is not None
+    canvas.click(position={"x": box["width"] / 2, "y": box["height"] / 2})  # the selected node
+    page.wait_for_url("**/*s/*.html")
+    page.go_back()
+    canvas = page.locator("#kb-graph")
+    canvas.focus()
+    canvas.press("]")
     canvas.press("+")
     canvas.press("ArrowLeft")
     canvas.press("Enter")
@@ -354,3 +362,27 @@ def test_graph_of_ten_thousand_claims_shows_within_two_seconds(
     page.wait_for_function("window.KB_GRAPH_STATS.frames > 5")
     stats = page.evaluate("window.KB_GRAPH_STATS")
     assert stats["drawMs"] / stats["frames"] < 200, "frames stay quick enough to pan and zoom"
+
+
+def test_served_page_reloads_after_a_rebuild(page: Page, golden_site: Path) -> None:
+    """Under `kb serve` an open page polls the site version and reloads when it changes."""
+    import threading
+
+    from kb.serve import LiveState, make_server
+
+    live = LiveState()
+    httpd = make_server(golden_site, 0, live)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        page.goto(f"http://127.0.0.1:{httpd.server_address[1]}/claims/nmda-blockade.html")
+        page.wait_for_function("typeof window.KB_LIVE === 'function'")
+        page.wait_for_timeout(900)  # the first poll has answered: the version is known
+        with page.expect_navigation(timeout=5000):
+            live.bump()
+        assert page.url.endswith("/claims/nmda-blockade.html")
+        page.goto("about:blank")  # stop polling before the server goes away
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(5)

@@ -327,13 +327,29 @@
       view.scale = s; touched = true; dirty = true;
     }
 
-    var drag = null;
+    var drag = null, touches = {}, pinch = null;
+    function spread() {
+      var ids = Object.keys(touches);
+      if (ids.length < 2) return null;
+      var a = touches[ids[0]], b = touches[ids[1]];
+      return { d: Math.hypot(a.x - b.x, a.y - b.y) || 1, x: (a.x + b.x) / 2, y: (a.y + b.y) / 2 };
+    }
     canvas.addEventListener("pointerdown", function (ev) {
-      drag = { x: ev.clientX, y: ev.clientY, ox: view.ox, oy: view.oy, moved: false };
+      touches[ev.pointerId] = { x: ev.clientX, y: ev.clientY };
+      pinch = spread();
+      drag = { x: ev.clientX, y: ev.clientY, ox: view.ox, oy: view.oy, moved: !!pinch };
       canvas.setPointerCapture(ev.pointerId);
     });
+    function release(ev) { delete touches[ev.pointerId]; pinch = spread(); }
+    canvas.addEventListener("pointercancel", function (ev) { release(ev); drag = null; });
     canvas.addEventListener("pointermove", function (ev) {
       var rect = canvas.getBoundingClientRect(), px = ev.clientX - rect.left, py = ev.clientY - rect.top;
+      if (touches[ev.pointerId]) touches[ev.pointerId] = { x: ev.clientX, y: ev.clientY };
+      if (pinch) {  // two fingers: zoom about their middle
+        var now = spread();
+        if (now) { zoom(now.d / pinch.d, now.x - rect.left, now.y - rect.top); pinch = now; }
+        return;
+      }
       if (drag) {
         var mx = ev.clientX - drag.x, my = ev.clientY - drag.y;
         if (Math.abs(mx) + Math.abs(my) > 3) drag.moved = true;
@@ -346,8 +362,10 @@
       showTip(k, px, py);
     });
     canvas.addEventListener("pointerup", function (ev) {
+      release(ev);
       var rect = canvas.getBoundingClientRect();
-      var wasDrag = drag && drag.moved;
+      var wasDrag = !drag || drag.moved;
+      if (Object.keys(touches).length) { if (drag) drag.moved = true; return; }  // a finger stays
       drag = null;
       if (wasDrag) return;
       var k = nodeAt(ev.clientX - rect.left, ev.clientY - rect.top);
