@@ -1,6 +1,6 @@
 """Golden files: a few pages of the tiny golden knowledge base, byte for byte.
 
-The input is tests/data/golden/kb/; the expected output is tests/data/golden/site/. After a
+The input is tests/data/golden/kb/; the expected output is tests/data/golden/expected/. After a
 deliberate change to the templates or the data, regenerate and review the diff:
 
     KB_UPDATE_GOLDEN=1 pytest tests/test_golden.py
@@ -13,7 +13,7 @@ import os
 import pytest
 from sitecrawl import DATA, GOLDEN_KB, render
 
-EXPECTED = DATA / "golden" / "site"
+EXPECTED = DATA / "golden" / "expected"
 GOLDEN_FILES = (
     "claims/nmda-blockade.html",
     "sources/example-news.html",
