@@ -25,6 +25,7 @@ from kb.model import (
     Source,
     SourceId,
 )
+from kb.present import doi_url, identifier_url
 from kb.urls import page_path
 
 HERE = "exports/claimreview.jsonld"
@@ -47,8 +48,8 @@ def _agent(expert: Expert) -> dict[str, Any]:
         agent["jobTitle"] = expert.roles[0].title
         if expert.roles[0].organization:
             agent["affiliation"] = {"@type": "Organization", "name": expert.roles[0].organization}
-    links = {"orcid": "https://orcid.org/", "wikidata": "https://www.wikidata.org/wiki/"}
-    ids = [links[k] + v for k, v in sorted(expert.identifiers.items()) if k in links]
+    # only well-formed ORCID iDs and Wikidata items become links, as on the expert's page
+    ids = [url for k, v in sorted(expert.identifiers.items()) if (url := identifier_url(k, v))]
     if ids:
         agent["sameAs"] = ids if len(ids) > 1 else ids[0]
     return agent
@@ -75,8 +76,8 @@ def creative_work(kb: KnowledgeBase, src: Source) -> dict[str, Any]:
     work: dict[str, Any] = {"@type": "CreativeWork", "name": src.title}
     if src.csl.get("URL"):
         work["url"] = str(src.csl["URL"])
-    if src.csl.get("DOI"):
-        work["sameAs"] = f"https://doi.org/{src.csl['DOI']}"
+    if doi := doi_url(src.csl.get("DOI")):
+        work["sameAs"] = doi
     if src.csl.get("issued"):
         work["datePublished"] = str(src.csl["issued"])
     if authors := _csl_agents(src.csl.get("author")):
