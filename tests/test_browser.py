@@ -99,6 +99,10 @@ def page(browser: Browser) -> Iterator[Page]:
     assert console.errors == []
 
 
+# Note: wait_for_function gets arrow functions, never bare expressions: Playwright evaluates a
+# bare expression with eval() inside the page when it polls, which the pages' CSP refuses.
+
+
 def url(site: Path, path: str) -> str:
     """The file:// URL of a site path."""
     return (site / path).as_uri()
@@ -165,7 +169,7 @@ def test_graph_draws_nodes_and_its_filters_work(page: Page, shipped_site: Path) 
     page.goto(url(shipped_site, "graph.html"))
     status = page.locator("#kb-graph-status")
     page.wait_for_function(
-        "document.getElementById('kb-graph-status').textContent.startsWith('Showing')"
+        "() => document.getElementById('kb-graph-status').textContent.startsWith('Showing')"
     )
     page.wait_for_timeout(400)
     total = status.inner_text()
@@ -244,7 +248,7 @@ def test_no_page_logs_a_console_error(browser: Browser, shipped_site: Path) -> N
     for path in _sample(shipped_site):
         pg.goto(url(shipped_site, path))
         pg.locator("#kb-q").focus()  # loads the search index too
-        pg.wait_for_function("window.KB_SEARCH !== undefined")
+        pg.wait_for_function("() => window.KB_SEARCH !== undefined")
         assert console.errors == [], path
     context.close()
 
@@ -354,12 +358,12 @@ def test_graph_of_ten_thousand_claims_shows_within_two_seconds(
     shutil.copytree(golden_site, out)
     (out / "graph-data.js").write_bytes(graph_data(site))
     page.goto(url(out, "graph.html"))
-    page.wait_for_function("window.KB_GRAPH_STATS && window.KB_GRAPH_STATS.frames > 0")
+    page.wait_for_function("() => window.KB_GRAPH_STATS && window.KB_GRAPH_STATS.frames > 0")
     first = page.evaluate("window.KB_GRAPH_STATS.firstFrameAt")
     print(f"13,100 nodes: first frame at {first:.0f} ms")
     assert first < 2000, f"first frame after {first:.0f} ms"
     assert _ink(page) > 5000
-    page.wait_for_function("window.KB_GRAPH_STATS.frames > 5")
+    page.wait_for_function("() => window.KB_GRAPH_STATS.frames > 5")
     stats = page.evaluate("window.KB_GRAPH_STATS")
     assert stats["drawMs"] / stats["frames"] < 200, "frames stay quick enough to pan and zoom"
 
@@ -376,7 +380,7 @@ def test_served_page_reloads_after_a_rebuild(page: Page, golden_site: Path) -> N
     thread.start()
     try:
         page.goto(f"http://127.0.0.1:{httpd.server_address[1]}/claims/nmda-blockade.html")
-        page.wait_for_function("typeof window.KB_LIVE === 'function'")
+        page.wait_for_function("() => typeof window.KB_LIVE === 'function'")
         page.wait_for_timeout(900)  # the first poll has answered: the version is known
         with page.expect_navigation(timeout=5000):
             live.bump()
