@@ -166,5 +166,10 @@ def export(kb: KnowledgeBase, graph: nx.MultiDiGraph[str], problems: Sequence[Pr
         for cid, c in sorted(kb.claims.items())
         if c.review is not None
     ]
-    body = ",\n".join(lines)
+    body = _EMBED_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", ",\n".join(lines))
     return ('{"@context": "https://schema.org", "@graph": [\n' + body + "\n]}\n").encode()
+
+
+# ClaimReview is meant to be pasted into a page's <script type="application/ld+json">: a `</script>`
+# or `<!--` in a statement would end that script early. Escaped, it is the same JSON.
+_EMBED_UNSAFE = re.compile("[<>&\u2028\u2029]")
