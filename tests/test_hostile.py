@@ -650,3 +650,32 @@ def test_a_cache_folder_that_links_outside_is_not_written(tmp_path: Path, run_kb
     result = run_kb("-C", root, "build", "--out", tmp_path / "site")
     assert result.code == 0, result.err
     assert list(outside.iterdir()) == []
+
+
+def test_exports_carry_the_payloads_as_data(injected: tuple[Path, Path, dict[str, bytes]]) -> None:
+    """Every export parses in its own format and holds the strings exactly, inert."""
+    import csv
+    import io
+    import xml.etree.ElementTree as ET
+
+    import bibtexparser
+
+    _, _, site = injected
+    statement = 'Statement <script>alert("statement")</script> then {{ 7*7 }} and {% raw %}'
+    csl = json.loads(site["exports/kb.csl.json"])
+    assert any(item["title"].startswith('Title <script>alert("source-title")') for item in csl)
+    review = site["exports/claimreview.jsonld"]
+    assert b"<" not in review, "ClaimReview must be safe to paste into a <script> element"
+    reviewed = [r["claimReviewed"] for r in json.loads(review)["@graph"]]
+    assert any(r.startswith(statement) for r in reviewed)
+    graph = ET.fromstring(site["exports/graph.graphml"])
+    assert any(statement in (el.text or "") for el in graph.iter())
+    rows = {r["id"]: r for r in csv.DictReader(io.StringIO(site["exports/claims.csv"].decode()))}
+    assert rows["inject"]["statement"].startswith(statement)
+    assert rows["formula"]["statement"].startswith("'=HYPERLINK(")  # not a live formula
+    assert not any(
+        cell.startswith(("=", "+", "-", "@")) for row in rows.values() for cell in row.values()
+    )
+    bib = bibtexparser.parse_string(site["exports/kb.bib"].decode("utf-8"))
+    assert bib.failed_blocks == [] and len(bib.entries) == 4
+    json.loads(site["exports/audit.json"])
