@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kb.citeformat import ClaimBlock, QuoteBlock, html_to_text, render_block
-from kb.citegroups import group_items
+from kb.citegroups import SLOW_BATCH, group_items, split_group
 from kb.citeproc import format_items, intext_with_locator
 from kb.csl import csl_items
 from kb.errors import Problem, Severity
@@ -177,7 +177,9 @@ def _pinpointed(kb: KnowledgeBase, style_name: str, sid: str, locator: str) -> s
         for g in group_items(csl_items(kb), style.all_names and style.disambiguates)
         if any(it["id"] == sid for it in g)
     )
-    return intext_with_locator(group, style, sid, locator)
+    parts = split_group(style, group, SLOW_BATCH)
+    part, ghosts = next((p, g) for p, g in parts if any(it["id"] == sid for it in p))
+    return intext_with_locator([*part, *ghosts], style, sid, locator)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -81,45 +81,113 @@ def group_items(items: Iterable[Item], all_name_keys: bool = False) -> list[list
     return [groups[k] for k in sorted(groups)]
 
 
-def group_digest(style: Style, group: list[Item]) -> str:
-    """Identify a group's formatted output: the style, pandoc, this code and the items' data."""
+def year_key(item: Item) -> str:
+    """The year a citation prints for an item (`nd` without one): ambiguity needs the same."""
+    issued = item.get("issued")
+    if isinstance(issued, Mapping):
+        parts = issued.get("date-parts")
+        if isinstance(parts, list) and parts and isinstance(parts[0], list) and parts[0]:
+            return str(parts[0][0])
+        m = re.search(r"\d{4}", str(issued.get("literal") or issued.get("raw") or ""))
+        if m:
+            return m.group(0)
+    return "nd"
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """Items formatted together (a group, or one year's part of a large group), with ghosts.
+
+    Ghosts are copies of the group's other items, dated to a year no item here has: they
+    give citeproc every name of the group, so that first authors sharing a family name get
+    the same initials as in one run over everything, and they cannot be confused with the
+    real items. Their output is thrown away.
+    """
+
+    digest: str
+    items: tuple[Item, ...]
+    ghosts: tuple[Item, ...] = ()
+
+    @property
+    def size(self) -> int:
+        """How many items pandoc formats for this unit."""
+        return len(self.items) + len(self.ghosts)
+
+
+def split_group(style: Style, group: list[Item], limit: int) -> list[tuple[list[Item], list[Item]]]:
+    """Split a group larger than `limit` into parts of whole years, each with its ghosts.
+
+    Only for author-date styles: their citations print the year, so items of different years
+    are never ambiguous; what else links them (initials for namesakes) the ghosts carry.
+    """
+    if len(group) <= limit or not (style.disambiguates and style.author_date):
+        return [(group, [])]
+    years: dict[str, list[Item]] = {}
+    for item in group:
+        years.setdefault(year_key(item), []).append(item)
+    parts: list[list[Item]] = []
+    for key in sorted(years):
+        if parts and len(parts[-1]) + len(years[key]) <= limit:
+            parts[-1].extend(years[key])
+        else:
+            parts.append(list(years[key]))
+    if len(parts) == 1:
+        return [(group, [])]
+    names = all_names if style.all_names else first_names
+    out: list[tuple[list[Item], list[Item]]] = []
+    for part in parts:
+        inside = {id(it) for it in part}
+        seen = {json.dumps(n, sort_keys=True) for it in part for n in names(it)}
+        taken = {year_key(it) for it in part}
+        year = next(y for y in range(9999, 0, -1) if str(y) not in taken)
+        ghosts: list[Item] = []
+        for item in group:
+            new = {json.dumps(n, sort_keys=True) for n in names(item)} - seen
+            if id(item) not in inside and new:
+                seen |= new
+                ghosts.append({**item, "id": f"_ghost_{part[0]['id']}_{len(ghosts)}",
+                               "issued": {"date-parts": [[year]]}})  # fmt: skip
+        out.append((sorted(part, key=lambda it: str(it["id"])), ghosts))
+    return out
+
+
+def unit_digest(style: Style, items: list[Item], ghosts: list[Item]) -> str:
+    """Identify a unit's formatted output: the style, pandoc, this code and the items' data."""
     from kb.pandoc import pandoc_version  # imported late: it runs pandoc once
 
     h = hashlib.sha256(f"{ENGINE}\n{pandoc_version()}\n{style.digest}\n".encode())
-    h.update(json.dumps(group, sort_keys=True, ensure_ascii=False).encode("utf-8"))
+    h.update(json.dumps([items, ghosts], sort_keys=True, ensure_ascii=False).encode("utf-8"))
     return h.hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
 class Batch:
-    """Whole groups formatted in one pandoc call; `fast` means without disambiguation."""
+    """Whole units formatted in one citeproc run; `fast` means without disambiguation."""
 
     style: Style
-    groups: tuple[tuple[str, tuple[Item, ...]], ...]  # (digest, items)
+    units: tuple[Unit, ...]
     fast: bool
 
     @property
     def size(self) -> int:
-        """How many items the batch holds."""
-        return sum(len(items) for _, items in self.groups)
+        """How many items (ghosts included) the batch holds."""
+        return sum(u.size for u in self.units)
 
 
-def plan(
-    style: Style, groups: list[tuple[str, list[Item]]], fast_batch: int, slow_batch: int
-) -> list[Batch]:
-    """Pack groups into batches: lone items together (fast), interacting groups kept whole."""
-    lone = [g for g in groups if len(g[1]) == 1 or not style.disambiguates]
-    rest = [g for g in groups if not (len(g[1]) == 1 or not style.disambiguates)]
+def plan(style: Style, units: list[Unit], fast_batch: int, slow_batch: int) -> list[Batch]:
+    """Pack units into batches: lone items together (fast), interacting ones kept whole."""
+    lone = [u for u in units if u.size == 1 or not style.disambiguates]
+    rest = [u for u in units if not (u.size == 1 or not style.disambiguates)]
     batches: list[Batch] = []
     for todo, limit, fast in ((lone, fast_batch, True), (rest, slow_batch, False)):
-        current: list[tuple[str, tuple[Item, ...]]] = []
+        current: list[Unit] = []
         count = 0
-        for digest, items in todo:
-            if current and count + len(items) > limit:
+        for unit in todo:
+            if current and count + unit.size > limit:
                 batches.append(Batch(style, tuple(current), fast))
                 current, count = [], 0
-            current.append((digest, tuple(items)))
-            count += len(items)
+            current.append(unit)
+            count += unit.size
         if current:
             batches.append(Batch(style, tuple(current), fast))
     return batches

@@ -2,7 +2,8 @@
 
 One pandoc call over every source would be simplest, but its disambiguation pass grows much
 faster than the number of items (APA: 0.9 s for 250 items, 37 s for 1,000). So the items are
-split into groups that cannot affect each other (kb.citegroups), whole groups are packed into
+split into groups that cannot affect each other (kb.citegroups; a group larger than a batch is
+split by year, with "ghost" copies carrying the rest of its names), whole units are packed into
 batches of about 80 items, and each of `jobs` pandoc processes formats its share of the batches
 through kb/data/citeproc.lua, which runs citeproc once per batch exactly as
 `pandoc --citeproc --csl=S --bibliography=B -t html --wrap=none` does, without paying pandoc's
@@ -24,7 +25,17 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from kb.citecache import CiteCache, Entry
-from kb.citegroups import FAST_BATCH, SLOW_BATCH, Batch, Item, group_digest, group_items, plan
+from kb.citegroups import (
+    FAST_BATCH,
+    SLOW_BATCH,
+    Batch,
+    Item,
+    Unit,
+    group_items,
+    plan,
+    split_group,
+    unit_digest,
+)
 from kb.pandoc import PandocError, run_pandoc
 from kb.styles import Style
 
@@ -97,7 +108,7 @@ def run_batches(batches: Sequence[Batch], jobs: int) -> list[dict[str, dict[str,
                 styles[key] = str(work / f"style-{len(styles)}.csl")
                 text = b.style.fast_text if b.fast else b.style.text
                 Path(styles[key]).write_text(text, encoding="utf-8")
-            items = [it for _, g in b.groups for it in g]
+            items = [it for u in b.units for it in (*u.items, *u.ghosts)]
             (work / f"bib-{i}.json").write_text(json.dumps(items, ensure_ascii=False), "utf-8")
 
         def run(share: list[int]) -> None:
@@ -115,10 +126,10 @@ def run_batches(batches: Sequence[Batch], jobs: int) -> list[dict[str, dict[str,
                 raise PandocError(f"pandoc's output was cut short on {what}")
             for i, part in zip(share, parts, strict=False):
                 b = batches[i]
-                ids = [str(it["id"]) for _, g in b.groups for it in g]
+                ids = [str(it["id"]) for u in b.units for it in (*u.items, *u.ghosts)]
                 entries = parse_html(part, ids, b.style, _describe([b]))
-                results[i] = {d: {str(it["id"]): entries[str(it["id"])] for it in g}
-                              for d, g in b.groups}  # fmt: skip
+                results[i] = {u.digest: {str(it["id"]): entries[str(it["id"])] for it in u.items}
+                              for u in b.units}  # fmt: skip
 
         with ThreadPoolExecutor(len(shares)) as pool:
             for future in [pool.submit(run, s) for s in shares if s]:
@@ -183,16 +194,19 @@ def format_items(
         key = style.all_names and style.disambiguates
         if key not in grouped:
             grouped[key] = group_items(items, all_name_keys=key)
-        missing: list[tuple[str, list[Item]]] = []
+        missing: list[Unit] = []
         for group in grouped[key]:
             if only is not None and not any(str(it["id"]) in only for it in group):
                 continue
-            digest = group_digest(style, group)
-            hit = cache.get(digest)
-            if hit is not None and all(str(it["id"]) in hit for it in group):
-                result[style.name].update(hit)
-            else:
-                missing.append((digest, group))
+            for items_, ghosts in split_group(style, group, slow_batch):
+                if only is not None and not any(str(it["id"]) in only for it in items_):
+                    continue
+                digest = unit_digest(style, items_, ghosts)
+                hit = cache.get(digest)
+                if hit is not None and all(str(it["id"]) in hit for it in items_):
+                    result[style.name].update(hit)
+                else:
+                    missing.append(Unit(digest, tuple(items_), tuple(ghosts)))
         todo += plan(style, missing, fast_batch, slow_batch)
     for batch, done in zip(todo, run_batches(todo, jobs or os.cpu_count() or 1), strict=True):
         for digest, entries in done.items():

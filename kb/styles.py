@@ -70,6 +70,7 @@ class Style:
     disambiguates: bool  # the citation layout adds names, given names or year suffixes
     all_names: bool  # given names are disambiguated across all names, not just the first
     numeric: bool  # citations are numbers
+    author_date: bool  # citations print the author and the year
     note: bool  # citations are footnotes
     digest: str  # identifies `text` for caches
 
@@ -133,6 +134,7 @@ def _make_style(name: str, path: Path, raw: str) -> Style:
         disambiguates=any(_attr(tag, a) == "true" for a in adds),
         all_names=_attr(tag, "disambiguate-add-givenname") == "true" and rule.startswith("all"),
         numeric='citation-format="numeric"' in text,
+        author_date='citation-format="author-date"' in text,
         note=bool(style_tag and _attr(style_tag.group(0), "class") == "note"),
         digest=hashlib.sha256(text.encode("utf-8")).hexdigest(),
     )

@@ -139,7 +139,7 @@ def _count_batches(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     real = citeproc.run_batches
 
     def spy(batches: Any, jobs: int) -> Any:
-        seen.extend([str(it["id"]) for _, g in b.groups for it in g] for b in batches)
+        seen.extend([str(it["id"]) for u in b.units for it in u.items] for b in batches)
         return real(batches, jobs)
 
     monkeypatch.setattr(citeproc, "run_batches", spy)
