@@ -22,7 +22,7 @@ from pylatexenc.latex2text import LatexNodes2Text
 from kb.checks import run_checks
 from kb.csl import to_csl
 from kb.export import FORMATS, export_files
-from kb.export.bibtex import entry_type
+from kb.export.bibtex import entry_type, fields
 from kb.graph import build_graph
 from kb.load import load_kb
 from kb.model import VERDICT_LABELS, KnowledgeBase
@@ -104,6 +104,7 @@ def test_bibtex_reads_back_with_the_same_entries_and_fields(base: Any, files: An
     for entry in raw.entries:
         item = to_csl(kb.sources[entry.key])
         assert entry.entry_type == entry_type(item)
+        assert [f.key for f in entry.fields] == [k for k, _ in fields(item)]  # nothing lost
         assert plain[entry.key]["title"].replace("ˆ", "^") == item["title"], entry.key
         creators = item.get("author") or item.get("director") or []
         got = entry["author"] if creators else []
