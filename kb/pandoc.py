@@ -58,8 +58,9 @@ def run_pandoc(args: list[str], stdin: str, timeout: float, what: str) -> str:
     except OSError as exc:
         raise PandocError(f"cannot run pandoc ({argv[0]}) for {what}: {exc}") from exc
     if done.returncode != 0:
-        err = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        detail = "; ".join(err[-3:]) or f"exit status {done.returncode}"
+        err = done.stderr.decode("utf-8", "replace").split("stack traceback:")[0]
+        lines = [line.strip() for line in err.strip().splitlines() if line.strip()]
+        detail = "; ".join(lines[-3:]) or f"exit status {done.returncode}"
         raise PandocError(f"pandoc failed on {what}: {detail}")
     return done.stdout.decode("utf-8", "replace")
 
