@@ -15,6 +15,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from kb.build import cache_dir
 from kb.citeformat import ClaimBlock, QuoteBlock, html_to_text, render_block
 from kb.citegroups import SLOW_BATCH, group_items, split_group
 from kb.citeproc import format_items, intext_with_locator
@@ -242,7 +243,8 @@ def cmd_cite(args: argparse.Namespace) -> int:
             continue
         wanted.append(cid)
     needed = set().union(*(claim_sources(kb.claims[ClaimId(c)]) for c in wanted))
-    citations = cite_sources(kb, [style], kb.root / CACHE_DIR, only=needed) if wanted else {}
+    cache = cache_dir(kb.root)  # None when .kb-cache is a link leading elsewhere
+    citations = cite_sources(kb, [style], cache, only=needed) if wanted else {}
     checked = _quote_problems(kb) if wanted else []
     for cid in wanted:
         blocks.append(cite_claim(kb, cid, style, args.format, citations=citations,
