@@ -104,7 +104,12 @@ def _citations(kb: Any) -> dict[str, dict[str, Any]]:
         from kb.cite import cite_sources
     except ImportError:  # the citation module is optional while it is being built
         return {}
-    result: dict[str, dict[str, Any]] = cite_sources(kb, cache_dir=cache_dir(kb.root))
+    from kb.styles import STYLE_FILES
+
+    styles = kb.config.styles or tuple(STYLE_FILES)
+    result: dict[str, dict[str, Any]] = cite_sources(
+        kb, styles=styles, cache_dir=cache_dir(kb.root)
+    )
     return result
 
 

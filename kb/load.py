@@ -507,10 +507,22 @@ def _load_config(root: Path, problems: list[Problem]) -> Config:
     if base_url and not L.check_url(base_url):
         problems.append(L.bad_url(r.loc(("base_url",)), base_url))
         base_url = None
+    from kb.styles import STYLE_FILES
+
+    style = r.enum(m, "style", (), STYLE_FILES, "apa") or "apa"
+    styles: list[str] = []
+    for i, name in enumerate(r.text_list(m, "styles", ())):
+        if name in STYLE_FILES:
+            styles.append(name)
+        else:
+            problems.append(L.bad_value(where.at("styles", i), "styles", name, STYLE_FILES))
+    if styles and style not in styles:
+        styles.insert(0, style)
     return Config(
         title=r.text(m, "title", ()) or Config().title,
         base_url=base_url,
-        style=r.text(m, "style", ()) or "apa",
+        style=style,
+        styles=tuple(styles),
         severity=severity,
         where=where,
     )

@@ -215,6 +215,7 @@ class Config:
     title: str = "Knowledge base"
     base_url: str | None = None
     style: str = "apa"
+    styles: tuple[str, ...] = ()  # the styles the site offers; empty: all of them
     severity: Mapping[str, Severity] = field(default_factory=dict)
     where: Located | None = None
 

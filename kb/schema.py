@@ -15,7 +15,7 @@ RELATED_KEYS = ("claim", "relation")
 REVIEW_KEYS = ("verdict", "reviewer", "date", "rationale", "fingerprint")
 EXPERT_KEYS = ("id", "name", "credentials", "roles", "identifiers")
 ROLE_KEYS = ("title", "organization", "source")
-CONFIG_KEYS = ("title", "base_url", "style", "severity")
+CONFIG_KEYS = ("title", "base_url", "style", "styles", "severity")
 SOURCE_KB_KEYS = (
     "evidence_level",
     "snapshot",
