@@ -60,7 +60,10 @@ def generate(n: int, out: Path) -> None:
     n_sources, n_experts = max(2, n // 5), max(2, n // 10)
     for kind in ("claims", "experts", "sources"):
         (out / kind).mkdir(parents=True, exist_ok=True)
-    (out / "kb.yaml").write_text(f"title: Synthetic knowledge base of {n} claims\n")
+    (out / "kb.yaml").write_text(
+        f"title: Synthetic knowledge base of {n} claims\n"
+        "styles: [apa]  # the benchmark's target: an APA reference for every source\n"
+    )
     # Sources: 25 sentences each (about 3 KB); sentence k of source s carries tag s{s}k{k}.
     snapshots: list[list[str]] = []
     for s in range(n_sources):

@@ -57,6 +57,9 @@ def main() -> int:
     )
     ap.add_argument("--claims", type=int, required=True)
     ap.add_argument("--out", type=Path, default=HERE / "out")
+    ap.add_argument(
+        "--all-styles", action="store_true", help="format all five citation styles, not only APA"
+    )
     args = ap.parse_args()
     n = args.claims
     kb = args.out / f"kb-{n}"
@@ -64,6 +67,13 @@ def main() -> int:
     if not (kb / "claims").is_dir():
         print(f"generating {n} claims into {kb} ...")
         subprocess.run([sys.executable, str(HERE / "generate.py"), str(n), str(kb)], check=True)
+    config = kb / "kb.yaml"
+    text = config.read_text(encoding="utf-8")
+    if args.all_styles:
+        text = text.replace("styles: [apa]", "styles: [apa, ama, vancouver, chicago, mla]")
+    else:
+        text = text.replace("styles: [apa, ama, vancouver, chicago, mla]", "styles: [apa]")
+    config.write_text(text, encoding="utf-8")
     if site.exists():
         shutil.rmtree(site)
     for cache in (kb / ".kb-cache",):
