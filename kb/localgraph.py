@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from typing import Any
 
 from markupsafe import Markup, escape
@@ -41,6 +42,47 @@ def _title(data: dict[str, Any], node: str) -> tuple[str, str, str]:
     return kind, verdict, title
 
 
+def _node_bits(site: Site, node: str) -> tuple[str, str, str, str, tuple[int, str, str]]:
+    """(kind, verdict class, escaped title, escaped short label, sort key) of a node, memoised."""
+    key = ("lg", node)
+    bits = site.refs.get(key)
+    if bits is None:
+        data = site.node_data[node]
+        kind, verdict, title = _title(data, node)
+        label = str(data.get("label", node))
+        bits = site.refs[key] = {
+            "b": (
+                kind,
+                f" v-{verdict}" if verdict else "",
+                str(escape(title)),
+                str(escape(short(label, 26))),
+                (_TYPE_ORDER.get(kind, 9), label.casefold(), node),
+            )
+        }
+    result: tuple[str, str, str, str, tuple[int, str, str]] = bits["b"]
+    return result
+
+
+@lru_cache(maxsize=64)
+def _ring(n: int) -> tuple[tuple[float, float, float, float, str], ...]:
+    """Where n neighbours go around the centre: (x, y, label x, label y, text-anchor)."""
+    spots = []
+    for k in range(n):
+        angle = -math.pi / 2 + 2 * math.pi * k / n
+        cos, sin = math.cos(angle), math.sin(angle)
+        x, y = _CX + _RX * cos, _CY + _RY * sin
+        anchor = "start" if cos > 0.25 else "end" if cos < -0.25 else "middle"
+        lx = x + 14 * cos + (0 if anchor == "middle" else (4 if cos > 0 else -4))
+        ly = y + 14 * sin + (4 if anchor != "middle" else (12 if sin > 0 else -6))
+        spots.append((x, y, lx, ly, anchor))
+    return tuple(spots)
+
+
+@lru_cache(maxsize=512)
+def _edge_title(types: frozenset[str]) -> str:
+    return ", ".join(EDGE_LABELS.get(t, t) for t in sorted(types))
+
+
 def _line(a: tuple[float, float], b: tuple[float, float], kind: str, title: str) -> str:
     tip = f"<title>{escape(title)}</title>" if title else ""
     return (
@@ -58,63 +100,39 @@ def local_graph(site: Site, center: str, u: Links, limit: int = 24) -> dict[str,
     graph = site.graph
     if center not in graph:
         return None
-    kinds: dict[str, set[str]] = {}
-    for adjacency in (graph.succ[center], graph.pred[center]):
-        for v, keyed in adjacency.items():
-            kinds.setdefault(v, set()).update(d["type"] for d in keyed.values())
-    kinds.pop(center, None)
+    kinds = {v: t for v, t in site.links.get(center, {}).items() if v != center}
     if not kinds:
         return None
-    nodes = site.node_data
-    order = sorted(
-        kinds,
-        key=lambda n: (
-            _TYPE_ORDER.get(nodes[n]["type"], 9),
-            str(nodes[n].get("label", "")).casefold(),
-            n,
-        ),
-    )
+    order = sorted(kinds, key=lambda n: _node_bits(site, n)[4])
     shown = order[:limit]
+    spots = _ring(len(shown))
     pos: dict[str, tuple[float, float]] = {center: (_CX, _CY)}
-    n = len(shown)
-    for k, other in enumerate(shown):
-        angle = -math.pi / 2 + 2 * math.pi * k / n
-        pos[other] = (_CX + _RX * math.cos(angle), _CY + _RY * math.sin(angle))
+    for other, spot in zip(shown, spots, strict=True):
+        pos[other] = (spot[0], spot[1])
     lines = [
-        _line(pos[center], pos[o], min(kinds[o]), ", ".join(
-            EDGE_LABELS.get(t, t) for t in sorted(kinds[o])))
-        for o in shown
-    ]  # fmt: skip
+        _line(pos[center], pos[o], min(kinds[o]), _edge_title(frozenset(kinds[o]))) for o in shown
+    ]
     for a in shown:
-        adjacent = graph.succ[a]
+        adjacent = site.succ[a]
         if len(adjacent) > _BUSY:
             continue
         for b in sorted(b for b in shown if b != a and b in adjacent):
             lines.append(_line(pos[a], pos[b], "between", ""))
-    kind, verdict, title = _title(nodes[center], center)
-    vcls = f" v-{verdict}" if verdict else ""
+    kind, vcls, title, _, _ = _node_bits(site, center)
     parts = [
         f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" aria-labelledby="kb-lg-caption">',
         '<g class="lg-edges">',
         *lines,
         '</g><g class="lg-nodes">',
-        f'<g class="n n-{kind} center{vcls}"><title>{escape(title)} (this page)</title>'
+        f'<g class="n n-{kind} center{vcls}"><title>{title} (this page)</title>'
         f"{_shape(kind, _CX, _CY, 13.0)}</g>",
     ]
-    for k, other in enumerate(shown):
-        kind, verdict, title = _title(nodes[other], other)
-        x, y = pos[other]
-        angle = -math.pi / 2 + 2 * math.pi * k / n
-        cos, sin = math.cos(angle), math.sin(angle)
-        anchor = "start" if cos > 0.25 else "end" if cos < -0.25 else "middle"
-        lx = x + 14 * cos + (0 if anchor == "middle" else (4 if cos > 0 else -4))
-        ly = y + 14 * sin + (4 if anchor != "middle" else (12 if sin > 0 else -6))
-        label = short(str(nodes[other].get("label", other)), 26)
-        vcls = f" v-{verdict}" if verdict else ""
+    for other, (x, y, lx, ly, anchor) in zip(shown, spots, strict=True):
+        kind, vcls, title, label, _ = _node_bits(site, other)
         parts.append(
             f'<a href="{escape(u.node(other))}" class="n n-{kind}{vcls}">'
-            f"<title>{escape(title)}</title>{_shape(kind, x, y, 8.0)}"
-            f'<text x="{lx:.1f}" y="{ly:.1f}" text-anchor="{anchor}">{escape(label)}</text></a>'
+            f"<title>{title}</title>{_shape(kind, x, y, 8.0)}"
+            f'<text x="{lx:.1f}" y="{ly:.1f}" text-anchor="{anchor}">{label}</text></a>'
         )
     parts.append("</g></svg>")
     return {

@@ -76,6 +76,8 @@ class Site:
     counts: dict[str, Counts] = field(default_factory=dict)
     node_data: dict[str, dict[str, Any]] = field(default_factory=dict)  # graph node -> attrs
     refs: dict[tuple[str, ...], dict[str, Any]] = field(default_factory=dict)  # views.claim_ref
+    links: dict[str, dict[str, set[str]]] = field(default_factory=dict)  # node -> other -> types
+    succ: dict[str, set[str]] = field(default_factory=dict)  # node -> nodes it links to
 
     def problems_of(self, node: str) -> list[Problem]:
         """Return the problems about one graph node, in file order."""
@@ -160,6 +162,12 @@ def prepare(
     site.counts = {n: Counts(errors[n], warnings[n]) for n in sorted(set(errors) | set(warnings))}
     site.spans = find_all(kb)
     site.node_data = {n: d for n, d in graph.nodes(data=True)}
+    site.links = {n: {} for n in graph}
+    site.succ = {n: set() for n in graph}
+    for a, b, d in graph.edges(data=True):
+        site.links[a].setdefault(b, set()).add(d["type"])
+        site.links[b].setdefault(a, set()).add(d["type"])
+        site.succ[a].add(b)
     return site
 
 
