@@ -74,8 +74,17 @@ BASE: dict[str, str] = {
 }
 TARGETS = ("claims/c.yaml", "experts/e.yaml", "sources/s.yaml", "sources/s.txt", "kb.yaml")
 
-_SHM = "/dev/shm" if Path("/dev/shm").is_dir() else None  # a RAM disk makes each run faster
-ROOT = Path(tempfile.mkdtemp(prefix="kb-fuzz-", dir=_SHM))
+# A RAM disk makes each run faster. libFuzzer ends the process without running Python's exit
+# handlers, so the folder is named after the process and those of finished runs are removed.
+SCRATCH = Path("/dev/shm" if Path("/dev/shm").is_dir() else tempfile.gettempdir())
+ROOT = SCRATCH / f"kb-atheris-{os.getpid()}"
+
+
+def _remove_stale_roots() -> None:
+    for old in SCRATCH.glob("kb-atheris-*"):
+        pid = old.name.rpartition("-")[2]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def _reset() -> None:
@@ -177,7 +186,8 @@ def main() -> None:
         args.append(f"-dict={Path(__file__).with_name('fuzz-yaml.dict')}")
     if not any(not a.startswith("-") for a in args[1:]):
         args.append(str(_seed_corpus()))
-    atexit.register(shutil.rmtree, ROOT, ignore_errors=True)  # atheris leaves by sys.exit
+    _remove_stale_roots()
+    atexit.register(shutil.rmtree, ROOT, ignore_errors=True)  # when Python does exit normally
     atheris.Setup(args, test_one)
     atheris.Fuzz()
 
