@@ -53,7 +53,7 @@ def _node_bits(site: Site, node: str) -> tuple[str, str, str, str, tuple[int, st
         bits = site.refs[key] = {
             "b": (
                 kind,
-                f" v-{verdict}" if verdict else "",
+                f" v-{escape(verdict)}" if verdict else "",
                 str(escape(title)),
                 str(escape(short(label, 26))),
                 (_TYPE_ORDER.get(kind, 9), label.casefold(), node),
