@@ -270,8 +270,14 @@ def register(sub: Any) -> None:
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
     parser.add_argument(
-        "--out", type=Path, default=None, help="output directory (default: site/ in the KB)"
+        "--port", type=int, default=8000, metavar="N", help="port to listen on (default 8000)"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="output directory (default: site/ in the knowledge base)",
     )
     parser.set_defaults(func=handler)
