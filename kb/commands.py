@@ -156,8 +156,13 @@ def cmd_new(args: argparse.Namespace) -> int:
         raise KBError(f"{args.id!r} is not a valid id: lower-case letters, digits and '-'")
     folder = args.root / f"{args.kind}s"
     path = folder / f"{args.id}.yaml"
-    if path.exists() or path.with_suffix(".yml").exists():
+    if path.exists() or path.is_symlink() or path.with_suffix(".yml").exists():
         raise KBError(f"{path} already exists; nothing was written")
+    root = Path(args.root).resolve()
+    if folder.is_symlink() and not folder.resolve().is_relative_to(root):
+        raise KBError(
+            f"{folder} is a link that leads outside the knowledge base; nothing was written"
+        )
     title = args.id.replace("-", " ").capitalize()
     text = TEMPLATES[args.kind].format(title=f'"{title}"', id=args.id)
     try:

@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path, PurePosixPath
@@ -115,6 +116,15 @@ def read_manifest(out: Path) -> tuple[dict[str, str], dict[str, str]]:
     )
 
 
+def _read_sizes(out: Path) -> dict[str, int]:
+    try:
+        data = json.loads((out / MARKER).read_text(encoding="utf-8"))
+        sizes = data.get("sizes") if isinstance(data, dict) else None
+        return {str(k): v for k, v in sizes.items() if isinstance(v, int)} if sizes else {}
+    except (OSError, ValueError, AttributeError):
+        return {}
+
+
 class SiteWriter:
     """Write a new site over a previous one, under a lock, reusing what did not change.
 
@@ -126,6 +136,8 @@ class SiteWriter:
         self.out = out
         self.old_files: dict[str, str] = {}
         self.old_keys: dict[str, str] = {}
+        self.old_sizes: dict[str, int] = {}
+        self.finished_ns = 0
         self._lock: contextlib.ExitStack | None = None
 
     def __enter__(self) -> SiteWriter:
@@ -135,6 +147,11 @@ class SiteWriter:
         recover(self.out)
         if self.out.is_dir():
             self.old_files, self.old_keys = read_manifest(self.out)
+            self.old_sizes = _read_sizes(self.out)
+            try:
+                self.finished_ns = (self.out / MARKER).stat().st_mtime_ns
+            except OSError:
+                self.finished_ns = 0
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -142,8 +159,24 @@ class SiteWriter:
             self._lock.close()
 
     def reusable(self, path: str, key: str) -> bool:
-        """True when the previous site has `path` rendered from inputs with this key."""
-        return self.old_keys.get(path) == key and path in self.old_files
+        """True when the previous site has `path` rendered from inputs with this key, as kb
+        wrote it: same size, and not modified after the site was finished (a page edited by
+        hand in the output is rendered again, not carried forward)."""
+        return self.old_keys.get(path) == key and self._intact(path)
+
+    def _intact(self, path: str) -> bool:
+        """True when the previous site's file is as kb wrote it (size, and not modified since)."""
+        if path not in self.old_files:
+            return False
+        try:
+            st = os.stat(self.out / _safe_rel(path), follow_symlinks=False)
+        except OSError:
+            return False
+        return (
+            stat.S_ISREG(st.st_mode)
+            and st.st_size == self.old_sizes.get(path)
+            and st.st_mtime_ns <= self.finished_ns
+        )
 
     def write(
         self,
@@ -167,16 +200,19 @@ class SiteWriter:
                     made.add(rel.parent)
                 return tmp / rel
 
+            sizes: dict[str, int] = {}
             for path in sorted(reused):
                 os.link(out / _safe_rel(path), place(path))
                 manifest[path] = old[path]
+                sizes[path] = self.old_sizes[path]
                 linked += 1
             for path in sorted(files):
                 data = files[path]
                 digest = hashlib.sha256(data).hexdigest()
                 manifest[path] = digest
+                sizes[path] = len(data)
                 target = place(path)
-                if old.get(path) == digest:
+                if old.get(path) == digest and self._intact(path):
                     try:
                         os.link(out / _safe_rel(path), target)
                         linked += 1
@@ -187,7 +223,7 @@ class SiteWriter:
                     fh.write(data)
                 written += 1
             body = json.dumps(
-                {"generator": "kb", "files": manifest, "keys": dict(keys)},
+                {"generator": "kb", "files": manifest, "keys": dict(keys), "sizes": sizes},
                 indent=0,
                 sort_keys=True,
             )

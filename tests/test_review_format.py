@@ -25,3 +25,15 @@ def test_long_rationale_is_folded_for_reading() -> None:
     lines = _folded("rationale", text)
     assert lines[0] == "  rationale: >-"
     assert all(len(line) <= 96 for line in lines)
+
+
+def test_kb_new_refuses_a_folder_linked_outside(make_kb, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`kb new` does not write through a claims/ link that leads outside the base."""
+    from kb.cli import main
+
+    root = make_kb({"kb.yaml": "title: t\n"})
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (root / "claims").symlink_to(outside)
+    assert main(["-C", str(root), "new", "claim", "x"]) == 2
+    assert list(outside.iterdir()) == []
