@@ -153,15 +153,19 @@ def test_search_finds_a_claim_by_a_word_of_its_quote(page: Page, golden_site: Pa
     assert "Rapid effects of ketamine" in page.locator("#kb-results a").first.inner_text()
 
 
+INK = """() => { const c = document.getElementById('kb-graph');
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++; return n; }"""
+
+
 def _ink(page: Page) -> int:
     """Count the canvas pixels that are not blank."""
-    return int(
-        page.evaluate(
-            """() => { const c = document.getElementById('kb-graph');
-            const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-            let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++; return n; }"""
-        )
-    )
+    return int(page.evaluate(INK))
+
+
+def _wait_ink(page: Page, check: str) -> None:
+    """Wait until the canvas pixel count passes `check` (e.g. `n > 2000`): frames are async."""
+    page.wait_for_function(f"() => {{ const n = ({INK})(); return {check}; }}", timeout=10_000)
 
 
 def test_graph_draws_nodes_and_its_filters_work(page: Page, shipped_site: Path) -> None:
@@ -173,7 +177,7 @@ def test_graph_draws_nodes_and_its_filters_work(page: Page, shipped_site: Path) 
     )
     page.wait_for_timeout(400)
     total = status.inner_text()
-    assert _ink(page) > 2000
+    _wait_ink(page, "n > 2000")
     page.get_by_role("checkbox", name="Claims").uncheck()
     shown = status.inner_text()
     assert shown != total and "links" in shown
@@ -187,9 +191,8 @@ def test_graph_draws_nodes_and_its_filters_work(page: Page, shipped_site: Path) 
     page.locator("input[name=edge][value=evidence]").check()
     for box in page.locator("#kb-graph-controls input[name=node]").all():
         box.uncheck()
-    page.wait_for_timeout(100)
     assert "Showing 0 of" in status.inner_text()
-    assert _ink(page) == 0
+    _wait_ink(page, "n === 0")
     for box in page.locator("#kb-graph-controls input[name=node]").all():
         box.check()
     canvas = page.locator("#kb-graph")
@@ -364,7 +367,7 @@ def test_graph_of_ten_thousand_claims_shows_within_two_seconds(
         first = min(first, page.evaluate("window.KB_GRAPH_STATS.firstFrameAt"))
     print(f"13,100 nodes: first frame at {first:.0f} ms")
     assert first < 2000, f"first frame after {first:.0f} ms"
-    assert _ink(page) > 5000
+    _wait_ink(page, "n > 5000")
     page.wait_for_function("() => window.KB_GRAPH_STATS.frames > 5")
     stats = page.evaluate("window.KB_GRAPH_STATS")
     assert stats["drawMs"] / stats["frames"] < 200, "frames stay quick enough to pan and zoom"

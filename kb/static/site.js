@@ -125,6 +125,11 @@
       else if (e.key === "ArrowUp") { e.preventDefault(); (at > 0 ? all[at - 1] : input).focus(); }
       else if (e.key === "Escape") { e.preventDefault(); close(); input.focus(); }
     });
+    var box = input.parentNode;
+    box.addEventListener("focusout", function () {
+      // Later, not at once: a click on a result (which may not take focus) must land first.
+      setTimeout(function () { if (!box.contains(document.activeElement)) close(); }, 200);
+    });
     document.addEventListener("click", function (e) {
       if (!panel.hidden && !panel.contains(e.target) && e.target !== input) close();
     });
