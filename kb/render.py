@@ -120,6 +120,24 @@ def pages(site: Site) -> list[Page]:
     return out
 
 
+def dependencies(site: Site, page: Page) -> set[str]:
+    """Return the graph nodes whose records a record page shows (for incremental builds).
+
+    A claim, expert or source page shows itself and its direct neighbours. A topic page also
+    lists the speakers and sources of its claims: two steps away. Site-wide pages depend on
+    everything and return an empty set.
+    """
+    if page.kind not in ("claim", "expert", "source", "topic"):
+        return set()
+    center = node_id(page.kind, page.key)
+    deps = {center, *site.links.get(center, {})}
+    if page.kind == "topic":
+        for claim in list(deps):
+            if claim.startswith("claim:"):
+                deps.update(site.links.get(claim, {}))
+    return deps
+
+
 def render_page(site: Site, page: Page) -> bytes:
     """Render one page to bytes; depends only on `site` and `page`."""
     u = Links(page.path)

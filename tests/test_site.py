@@ -263,3 +263,18 @@ def test_parallel_render_gives_the_same_bytes(
     graph = build_graph(kb_)
     problems += run_checks(kb_, graph)
     assert render_site(kb_, graph, problems, {}, jobs=2) == golden
+
+
+def test_dependencies_name_what_a_record_page_shows() -> None:
+    """Neighbours for record pages; a topic page also depends on its claims' neighbours."""
+    from kb.render import Page, dependencies
+
+    kb_, problems = load_kb(GOLDEN_KB)
+    graph = build_graph(kb_)
+    site = prepare(kb_, graph, problems, {})
+    deps = dependencies(site, Page("claims/nmda-blockade.html", "claim", "nmda-blockade"))
+    assert {"claim:nmda-blockade", "expert:jane-doe", "source:doe-lecture"} <= deps
+    assert "expert:jane-doe" in dependencies(
+        site, Page("topics/mechanism.html", "topic", "mechanism")
+    )
+    assert dependencies(site, Page("index.html", "index")) == set()
