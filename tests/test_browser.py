@@ -13,7 +13,7 @@ from pathlib import Path
 
 import networkx as nx
 import pytest
-from sitecrawl import GOLDEN_KB, REPO, render
+from sitecrawl import GOLDEN_KB, REPO, crawl, render
 
 pytestmark = pytest.mark.browser
 
@@ -64,8 +64,25 @@ def golden_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def shipped_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The knowledge base of this repository, built once."""
-    return write_site(render(REPO), tmp_path_factory.mktemp("shipped-site"))
+    """The knowledge base of this repository, built once by `kb build` (citations, exports)."""
+    from kb.build import build
+
+    out = tmp_path_factory.mktemp("shipped-site") / "site"
+    report = build(REPO, out, log=lambda line: None)
+    assert report.exit_code == 0, [p.text() for p in report.problems]
+    return out
+
+
+def test_built_site_links_resolve(shipped_site: Path) -> None:
+    """In the real build (exports included) every link and anchor resolves from index.html."""
+    files = {
+        p.relative_to(shipped_site).as_posix(): p.read_bytes()
+        for p in shipped_site.rglob("*")
+        if p.is_file()
+    }
+    result = crawl(files)
+    assert result.broken == []
+    assert {p for p in files if p.endswith(".html")} <= result.reached
 
 
 class Console:
