@@ -32,6 +32,7 @@ from kb.present import (
     evidence_level_label,
     quoted,
     severity_badge,
+    short,
     verdict_label,
 )
 from kb.site import Citations, Site, build_date_from_env, prepare
@@ -218,8 +219,8 @@ def _index(site: Site, u: Links) -> dict[str, Any]:
         "latest": latest,
         "topics": topics[:40],
         "topics_more": max(0, len(topics) - 40),
-        "experts": _expert_rows(site, u)[:12],
-        "sources": _source_rows(site, u)[:12],
+        "experts": _expert_rows(site, u)[:8],
+        "sources": [dict(r, title=short(r["title"], 64)) for r in _source_rows(site, u)[:8]],
     }
 
 
