@@ -378,10 +378,10 @@
       zoom(Math.exp(-ev.deltaY * 0.0015), ev.clientX - rect.left, ev.clientY - rect.top);
     }, { passive: false });
 
-    function select(k) {
+    function select(k, hint) {
       selected = k;
       if (k >= 0) {
-        status.textContent = describe(k) + ". Press Enter to open it.";
+        status.textContent = describe(k) + ". " + (hint || "Press Enter to open it.");
         var s = Math.max(view.scale, 1);
         view.scale = s; view.ox = width / 2 - x[k] * s; view.oy = height / 2 - y[k] * s; touched = true;
       }
@@ -413,7 +413,25 @@
       if (handled) { ev.preventDefault(); dirty = true; }
     });
 
-    if (controls) controls.addEventListener("change", applyFilters);
+    if (controls) controls.addEventListener("change", function (ev) {
+      if (ev.target && ev.target.type === "checkbox") applyFilters();
+    });
+    var finder = document.getElementById("kb-graph-find"), lastFind = -1;
+    if (finder) finder.addEventListener("keydown", function (ev) {
+      if (ev.key !== "Enter") return;
+      ev.preventDefault();
+      var words = finder.value.toLowerCase().split(/\s+/).filter(Boolean);
+      if (!words.length) return;
+      var start = order.indexOf(lastFind);
+      for (var n = 1; n <= N; n++) {  // the next match, by size, after the last one found
+        var k = order[(start + n) % N], label = G.nodes.label[k].toLowerCase();
+        if (showNode[k] && words.every(function (w) { return label.indexOf(w) !== -1; })) {
+          lastFind = k; select(k, "Enter finds the next; click it to open it."); return;
+        }
+      }
+      status.textContent = "No shown node matches “" + finder.value + "”.";
+    });
+    if (finder) finder.addEventListener("input", function () { lastFind = -1; });
     window.addEventListener("resize", function () { resize(); if (!touched) fit(); });
     resize();
     applyFilters();
