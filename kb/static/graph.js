@@ -438,6 +438,7 @@
     fit();
     canvas.setAttribute("aria-label", "The knowledge graph: " + N + " nodes and " + E +
       " links. Arrow keys pan, plus and minus zoom, 0 fits, ] and [ step through nodes, Enter opens the selected node.");
+    draw();  // the precomputed layout at once, in the first paint; then the force steps
     window.requestAnimationFrame(frame);
   }
 
