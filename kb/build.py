@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import multiprocessing
-import os
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -135,57 +133,18 @@ def _render(
 ) -> tuple[dict[str, bytes], dict[str, str], list[str]]:
     """Render the pages whose inputs changed (in parallel when there are many)."""
     from kb.incremental import page_keys
-    from kb.render import assets, pages
+    from kb.render import pages, render_all
     from kb.site import build_date_from_env, prepare
 
     site = prepare(
         kb, graph, problems, citations, exports=sorted(exports), build_date=build_date_from_env()
     )
-    files = assets(site)
     every = pages(site)
     keys = page_keys(site, every)
     reused = [p.path for p in every if p.path in keys and writer.reusable(p.path, keys[p.path])]
     skip = set(reused)
-    files.update(render_many(site, [p for p in every if p.path not in skip]))
+    files = render_all(site, todo=[p for p in every if p.path not in skip])
     return files, keys, reused
-
-
-_WORK: tuple[Any, list[Any]] | None = None  # what forked render workers see
-
-
-def _render_chunk(bounds: tuple[int, int]) -> list[tuple[str, bytes]]:
-    from kb.render import render_page
-
-    assert _WORK is not None
-    site, todo = _WORK
-    return [(p.path, render_page(site, p)) for p in todo[bounds[0] : bounds[1]]]
-
-
-def jobs() -> int:
-    """How many processes render: KB_JOBS, else the number of cores (at most 8)."""
-    raw = os.environ.get("KB_JOBS", "")
-    if raw.isdigit() and int(raw) > 0:
-        return int(raw)
-    return max(1, min(8, os.cpu_count() or 1))
-
-
-def render_many(site: Any, todo: list[Any]) -> dict[str, bytes]:
-    """Render pages, forking worker processes when there are enough to be worth it."""
-    from kb.render import render_page
-
-    n = jobs()
-    if n == 1 or len(todo) < 400 or "fork" not in multiprocessing.get_all_start_methods():
-        return {p.path: render_page(site, p) for p in todo}
-    global _WORK
-    _WORK = (site, todo)
-    try:
-        step = max(50, len(todo) // (n * 8))
-        bounds = [(i, min(i + step, len(todo))) for i in range(0, len(todo), step)]
-        with multiprocessing.get_context("fork").Pool(n) as pool:
-            chunks = pool.map(_render_chunk, bounds)
-    finally:
-        _WORK = None
-    return {path: data for chunk in chunks for path, data in chunk}
 
 
 def _exports(kb: Any, graph: Any, problems: list[Problem]) -> dict[str, bytes]:

@@ -1,8 +1,9 @@
 """Decide which pages must be rendered again: a key per page from the hashes of its inputs.
 
-A record page shows its own record and its direct neighbours in the graph (names, verdicts,
-quotes, edges between them), their problems and the citations of the sources among them. Its
-key hashes exactly that (with each neighbour's out-degree: the local graph skips busy ones),
+A record page shows its own record and the records `render.dependencies` names (its direct
+neighbours in the graph; for a topic, its claims' speakers and sources too), their problems and
+the citations of the sources among them. Its key hashes exactly that (with each one's
+out-degree: the local graph skips busy neighbours),
 plus the code that renders it and the site-wide settings; a page whose key is the one recorded
 with the previous site is linked from it instead of rendered. The site-wide pages (index,
 audit, graph, lists) and data files are always rendered. A test builds incrementally after
@@ -17,7 +18,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from kb.graph import node_id
+from kb.render import dependencies
 
 # Modules whose code shapes the pages; a change in any of them changes every key.
 _RENDER_MODULES = (
@@ -72,11 +73,7 @@ def page_keys(site: Any, pages: Iterable[Any]) -> dict[str, str]:
     for page in pages:
         if page.kind not in ("claim", "expert", "source", "topic"):
             continue
-        center = node_id(page.kind, page.key)
-        deps = {center}
-        if center in g:
-            deps.update(g.predecessors(center))
-            deps.update(g.successors(center))
+        deps = dependencies(site, page)
         h = hashlib.sha1(common.encode())
         for n in sorted(deps):
             h.update(
@@ -89,6 +86,8 @@ def page_keys(site: Any, pages: Iterable[Any]) -> dict[str, str]:
                 for style in site.styles:
                     c = site.citations.get(style, {}).get(sid)
                     if c is not None:
-                        h.update(f"\0{style}\0{c.reference_html}\0{c.intext}".encode())
+                        h.update(
+                            f"\0{style}\0{c.reference_html}\0{c.intext}\0{c.intext_html}".encode()
+                        )
         keys[page.path] = h.hexdigest()
     return keys

@@ -397,13 +397,16 @@ def _assets_share(_: object) -> dict[str, bytes]:
     return assets(_WORKER_SITE)
 
 
-def render_all(site: Site, jobs: int | None = None) -> dict[str, bytes]:
-    """Render every page and asset, in `jobs` forked processes when the site is large.
+def render_all(
+    site: Site, jobs: int | None = None, todo: list[Page] | None = None
+) -> dict[str, bytes]:
+    """Render the assets and every page (or the `todo` ones), forking `jobs` processes when
+    there are many.
 
     Workers inherit the prepared `site` by fork, so nothing but the finished pages crosses a
     process boundary; the result is the same bytes as a serial render, in the same order.
     """
-    todo = pages(site)
+    todo = pages(site) if todo is None else todo
     jobs = jobs if jobs is not None else int(os.environ.get("KB_JOBS", 0)) or os.cpu_count() or 1
     files: dict[str, bytes] = {}
     if jobs <= 1 or len(todo) < PARALLEL_MIN or "fork" not in mp.get_all_start_methods():
