@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -15,6 +16,22 @@ from kb.errors import KBError, Problem, Severity
 from kb.output import SiteWriter
 
 DEFAULT_OUT = "site"
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a base is loaded and checked.
+
+    Loading makes millions of objects that live until the end and form no cycles worth
+    collecting; each full collection would scan them all again (about 20% of a large build).
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 @dataclass
@@ -61,12 +78,14 @@ def build(
     out = Path(out) if out is not None else root / DEFAULT_OUT
     check_out_dir(out, root)
     report = BuildReport()
-    with report.stage("load"):
-        kb, problems = load_kb(root, parse_cache)
-    with report.stage("graph"):
-        graph = build_graph(kb)
-    with report.stage("checks"):
-        problems = sorted([*problems, *run_checks(kb, graph)], key=Problem.sort_key)
+    with gc_paused():
+        with report.stage("load"):
+            kb, problems = load_kb(root, parse_cache)
+        with report.stage("graph"):
+            graph = build_graph(kb)
+        with report.stage("checks"):
+            problems = sorted([*problems, *run_checks(kb, graph)], key=Problem.sort_key)
+    gc.freeze()  # what was loaded lives to the end: keep collections (and forked workers) off it
     report.problems = problems
     for p in problems:
         say(p.text())

@@ -130,7 +130,9 @@ def _read_bytes(path: Path, rel: str, problems: list[Problem]) -> bytes | None:
             if st.st_size > MAX_BYTES:
                 problems.append(L.file_too_large(Loc(rel), st.st_size, MAX_BYTES))
                 return None
-            data = fh.read(MAX_BYTES + 1)
+            data = fh.read(st.st_size + 1)  # not a 5 MB buffer per file: that is slow
+            if len(data) > st.st_size:  # it grew since fstat: read on, up to the limit
+                data += fh.read(MAX_BYTES + 1 - len(data))
     except OSError as exc:
         problems.append(L.yaml_syntax(Loc(rel), f"cannot read the file: {exc.strerror}"))
         return None

@@ -206,6 +206,8 @@ class Drift:
 def drift(origin: str, quote: str) -> Drift:
     """Compare a quote with its origin word by word (case and punctuation alone are not drift)."""
     a, b = words(origin), words(quote)
+    if a == b:
+        return Drift((), (), ())
     dropped: list[str] = []
     added: list[str] = []
     changed: list[tuple[str, str]] = []

@@ -28,10 +28,12 @@ def run_checks(kb: KnowledgeBase, graph: nx.MultiDiGraph[str]) -> list[Problem]:
 
 def check_kb(root: Path) -> tuple[KnowledgeBase, nx.MultiDiGraph[str], list[Problem]]:
     """Load, graph and check the knowledge base at `root`; return every problem, by place."""
+    from kb.build import gc_paused
     from kb.graph import build_graph
     from kb.load import load_kb
 
-    kb, problems = load_kb(root)
-    graph = build_graph(kb)
-    problems = sorted([*problems, *run_checks(kb, graph)], key=Problem.sort_key)
+    with gc_paused():
+        kb, problems = load_kb(root)
+        graph = build_graph(kb)
+        problems = sorted([*problems, *run_checks(kb, graph)], key=Problem.sort_key)
     return kb, graph, problems

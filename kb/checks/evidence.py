@@ -91,8 +91,13 @@ def circular_sourcing(ctx: Context) -> Iterator[Problem]:
     itself through a loop of `related` items with relation `supports`; and evidence that is the
     very source the claim is quoted from, or a copy of it (`derived_from`), which cannot confirm it.
     """
-    g = ctx.graph
-    derived = nx.DiGraph((u, v) for u, v, d in g.edges(data=True) if d["type"] == "derived-from")
+    kb = ctx.kb
+    derived = nx.DiGraph(
+        (f"source:{sid}", f"source:{parent}")
+        for sid, s in kb.sources.items()
+        for parent in s.derived_from
+        if parent in kb.sources
+    )
     for cycle in _cycles(derived):
         first = cycle[0].partition(":")[2]
         src = ctx.kb.sources[SourceId(first)]
@@ -104,9 +109,10 @@ def circular_sourcing(ctx: Context) -> Iterator[Problem]:
             f"source:{first}",
         )
     supports = nx.DiGraph(
-        (u, v)
-        for u, v, d in g.edges(data=True)
-        if d["type"] == "related" and d["relation"] == "supports"
+        (f"claim:{cid}", f"claim:{r.claim}")
+        for cid, c in kb.claims.items()
+        for r in c.related
+        if r.relation == "supports" and r.claim in kb.claims
     )
     for cycle in _cycles(supports):
         first = cycle[0].partition(":")[2]
