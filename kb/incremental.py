@@ -69,16 +69,14 @@ def page_keys(site: Any, pages: Iterable[Any]) -> dict[str, str]:
             str(site.build_date),
         ]
     )
-    keys: dict[str, str] = {}
-    for page in pages:
-        if page.kind not in ("claim", "expert", "source", "topic"):
-            continue
-        deps = dependencies(site, page)
-        h = hashlib.sha1(common.encode())
-        for n in sorted(deps):
-            h.update(
-                f"\0{n}\0{_node_digest(site, n)}\0{g.out_degree(n) if n in g else -1}".encode()
-            )
+    memo: dict[str, bytes] = {}
+
+    def digest_of(n: str) -> bytes:
+        """Everything a page can show of node `n`, hashed once per node."""
+        got = memo.get(n)
+        if got is None:
+            h = hashlib.sha1(f"{n}\0{_node_digest(site, n)}\0".encode())
+            h.update(str(g.out_degree(n) if n in g else -1).encode())
             for p in site.problems_by_subject.get(n, ()):
                 h.update(f"\0{p.code}\0{p.severity}\0{p.loc}\0{p.message}".encode())
             if n.startswith("source:"):
@@ -89,5 +87,15 @@ def page_keys(site: Any, pages: Iterable[Any]) -> dict[str, str]:
                         h.update(
                             f"\0{style}\0{c.reference_html}\0{c.intext}\0{c.intext_html}".encode()
                         )
+            got = memo[n] = h.digest()
+        return got
+
+    keys: dict[str, str] = {}
+    for page in pages:
+        if page.kind not in ("claim", "expert", "source", "topic"):
+            continue
+        h = hashlib.sha1(common.encode())
+        for n in sorted(dependencies(site, page)):
+            h.update(digest_of(n))
         keys[page.path] = h.hexdigest()
     return keys
