@@ -92,7 +92,7 @@ def circular_sourcing(ctx: Context) -> Iterator[Problem]:
     very source the claim is quoted from, or a copy of it (`derived_from`), which cannot confirm it.
     """
     kb = ctx.kb
-    derived = nx.DiGraph(
+    derived: nx.DiGraph[str] = nx.DiGraph(
         (f"source:{sid}", f"source:{parent}")
         for sid, s in kb.sources.items()
         for parent in s.derived_from
@@ -108,7 +108,7 @@ def circular_sourcing(ctx: Context) -> Iterator[Problem]:
             f"derived_from loops: {names}",
             f"source:{first}",
         )
-    supports = nx.DiGraph(
+    supports: nx.DiGraph[str] = nx.DiGraph(
         (f"claim:{cid}", f"claim:{r.claim}")
         for cid, c in kb.claims.items()
         for r in c.related
