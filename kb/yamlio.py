@@ -270,6 +270,15 @@ def read_yaml(text: str) -> Document:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         what = exc.problem or "invalid YAML"
+        if "nesting depth" in what and mark is not None and 0 < mark.index < len(text):
+            # libyaml 0.2.5+ (PyYAML 6.0.4 wheels) scans flow brackets ahead and stops at its own
+            # limit of 1000 before any event reaches ours: read the text up to there instead, so
+            # the refusal is yaml-too-deep where level 51 opens, as with any other nesting.
+            cut = read_yaml(text[: mark.index])
+            deep = [i for i in cut.issues if i.code == "yaml-too-deep"]
+            if deep:
+                doc.issues.append(deep[0])
+                return doc
         if exc.context:
             what = f"{exc.context}: {what}"
         doc.issues.append(Issue("yaml-syntax", f"invalid YAML: {what}", line, col))
