@@ -218,10 +218,15 @@ class Watcher(threading.Thread):
         self.stopped.set()
 
 
-def _build(root: Path, out: Path) -> int:
+def _build(root: Path, out: Path, cache: dict[str, Any] | None = None) -> int:
     from kb.build import build
+    from kb.errors import KBError
 
-    result: Any = build(root, out)
+    try:
+        result: Any = build(root, out, parse_cache=cache)
+    except (KBError, OSError) as exc:  # the server goes on with the previous site
+        print(f"kb serve: build failed: {exc}", file=sys.stderr)
+        return 2
     return int(result if isinstance(result, int) else getattr(result, "exit_code", 1))
 
 
@@ -230,13 +235,14 @@ def handler(args: argparse.Namespace) -> int:
     root = Path(args.root)
     out = Path(args.out) if args.out else root / "site"
     live = LiveState()
-    code = _build(root, out)
+    cache: dict[str, Any] = {}  # parsed files by content hash: a rebuild parses only changes
+    code = _build(root, out, cache)
     if code != 0:
         print("kb serve: the first build failed; serving the previous site", file=sys.stderr)
 
     def rebuild() -> None:
         print("kb serve: change seen, rebuilding", file=sys.stderr)
-        if _build(root, out) == 0:
+        if _build(root, out, cache) == 0:
             live.bump()
 
     try:
