@@ -175,7 +175,7 @@ def test_serve_command_builds_serves_and_rebuilds(
     """The handler builds first, serves, and bumps the version after a good rebuild."""
     builds: list[Path] = []
 
-    def fake_build(root: Path, out: Path) -> int:
+    def fake_build(root: Path, out: Path, cache: object = None) -> int:
         builds.append(out)
         out.mkdir(exist_ok=True)
         (out / "index.html").write_text(f"<html><body>build {len(builds)}</body></html>")
