@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import marshal
 import os
+import select
+import signal
 import stat
+import sys
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -38,7 +45,7 @@ from kb.model import (
     Source,
     SourceId,
 )
-from kb.yamlio import MAX_BYTES, Document, decode, read_yaml
+from kb.yamlio import MAX_BYTES, Document, Issue, decode, read_yaml
 
 RECORD_SUFFIXES = (".yaml", ".yml")
 _ISSUE = {
@@ -64,17 +71,39 @@ def load_kb(root: Path, cache: ParseCache | None = None) -> tuple[KnowledgeBase,
     config = _load_config(root, problems)
     kb = KnowledgeBase(root=root, config=config)
     snapshot_files: dict[str, Path] = {}
+    listed: list[tuple[str, list[Problem], list[tuple[str, str, Path]]]] = []
     for kind in KINDS:
-        for ident, rel, path in _record_files(root, kind, problems, snapshot_files):
-            doc = read_file(path, rel, problems, cache, kb.digests)
+        strays: list[Problem] = []
+        listed.append((kind, strays, _record_files(root, kind, strays, snapshot_files)))
+    paths = [(rel, path) for _, _, files in listed for _, rel, path in files]
+    helper = _Helper.start(paths) if not cache and _may_fork(len(paths)) else None
+    try:
+        _load_records(kb, listed, problems, cache, helper)
+    finally:
+        if helper is not None:
+            helper.stop()
+    _attach_snapshots(kb, root, snapshot_files, problems)
+    return kb, apply_severity(problems, config.severity)
+
+
+def _load_records(
+    kb: KnowledgeBase,
+    listed: list[tuple[str, list[Problem], list[tuple[str, str, Path]]]],
+    problems: list[Problem],
+    cache: ParseCache | None,
+    helper: _Helper | None,
+) -> None:
+    for kind, strays, files in listed:
+        problems.extend(strays)
+        for ident, rel, path in files:
+            parsed = helper.get(rel) if helper is not None else None
+            doc = read_file(path, rel, problems, cache, kb.digests, parsed)
             if doc is None:
                 continue
             where = Located(rel, doc.marks)
             subject = f"{kind[:-1]}:{ident}"
             reader = RecordReader(where, problems, subject)
             _BUILDERS[kind](kb, ident, doc.value, reader)
-    _attach_snapshots(kb, root, snapshot_files, problems)
-    return kb, apply_severity(problems, config.severity)
 
 
 def read_file(
@@ -83,8 +112,22 @@ def read_file(
     problems: list[Problem],
     cache: ParseCache | None = None,
     digests: dict[str, str] | None = None,
+    parsed: tuple[str, Document] | None = None,
 ) -> Document | None:
-    """Read and parse one YAML file; report and return None when it cannot be read at all."""
+    """Read and parse one YAML file; report and return None when it cannot be read at all.
+
+    `parsed` is the hash of the file's bytes and their reading, already made by a helper process.
+    """
+    if parsed is not None:
+        digest, read = parsed
+        if digests is not None:
+            digests[rel] = digest
+        found: list[Problem] = []
+        ok = _report(read, rel, found)
+        problems.extend(found)
+        if cache is not None:
+            cache[rel] = (digest, ok, found)
+        return ok
     data = _read_bytes(path, rel, problems)
     if data is None:
         return None
@@ -95,7 +138,7 @@ def read_file(
     if hit is not None and hit[0] == digest:
         problems.extend(hit[2])
         return hit[1]
-    found: list[Problem] = []
+    found = []
     doc = _parse(data, rel, found)
     problems.extend(found)
     if cache is not None:
@@ -109,10 +152,137 @@ def _parse(data: bytes, rel: str, problems: list[Problem]) -> Document | None:
         assert issue is not None
         problems.append(L.bad_encoding(Loc(rel, issue.line, issue.col), issue.message))
         return None
-    doc = read_yaml(text)
+    return _report(read_yaml(text), rel, problems)
+
+
+def _report(doc: Document, rel: str, problems: list[Problem]) -> Document | None:
     for i in doc.issues:
         problems.append(_ISSUE[i.code](Loc(rel, i.line, i.col), i.message))
     return doc if doc.ok else None
+
+
+# A base with this many record files is parsed in two processes where fork() is safe to use.
+PARALLEL_MIN_FILES = 2000
+_HELPER_SHARE = (
+    0.6  # the helper parses the last 60% of the files: the parent also builds the records
+)
+_HELPER_WAIT = 30.0  # seconds the parent waits for the helper beyond its own parsing time
+
+
+def _may_fork(files: int) -> bool:
+    """True when a helper process may parse part of `files` record files."""
+    if files < PARALLEL_MIN_FILES or not hasattr(os, "fork") or sys.platform == "darwin":
+        return False
+    return threading.active_count() == 1  # fork() copies no other thread: their locks may hang
+
+
+class _Helper:
+    """A forked process that parses some record files and sends back what it read (marshal).
+
+    The parent takes each file's reading from it, or, if the helper failed in any way (killed,
+    an error, too slow, unreadable data), parses the file itself: the result is the same.
+    """
+
+    def __init__(self, pid: int, fd: int, rels: list[str]) -> None:
+        self.pid, self.fd, self.rels = pid, fd, set(rels)
+        self.order = rels
+        self.started = time.monotonic()
+        self.results: dict[str, tuple[str, Document]] | None = None
+
+    @classmethod
+    def start(cls, paths: list[tuple[str, Path]]) -> _Helper | None:
+        share = paths[len(paths) - int(len(paths) * _HELPER_SHARE) :]
+        try:
+            rfd, wfd = os.pipe()
+        except OSError:
+            return None
+        try:
+            pid = os.fork()
+        except OSError:
+            os.close(rfd)
+            os.close(wfd)
+            return None
+        if pid == 0:  # pragma: no cover - the helper process (measured by the parent's tests)
+            code = 1
+            try:
+                os.close(rfd)
+                _send(wfd, marshal.dumps([_read_for_helper(path, rel) for rel, path in share]))
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(wfd)
+        return cls(pid, rfd, [rel for rel, _ in share])
+
+    def get(self, rel: str) -> tuple[str, Document] | None:
+        """The helper's reading of `rel`, or None if the parent must read it itself."""
+        if rel not in self.rels:
+            return None
+        if self.results is None:
+            self.results = self._receive()
+        return self.results.get(rel)
+
+    def _receive(self) -> dict[str, tuple[str, Document]]:
+        deadline = time.monotonic() + _HELPER_WAIT + 2 * (time.monotonic() - self.started)
+        chunks: list[bytes] = []
+        try:
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0 or not select.select([self.fd], [], [], left)[0]:
+                    return {}
+                chunk = os.read(self.fd, 1 << 20)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+            if self._reap() != 0:
+                return {}
+            got = marshal.loads(b"".join(chunks))
+            out: dict[str, tuple[str, Document]] = {}
+            for rel, item in zip(self.order, got, strict=True):
+                if item is not None:
+                    digest, value, marks, issues = item
+                    out[rel] = (digest, Document(value, marks, [Issue(*i) for i in issues]))
+            return out
+        except Exception:  # a truncated or garbled answer: the parent reads the files itself
+            return {}
+        finally:
+            self.stop()
+
+    def _reap(self) -> int:
+        if self.pid:
+            pid, self.pid = self.pid, 0
+            _, status = os.waitpid(pid, 0)
+            return status
+        return 0
+
+    def stop(self) -> None:
+        """Close the pipe; end and wait for the helper if it is still there."""
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+        if self.pid:
+            with contextlib.suppress(OSError):
+                os.kill(self.pid, signal.SIGKILL)
+            with contextlib.suppress(OSError):
+                self._reap()
+
+
+def _read_for_helper(path: Path, rel: str) -> tuple[Any, ...] | None:  # pragma: no cover
+    found: list[Problem] = []
+    data = _read_bytes(path, rel, found)
+    if data is None or found:
+        return None  # the parent reads it again and reports why
+    text, _ = decode(data)
+    if text is None:
+        return None
+    doc = read_yaml(text)
+    issues = tuple((i.code, i.message, i.line, i.col) for i in doc.issues)
+    return hashlib.sha1(data).hexdigest(), doc.value, doc.marks, issues
+
+
+def _send(fd: int, data: bytes) -> None:  # pragma: no cover - in the helper process
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 def _read_bytes(path: Path, rel: str, problems: list[Problem]) -> bytes | None:

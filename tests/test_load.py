@@ -472,3 +472,70 @@ def test_every_problem_in_one_pass(make_kb: MakeKB) -> None:
     found = problems(make_kb, files)
     assert sum(p.code == "yaml-syntax" for p in found) == 20
     assert sum(p.code == "unknown-key" for p in found) == 20
+
+
+class TestHelperProcess:
+    """Large bases are parsed in two processes; the result must be that of a serial load."""
+
+    FILES: ClassVar[dict[str, str | bytes]] = {
+        **BASE,
+        **{f"claims/c{i:02}.yaml": f"statement: C{i}.\n" + OK_TAIL for i in range(12)},
+        "claims/dup.yaml": "statement: A.\nstatement: B.\n",
+        "claims/syntax.yaml": "statement: [unclosed\n",
+        "claims/latin.yaml": b"statement: caf\xe9\n",
+        "claims/zz.yaml": "statement: Z.\nquotes:\n  - {text: x}\n" + OK_TAIL,
+        "claims/notes.txt": "stray\n",
+    }
+
+    def load(self, root: Path, monkeypatch: pytest.MonkeyPatch, helper: bool) -> tuple[object, ...]:
+        import kb.load as kl
+
+        monkeypatch.setattr(kl, "_may_fork", lambda files: helper and hasattr(os, "fork"))
+        cache: kl.ParseCache = {}
+        kb, found = load_kb(root, cache)
+        marks = {cid: c.where.marks for cid, c in kb.claims.items()}
+        return kb.claims, kb.sources, kb.experts, kb.digests, marks, found, cache
+
+    def test_same_as_serial(self, make_kb: MakeKB, monkeypatch: pytest.MonkeyPatch) -> None:
+        root = make_kb(self.FILES)
+        serial = self.load(root, monkeypatch, helper=False)
+        assert serial[5]  # the problems above are all reported
+        import kb.load as kl
+
+        used: list[int] = []
+        receive = kl._Helper._receive
+
+        def spy(helper: kl._Helper) -> dict[str, tuple[str, kl.Document]]:
+            used.append(len(got := receive(helper)))
+            return got
+
+        monkeypatch.setattr(kl._Helper, "_receive", spy)
+        assert self.load(root, monkeypatch, helper=True) == serial
+        assert used[0] >= 5 or not hasattr(os, "fork")  # the helper's readings were used
+
+    @pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork()")
+    @pytest.mark.parametrize("failure", ["raise", "exit", "garble", "hang"])
+    def test_a_failing_helper_falls_back(
+        self, make_kb: MakeKB, monkeypatch: pytest.MonkeyPatch, failure: str
+    ) -> None:
+        import time
+
+        import kb.load as kl
+
+        root = make_kb(self.FILES)
+        serial = self.load(root, monkeypatch, helper=False)
+
+        def broken(path: Path, rel: str) -> object:
+            if failure == "raise":
+                raise RuntimeError("boom")
+            if failure == "exit":
+                os._exit(0)
+            if failure == "hang":
+                time.sleep(60)
+            return ("not", "a", "reading")
+
+        monkeypatch.setattr(kl, "_read_for_helper", broken)
+        monkeypatch.setattr(kl, "_HELPER_WAIT", 1.0)
+        t0 = time.monotonic()
+        assert self.load(root, monkeypatch, helper=True) == serial
+        assert time.monotonic() - t0 < 20
