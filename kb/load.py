@@ -223,7 +223,7 @@ class _Helper:
 
     def _receive(self) -> dict[str, tuple[str, Document]]:
         deadline = time.monotonic() + _HELPER_WAIT + 2 * (time.monotonic() - self.started)
-        chunks: list[bytes] = []
+        got = bytearray()  # not a list of chunks joined: that would hold the answer twice
         try:
             while True:
                 left = deadline - time.monotonic()
@@ -232,12 +232,12 @@ class _Helper:
                 chunk = os.read(self.fd, 1 << 20)
                 if not chunk:
                     break
-                chunks.append(chunk)
+                got += chunk
             if self._reap() != 0:
                 return {}
-            got = marshal.loads(b"".join(chunks))
+            readings = marshal.loads(got)
             out: dict[str, tuple[str, Document]] = {}
-            for rel, item in zip(self.order, got, strict=True):
+            for rel, item in zip(self.order, readings, strict=True):
                 if item is not None:
                     digest, value, marks, issues = item
                     out[rel] = (digest, Document(value, marks, [Issue(*i) for i in issues]))
