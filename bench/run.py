@@ -66,7 +66,11 @@ def main() -> int:
     site = args.out / f"site-{n}"
     if not (kb / "claims").is_dir():
         print(f"generating {n} claims into {kb} ...")
-        subprocess.run([sys.executable, str(HERE / "generate.py"), str(n), str(kb)], check=True)
+        partial = kb.with_name(kb.name + ".partial")  # renamed when complete: a killed run
+        shutil.rmtree(partial, ignore_errors=True)  # leaves no half-made base behind
+        generate = [sys.executable, str(HERE / "generate.py"), str(n), str(partial)]
+        subprocess.run(generate, check=True)
+        partial.rename(kb)
     config = kb / "kb.yaml"
     text = config.read_text(encoding="utf-8")
     if args.all_styles:
