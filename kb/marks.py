@@ -57,7 +57,10 @@ def find_all(kb: KnowledgeBase) -> QuoteSpans:
             continue
         found: list[Highlight] = []
         for key, is_origin, text, prefix, suffix in jobs[sid]:
-            spans = [s for s in locate(text, src.snapshot_text, prefix, suffix) if s[1] > s[0]]
+            found_by_checks = kb.located.get((key[0], key[1], is_origin))
+            if found_by_checks is None:
+                found_by_checks = locate(text, src.snapshot_text, prefix, suffix)
+            spans = [s for s in found_by_checks if s[1] > s[0]]
             (origins if is_origin else quotes)[key] = spans
             if spans:
                 anchor = (origin_anchor if is_origin else quote_anchor)(key[0], key[1])

@@ -230,6 +230,9 @@ class KnowledgeBase:
     experts: dict[ExpertId, Expert] = field(default_factory=dict)
     sources: dict[SourceId, Source] = field(default_factory=dict)
     digests: dict[str, str] = field(default_factory=dict)  # file -> SHA-1 of its bytes
+    # (claim, quote index, is origin) -> where its words are in the snapshot: found once by the
+    # checks, reused by the renderer
+    located: dict[tuple[str, int, bool], list[tuple[int, int]]] = field(default_factory=dict)
 
     def topics(self) -> dict[str, str]:
         """Map every topic's text to its page slug (unique; see urls.topic_slugs)."""

@@ -12,11 +12,10 @@ from kb.quotes import Folded, fold
 
 @dataclass
 class Context:
-    """The knowledge base and graph under check, with the quote spans found once."""
+    """The knowledge base and graph under check, with each snapshot folded once."""
 
     kb: KnowledgeBase
     graph: nx.MultiDiGraph[str]
-    spans: dict[tuple[str, int], list[tuple[int, int]]] = field(default_factory=dict)
     folded: dict[SourceId, Folded] = field(default_factory=dict)
 
     def snapshot(self, sid: SourceId) -> Folded | None:

@@ -13,14 +13,24 @@ from kb.quotes import drift, locate
 F = "quotes"
 
 
-def quote_spans(ctx: Context, claim: Claim, index: int) -> list[tuple[int, int]]:
-    """Return (once, then from the cache) where quote `index` of `claim` is in its snapshot."""
-    key = (claim.id, index)
-    if key not in ctx.spans:
+def quote_spans(
+    ctx: Context, claim: Claim, index: int, origin: bool = False
+) -> list[tuple[int, int]]:
+    """Return (found once, kept in kb.located for the renderer) where quote `index` of `claim`,
+    or its origin's text, is in the snapshot."""
+    key = (claim.id, index, origin)
+    got = ctx.kb.located.get(key)
+    if got is None:
         q = claim.quotes[index]
-        snap = ctx.snapshot(q.source)
-        ctx.spans[key] = locate(q.text, snap, q.prefix, q.suffix) if snap else []
-    return ctx.spans[key]
+        if origin:
+            o = q.origin
+            snap = ctx.snapshot(o.source) if o and o.source and o.text else None
+            got = locate(o.text, snap) if snap and o and o.text else []
+        else:
+            snap = ctx.snapshot(q.source)
+            got = locate(q.text, snap, q.prefix, q.suffix) if snap else []
+        ctx.kb.located[key] = got
+    return got
 
 
 def _not_found(src: Source, what: str, loc_of: Quote | None, claim: Claim, loc: object) -> Problem:
@@ -51,8 +61,7 @@ def quote_not_found(ctx: Context) -> Iterator[Problem]:
         if o is None or not o.text or not o.source:
             continue
         osrc = ctx.kb.sources.get(o.source)
-        snap = ctx.snapshot(o.source)
-        if osrc and snap is not None and not locate(o.text, snap):
+        if osrc and osrc.snapshot_text is not None and not quote_spans(ctx, c, i, origin=True):
             yield _not_found(osrc, "the origin's text", None, c, o.where.at("text"))
 
 
