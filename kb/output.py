@@ -16,7 +16,9 @@ import shutil
 import stat
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from kb.errors import KBError
 
@@ -51,7 +53,7 @@ def check_out_dir(out: Path, root: Path) -> None:
 
 def _not_written_by_kb(out: Path) -> list[str]:
     """List the files in a previous site that its manifest does not name (added by hand)."""
-    files, _keys = read_manifest(out)
+    files = read_manifest(out).files
     extra = []
     for folder, dirs, names in os.walk(out):
         links = [d for d in dirs if os.path.islink(os.path.join(folder, d))]
@@ -101,28 +103,33 @@ def recover(out: Path) -> None:
         os.rename(olds[-1], out)
 
 
-def read_manifest(out: Path) -> tuple[dict[str, str], dict[str, str]]:
-    """Return ({path: sha256}, {path: page key}) of the site in `out`, or empty ones."""
+@dataclass(frozen=True)
+class Manifest:
+    """What a previous site's `.kb-site` records: {path: sha256}, {path: page key}, {path: size}."""
+
+    files: dict[str, str] = field(default_factory=dict)
+    keys: dict[str, str] = field(default_factory=dict)
+    sizes: dict[str, int] = field(default_factory=dict)
+
+
+def read_manifest(out: Path) -> Manifest:
+    """Return the manifest of the site in `out` (empty when there is none or it is unreadable)."""
     try:
         data = json.loads((out / MARKER).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return {}, {}
+        return Manifest()
     if not isinstance(data, dict):
-        return {}, {}
-    files, keys = data.get("files"), data.get("keys")
-    return (
-        {str(k): str(v) for k, v in files.items()} if isinstance(files, dict) else {},
-        {str(k): str(v) for k, v in keys.items()} if isinstance(keys, dict) else {},
+        return Manifest()
+
+    def mapping(name: str) -> dict[str, Any]:
+        got = data.get(name)
+        return got if isinstance(got, dict) else {}
+
+    return Manifest(
+        {str(k): str(v) for k, v in mapping("files").items()},
+        {str(k): str(v) for k, v in mapping("keys").items()},
+        {str(k): v for k, v in mapping("sizes").items() if isinstance(v, int)},
     )
-
-
-def _read_sizes(out: Path) -> dict[str, int]:
-    try:
-        data = json.loads((out / MARKER).read_text(encoding="utf-8"))
-        sizes = data.get("sizes") if isinstance(data, dict) else None
-        return {str(k): v for k, v in sizes.items() if isinstance(v, int)} if sizes else {}
-    except (OSError, ValueError, AttributeError):
-        return {}
 
 
 class SiteWriter:
@@ -146,8 +153,8 @@ class SiteWriter:
         self._lock = stack
         recover(self.out)
         if self.out.is_dir():
-            self.old_files, self.old_keys = read_manifest(self.out)
-            self.old_sizes = _read_sizes(self.out)
+            old = read_manifest(self.out)
+            self.old_files, self.old_keys, self.old_sizes = old.files, old.keys, old.sizes
             try:
                 self.finished_ns = (self.out / MARKER).stat().st_mtime_ns
             except OSError:
