@@ -44,6 +44,12 @@ def report(title: str, rep: object, wall: float) -> None:
     print(f"\n{title}: {wall:.2f} s wall")
     for name, secs in rep.stages.items():  # type: ignore[attr-defined]
         print(f"  {name:10} {secs:7.2f} s")
+    work = rep.work  # type: ignore[attr-defined]
+    if work:
+        print(
+            "  work done beside the main thread (seconds, overlapping the stages above): "
+            + ", ".join(f"{k} {v:.2f}" for k, v in work.items())
+        )
     print(
         f"  files {rep.files}: {rep.written} written, {rep.linked} linked, "  # type: ignore[attr-defined]
         f"{rep.reused} pages not rendered again"  # type: ignore[attr-defined]

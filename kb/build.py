@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kb.errors import KBError, Problem, Severity
 from kb.output import SiteWriter
+
+if TYPE_CHECKING:
+    from kb.render import Producer
 
 DEFAULT_OUT = "site"
 
@@ -44,6 +49,7 @@ class BuildReport:
     written: int = 0
     linked: int = 0
     reused: int = 0  # pages not rendered again: their inputs did not change
+    work: dict[str, float] = field(default_factory=dict)  # seconds in workers per kind of work
     exit_code: int = 0
 
     @contextmanager
@@ -72,6 +78,7 @@ def build(
     from kb.graph import build_graph
     from kb.load import load_kb
     from kb.output import check_out_dir
+    from kb.render import write_files
 
     say = log or (lambda line: print(line, file=sys.stderr))
     root = Path(root)
@@ -81,6 +88,7 @@ def build(
     with gc_paused():
         with report.stage("load"):
             kb, problems = load_kb(root, parse_cache)
+        pending = _Pending(kb)  # pandoc works on other cores meanwhile
         with report.stage("graph"):
             graph = build_graph(kb)
         with report.stage("checks"):
@@ -94,19 +102,21 @@ def build(
     if errors or (strict and warnings):
         why = f"{errors} error(s)" if errors else f"{warnings} warning(s) with --strict"
         say(f"build stopped: {why}; nothing was written, {out} is as it was")
+        pending.wait()  # not needed now, but its processes must not outlive the build
         report.exit_code = 1
         return report
-    with report.stage("citations"):
-        citations = _citations(kb)
-    with report.stage("exports"):
-        exports = _exports(kb, graph, problems)
     with SiteWriter(out) as writer:
-        with report.stage("render"):
-            files, keys, reused = _render(kb, graph, problems, citations, exports, writer)
-        files.update(exports)
+        with report.stage("citations"):
+            citations = pending.result()
+        with report.stage("prepare"):
+            producers, keys, reused, todo = _plan(kb, graph, problems, citations, writer)
+        staging = writer.staging()
+        with report.stage("render"):  # pages, exports and assets, written by parallel workers
+            placed, spent = write_files(producers, staging, pages=todo)
+        report.work = {"citations": pending.seconds, **spent}
         with report.stage("write"):
-            counts = writer.write(files, keys, reused)
-    report.files = len(files) + len(reused)
+            counts = writer.finish(placed, keys, reused)
+    report.files = len(placed) + len(reused)
     report.reused = len(reused)
     report.written, report.linked = counts["written"], counts["linked"]
     say(
@@ -114,6 +124,36 @@ def build(
         f"{counts['linked']} unchanged); {warnings} warning(s)"
     )
     return report
+
+
+class _Pending:
+    """Citations formatted in a thread (pandoc runs in its own processes) while the checks run."""
+
+    def __init__(self, kb: Any) -> None:
+        self._result: dict[str, dict[str, Any]] = {}
+        self._error: BaseException | None = None
+        self.seconds = 0.0
+        self._thread = threading.Thread(target=self._run, args=(kb,), name="kb-citations")
+        self._thread.start()
+
+    def _run(self, kb: Any) -> None:
+        t0 = time.perf_counter()
+        try:
+            self._result = _citations(kb)
+        except BaseException as exc:  # handed to the main thread by result()
+            self._error = exc
+        self.seconds = time.perf_counter() - t0
+
+    def wait(self) -> None:
+        """Wait for the thread to end."""
+        self._thread.join()
+
+    def result(self) -> dict[str, dict[str, Any]]:
+        """Wait for the citations; raise what formatting them raised."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._result
 
 
 def _citations(kb: Any) -> dict[str, dict[str, Any]]:
@@ -142,19 +182,17 @@ def cache_dir(root: Path) -> Path | None:
     return path
 
 
-def _render(
-    kb: Any,
-    graph: Any,
-    problems: list[Problem],
-    citations: Any,
-    exports: dict[str, bytes],
-    writer: SiteWriter,
-) -> tuple[dict[str, bytes], dict[str, str], list[str]]:
-    """Render the pages whose inputs changed (in parallel when there are many)."""
+def _plan(
+    kb: Any, graph: Any, problems: list[Problem], citations: Any, writer: SiteWriter
+) -> tuple[list[Producer], dict[str, str], list[str], int]:
+    """Decide what to make: the exports, the assets, and the pages whose inputs changed (the
+    others are `reused`: linked from the previous site); `keys` are the page keys to record.
+    The last item is the number of pages to render."""
     from kb.incremental import page_keys
-    from kb.render import pages, render_all
+    from kb.render import assets, page_producers, pages
     from kb.site import build_date_from_env, prepare
 
+    exports = _export_producers(kb, graph, problems)
     site = prepare(
         kb, graph, problems, citations, exports=sorted(exports), build_date=build_date_from_env()
     )
@@ -162,17 +200,27 @@ def _render(
     keys = page_keys(site, every)
     reused = [p.path for p in every if p.path in keys and writer.reusable(p.path, keys[p.path])]
     skip = set(reused)
-    files = render_all(site, todo=[p for p in every if p.path not in skip])
-    return files, keys, reused
+    todo = [p for p in every if p.path not in skip]
+    jobs = int(os.environ.get("KB_JOBS", 0)) or os.cpu_count() or 1
+    producers: list[Producer] = [*exports.values(), ("assets", lambda: assets(site))]
+    producers += page_producers(site, todo, shares=jobs * 8)
+    return producers, keys, reused, len(todo)
 
 
-def _exports(kb: Any, graph: Any, problems: list[Problem]) -> dict[str, bytes]:
+def _export_producers(kb: Any, graph: Any, problems: list[Problem]) -> dict[str, Producer]:
+    """One producer per export file: {site path: producer}."""
     try:
-        from kb.export import export_files
+        from kb.export import EXPORT_DIR, FORMATS
     except ImportError:
         return {}
-    files: dict[str, bytes] = export_files(kb, graph, problems)
-    return files
+
+    def one(path: str, func: Any) -> Producer:
+        return ("exports", lambda: {path: func(kb, graph, problems)})
+
+    return {
+        f"{EXPORT_DIR}/{name}": one(f"{EXPORT_DIR}/{name}", func)
+        for name, func, _ in FORMATS.values()
+    }
 
 
 def register(sub: Any) -> None:

@@ -146,6 +146,7 @@ class SiteWriter:
         self.old_sizes: dict[str, int] = {}
         self.finished_ns = 0
         self._lock: contextlib.ExitStack | None = None
+        self._staging: Staging | None = None
 
     def __enter__(self) -> SiteWriter:
         stack = contextlib.ExitStack()
@@ -162,6 +163,9 @@ class SiteWriter:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if self._staging is not None:  # staged but never finished: leave no folder behind
+            self._staging.discard()
+            self._staging = None
         if self._lock is not None:
             self._lock.close()
 
@@ -173,17 +177,13 @@ class SiteWriter:
 
     def _intact(self, path: str) -> bool:
         """True when the previous site's file is as kb wrote it (size, and not modified since)."""
-        if path not in self.old_files:
-            return False
-        try:
-            st = os.stat(self.out / _safe_rel(path), follow_symlinks=False)
-        except OSError:
-            return False
-        return (
-            stat.S_ISREG(st.st_mode)
-            and st.st_size == self.old_sizes.get(path)
-            and st.st_mtime_ns <= self.finished_ns
-        )
+        return _intact(self.out, path, self.old_files, self.old_sizes, self.finished_ns)
+
+    def staging(self) -> Staging:
+        """Return a fresh folder beside the output for the new site (removed if not finished)."""
+        tmp = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.kb-new-", dir=self.out.parent))
+        self._staging = Staging(tmp, self.out, self.old_files, self.old_sizes, self.finished_ns)
+        return self._staging
 
     def write(
         self,
@@ -192,45 +192,41 @@ class SiteWriter:
         reused: Iterable[str] = (),
     ) -> dict[str, int]:
         """Write `files` (and link the `reused` paths of the previous site), then swap it in."""
-        out, old = self.out, self.old_files
-        keys = keys or {}
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.kb-new-", dir=out.parent))
-        written = linked = 0
+        staging = self.staging()
+        try:
+            placed = [staging.put(path, files[path]) for path in sorted(files)]
+        except BaseException:
+            staging.discard()
+            raise
+        return self.finish(placed, keys, reused)
+
+    def finish(
+        self,
+        placed: Iterable[Placed],
+        keys: Mapping[str, str] | None = None,
+        reused: Iterable[str] = (),
+    ) -> dict[str, int]:
+        """Link the `reused` pages of the previous site into the staging folder, where the
+        `placed` files were put, write the manifest and swap the new site in."""
+        staging = self._staging
+        assert staging is not None, "finish() without staging()"
+        out, tmp = self.out, staging.tmp
         try:
             manifest: dict[str, str] = {}
-            made: set[PurePosixPath] = set()
-
-            def place(path: str) -> Path:
-                rel = _safe_rel(path)
-                if rel.parent not in made:
-                    (tmp / rel.parent).mkdir(parents=True, exist_ok=True)
-                    made.add(rel.parent)
-                return tmp / rel
-
             sizes: dict[str, int] = {}
+            written = linked = 0
             for path in sorted(reused):
-                os.link(out / _safe_rel(path), place(path))
-                manifest[path] = old[path]
+                os.link(out / _safe_rel(path), staging.place(path))
+                manifest[path] = self.old_files[path]
                 sizes[path] = self.old_sizes[path]
                 linked += 1
-            for path in sorted(files):
-                data = files[path]
-                digest = hashlib.sha256(data).hexdigest()
+            for path, digest, size, was_linked in placed:
                 manifest[path] = digest
-                sizes[path] = len(data)
-                target = place(path)
-                if old.get(path) == digest and self._intact(path):
-                    try:
-                        os.link(out / _safe_rel(path), target)
-                        linked += 1
-                        continue
-                    except OSError:
-                        pass
-                with open(target, "wb") as fh:
-                    fh.write(data)
-                written += 1
+                sizes[path] = size
+                linked += was_linked
+                written += not was_linked
             body = json.dumps(
-                {"generator": "kb", "files": manifest, "keys": dict(keys), "sizes": sizes},
+                {"generator": "kb", "files": manifest, "keys": dict(keys or {}), "sizes": sizes},
                 indent=0,
                 sort_keys=True,
             )
@@ -238,9 +234,72 @@ class SiteWriter:
             os.chmod(tmp, 0o755)
             _swap(tmp, out)
         except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
+            staging.discard()
             raise
+        finally:
+            self._staging = None
         return {"written": written, "linked": linked}
+
+
+# (site path, sha256, size, linked from the previous site rather than written)
+Placed = tuple[str, str, int, bool]
+
+
+class Staging:
+    """The folder a new site is written into: `put` may be called from forked workers.
+
+    A file whose bytes are those of the previous site's intact copy is hard-linked from it
+    (its time stamp stays, so nothing watching the site sees a change), else written.
+    """
+
+    def __init__(
+        self, tmp: Path, out: Path, old: dict[str, str], old_sizes: dict[str, int], done_ns: int
+    ) -> None:
+        self.tmp, self.out = tmp, out
+        self._old, self._old_sizes, self._done_ns = old, old_sizes, done_ns
+        self._made: set[PurePosixPath] = set()
+
+    def place(self, path: str) -> Path:
+        """Return where `path` goes in the staging folder, making its folder."""
+        rel = _safe_rel(path)
+        if rel.parent not in self._made:
+            (self.tmp / rel.parent).mkdir(parents=True, exist_ok=True)  # workers may race
+            self._made.add(rel.parent)
+        return self.tmp / rel
+
+    def put(self, path: str, data: bytes) -> Placed:
+        """Put one file of the new site; return what the manifest records of it."""
+        digest = hashlib.sha256(data).hexdigest()
+        target = self.place(path)
+        if self._old.get(path) == digest and _intact(
+            self.out, path, self._old, self._old_sizes, self._done_ns
+        ):
+            try:
+                os.link(self.out / _safe_rel(path), target)
+                return path, digest, len(data), True
+            except OSError:
+                pass
+        with open(target, "wb") as fh:
+            fh.write(data)
+        return path, digest, len(data), False
+
+    def discard(self) -> None:
+        """Remove the staging folder (the build failed or was interrupted)."""
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def _intact(
+    out: Path, path: str, old: dict[str, str], old_sizes: dict[str, int], done_ns: int
+) -> bool:
+    """True when the previous site's file is as kb wrote it (size, and not modified since)."""
+    if path not in old:
+        return False
+    try:
+        st = os.stat(out / _safe_rel(path), follow_symlinks=False)
+    except OSError:
+        return False
+    same_size = st.st_size == old_sizes.get(path)
+    return stat.S_ISREG(st.st_mode) and same_size and st.st_mtime_ns <= done_ns
 
 
 def write_site(files: Mapping[str, bytes], out: Path) -> dict[str, int]:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
-from collections.abc import Iterable, Iterator, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -23,6 +24,7 @@ from kb import views
 from kb.errors import Problem, Severity
 from kb.graph import EDGE_TYPES, node_id
 from kb.model import KnowledgeBase
+from kb.output import Placed, Staging
 from kb.present import (
     EDGE_LABELS,
     KIND_LABELS,
@@ -427,6 +429,76 @@ def render_all(
     finally:
         _WORKER_SITE = None
     return dict(sorted(files.items()))
+
+
+# A producer makes some files of the site: {site path: bytes}. Forked workers run them by index.
+Producer = tuple[str, Callable[[], Mapping[str, bytes]]]  # (what it is, e.g. "render", "exports")
+_WORKER_JOBS: tuple[Sequence[Producer], Staging] | None = None
+
+
+def _run_producer(index: int) -> tuple[str, float, list[Placed]]:
+    assert _WORKER_JOBS is not None
+    producers, staging = _WORKER_JOBS
+    return _produce(producers[index], staging)
+
+
+def _produce(producer: Producer, staging: Staging) -> tuple[str, float, list[Placed]]:
+    what, make = producer
+    t0 = time.perf_counter()
+    placed = [staging.put(path, data) for path, data in make().items()]
+    return what, time.perf_counter() - t0, placed
+
+
+def page_producers(site: Site, todo: Sequence[Page], shares: int) -> list[Producer]:
+    """Split the pages to render into `shares` producers of about equal work."""
+    heavy = [p for p in todo if p.kind in _LIST_VIEWS or p.kind == "topic"]
+    light = [p for p in todo if not (p.kind in _LIST_VIEWS or p.kind == "topic")]
+    out: list[Producer] = [("render", _pages_of(site, [p])) for p in heavy]  # biggest first
+    if light:
+        n = max(1, min(shares, len(light)))
+        out += [("render", _pages_of(site, light[i::n])) for i in range(n)]
+    return out
+
+
+def _pages_of(site: Site, share: Sequence[Page]) -> Callable[[], dict[str, bytes]]:
+    return lambda: {p.path: render_page(site, p) for p in share}
+
+
+def write_files(
+    producers: Sequence[Producer], staging: Staging, jobs: int | None = None, pages: int = 0
+) -> tuple[list[Placed], dict[str, float]]:
+    """Run the producers and put their files into `staging`, in forked workers when there are
+    several CPUs and enough work (at least PARALLEL_MIN `pages`, the number of pages to render);
+    return what was placed and the seconds spent per kind of work.
+
+    Workers inherit the producers (and what they close over: the prepared site) by fork, get
+    only an index each, write their files themselves and send back nothing but the manifest
+    entries: rendered pages never cross a process boundary nor stay in memory.
+    """
+    jobs = jobs if jobs is not None else int(os.environ.get("KB_JOBS", 0)) or os.cpu_count() or 1
+    placed: list[Placed] = []
+    spent: dict[str, float] = {}
+
+    def keep(result: tuple[str, float, list[Placed]]) -> None:
+        what, secs, got = result
+        spent[what] = spent.get(what, 0.0) + secs
+        placed.extend(got)
+
+    if jobs <= 1 or pages < PARALLEL_MIN or "fork" not in mp.get_all_start_methods():
+        for producer in producers:
+            keep(_produce(producer, staging))
+        return placed, spent
+    for name in environment().list_templates(filter_func=lambda n: n.endswith(".html")):
+        _template(name)  # compile every template once, before forking
+    global _WORKER_JOBS
+    _WORKER_JOBS = (producers, staging)
+    try:
+        with mp.get_context("fork").Pool(jobs) as pool:
+            for result in pool.imap_unordered(_run_producer, range(len(producers))):
+                keep(result)
+    finally:
+        _WORKER_JOBS = None
+    return placed, spent
 
 
 def render_site(
