@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from typing import Any
 from urllib.parse import quote as url_quote
 
+import markupsafe
 from markupsafe import Markup, escape
 
 from kb.model import VERDICT_LABELS, VERDICTS, Source
@@ -71,6 +72,14 @@ EDGE_LABELS = {
     "derived-from": "derived from",
     "role-source": "role confirmed by",
 }
+
+
+_escape_inner: Callable[[str], str] = getattr(markupsafe, "_escape_inner", lambda s: str(escape(s)))
+
+
+def esc(text: str) -> str:
+    """Escape a string for HTML as `markupsafe.escape` does, as a plain `str` (quicker)."""
+    return _escape_inner(text)
 
 
 def verdict_label(verdict: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -18,6 +18,7 @@ from typing import Any
 
 import networkx as nx
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
+from markupsafe import Markup, escape
 
 import kb
 from kb import views
@@ -31,6 +32,7 @@ from kb.present import (
     VERDICT_ORDER,
     Links,
     badge,
+    esc,
     evidence_level_label,
     quoted,
     severity_badge,
@@ -70,11 +72,58 @@ class Page:
     key: str = ""  # the record id or topic slug, for record pages
 
 
+_DICT_ATTRS = frozenset(dir(dict))
+
+
+def _escape_to_str(value: Any) -> str:
+    """Escape what a template outputs, as `markupsafe.escape` does, without making a `Markup`.
+
+    Templates only join what they output, so a plain string does; and building a `Markup` for
+    each value is most of the cost of escaping it.
+    """
+    if type(value) is str:
+        return esc(value)
+    if type(value) is Markup:
+        return value
+    if type(value) is int:
+        return str(value)
+    return escape(value)
+
+
+class _Template(Template):
+    """A template whose `{{ ... }}` outputs are escaped by `_escape_to_str`."""
+
+    @classmethod
+    def _from_namespace(
+        cls,
+        environment: Environment,
+        namespace: MutableMapping[str, Any],
+        globals: MutableMapping[str, Any],
+    ) -> Template:
+        namespace["escape"] = _escape_to_str  # the name compiled templates call to escape output
+        return super()._from_namespace(environment, namespace, globals)
+
+
+class _Environment(Environment):
+    """The Jinja environment, with a quicker `a.b` for the plain dicts most pages are made of."""
+
+    template_class = _Template
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        """Return `obj.attribute`, else `obj[attribute]`, as Jinja does; a dict key is found
+        without first failing to find an attribute (and raising) when dict has no such name."""
+        if type(obj) is dict and attribute not in _DICT_ATTRS:
+            if attribute in obj:
+                return obj[attribute]
+            return self.undefined(obj=obj, name=attribute)
+        return super().getattr(obj, attribute)
+
+
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     """Return the Jinja environment, created once: autoescape on, undefined names fail."""
     folder = resources.files("kb") / "templates"
-    env = Environment(
+    env = _Environment(
         loader=FileSystemLoader(str(folder)),
         autoescape=True,
         undefined=StrictUndefined,
