@@ -238,7 +238,7 @@ def cmd_review(args: argparse.Namespace) -> int:
     fp = fingerprint(kb, claim)
     block.append(f"  fingerprint: {_yaml_str(fp) if fp.isdigit() else fp}")  # 0123 is a number
     start = claim.where.key_at("review").line - 1 if claim.review else None
-    if start is None and "review" in {k[0] for k in claim.where.marks if len(k) == 2}:
+    if start is None and ("review", "<key>") in claim.where.marks:  # written, with no value
         start = claim.where.key_at("review").line - 1
     if start is not None:
         # The block is its indented lines; blank lines and comments at the margin after its

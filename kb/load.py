@@ -45,7 +45,7 @@ from kb.model import (
     Source,
     SourceId,
 )
-from kb.yamlio import MAX_BYTES, Document, Issue, decode, read_yaml
+from kb.yamlio import MAX_BYTES, Document, Issue, Marks, decode, read_yaml
 
 RECORD_SUFFIXES = (".yaml", ".yml")
 _ISSUE = {
@@ -240,7 +240,12 @@ class _Helper:
             for rel, item in zip(self.order, readings, strict=True):
                 if item is not None:
                     digest, value, marks, issues = item
-                    out[rel] = (digest, Document(value, marks, [Issue(*i) for i in issues]))
+                    out[rel] = (
+                        digest,
+                        Document(
+                            value, Marks.from_parts(value, *marks), [Issue(*i) for i in issues]
+                        ),
+                    )
             return out
         except Exception:  # a truncated or garbled answer: the parent reads the files itself
             return {}
@@ -276,7 +281,7 @@ def _read_for_helper(path: Path, rel: str) -> tuple[Any, ...] | None:  # pragma:
         return None
     doc = read_yaml(text)
     issues = tuple((i.code, i.message, i.line, i.col) for i in doc.issues)
-    return hashlib.sha1(data).hexdigest(), doc.value, doc.marks, issues
+    return hashlib.sha1(data).hexdigest(), doc.value, doc.marks.parts(), issues
 
 
 def _send(fd: int, data: bytes) -> None:  # pragma: no cover - in the helper process

@@ -3,13 +3,19 @@
 The document is built from parser events with an explicit stack, so that no input can make it
 recurse: anchors and aliases are refused (no "billion laughs"), nesting deeper than MAX_DEPTH stops
 the read, and a key given twice is reported instead of silently replaced.
+
+The places are kept compactly (see Marks): two ints per key and value, in document order, and a
+place is found when asked for by walking the value in that same order.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import sys
+from array import array
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from itertools import islice
+from typing import Any, TypeVar, overload
 
 import yaml
 from yaml import events as ev
@@ -42,6 +48,9 @@ _COLLECTION_TAGS = {
     ev.SequenceStartEvent: {None, "!", "tag:yaml.org,2002:seq"},
 }
 KEY = "<key>"  # marks[(*path, KEY)] is where the key of path is written
+DUPLICATE = (
+    "<duplicate>"  # marks[(*path, DUPLICATE, ...)]: inside the dropped value of a key given again
+)
 
 
 @dataclass(slots=True)
@@ -54,12 +63,219 @@ class Issue:
     col: int
 
 
+Path_ = tuple[Any, ...]
+Mark = tuple[int, int]
+_T = TypeVar("_T")
+
+
+class Marks(Mapping[Path_, Mark]):
+    """The 1-based (line, column) of every value and key of a document, by path.
+
+    `marks[("quotes", 0, "text")]` is where that value starts, `marks[("quotes", 0, "text", KEY)]`
+    where its key is, `marks[()]` where the document's value starts. The value of a key given
+    twice is read but dropped: its own place is not kept, those inside it are, under
+    `(*path, key, DUPLICATE, ...)`. Where two paths are the same tuple (a key written as
+    "<key>"), the place read later is the one kept.
+
+    Kept compactly and found when asked for: `ints` holds the 0-based line and column of each
+    value and each key (before its value) in document order, which is the order of the value's
+    mappings and lists; a place is found by walking the value to it and counting the places of
+    what comes before. A dropped value is a negative int -(i + 1) where it was read, and
+    `extras[i]` is (depth of its mapping, key, value); a key read last, whose value never came
+    (the document broke off), is such an int too, with extras[i] = (depth, key, line, col).
+    The value must not be changed after reading.
+    """
+
+    __slots__ = ("_all", "extras", "ints", "value")
+
+    def __init__(
+        self, value: Any = None, ints: array[int] | None = None, extras: list[Any] | None = None
+    ) -> None:
+        self.value = value
+        self.ints: array[int] = array("i") if ints is None else ints
+        self.extras: list[Any] = extras or []
+        # every mark as a dict: made once asked for when a place cannot be found by the walk
+        self._all: dict[Path_, Mark] | None = None
+
+    def parts(self) -> tuple[bytes, list[Any]]:
+        """What `from_parts` needs besides the value, in types marshal can send."""
+        return self.ints.tobytes(), self.extras
+
+    @classmethod
+    def from_parts(cls, value: Any, ints: bytes, extras: list[Any]) -> Marks:
+        """Rebuild marks from the document's value and `parts()`."""
+        stream = array("i")
+        stream.frombytes(ints)
+        return cls(value, stream, extras)
+
+    @overload
+    def get(self, path: Path_, /) -> Mark | None: ...
+    @overload
+    def get(self, path: Path_, /, default: Mark | _T) -> Mark | _T: ...
+    def get(self, path: Path_, /, default: Any = None) -> Any:
+        """Where the value at `path` (or the key, if the path ends with KEY) is written."""
+        found = self._find(path)
+        return default if found is None else found
+
+    def __getitem__(self, path: Path_) -> Mark:
+        found = self._find(path)
+        if found is None:
+            raise KeyError(path)
+        return found
+
+    def __contains__(self, path: object) -> bool:
+        return isinstance(path, tuple) and self._find(path) is not None
+
+    def __iter__(self) -> Iterator[Path_]:
+        return iter(self._every())
+
+    def __len__(self) -> int:
+        return len(self._every())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Marks):
+            return self._every() == other._every()
+        if isinstance(other, Mapping):
+            return self._every() == dict(other.items())
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return f"Marks({self._every()!r})"
+
+    def _every(self) -> dict[Path_, Mark]:
+        """Every mark, in the order read (kept when there were dropped values)."""
+        if self._all is not None:
+            return self._all
+        out: dict[Path_, Mark] = {}
+        ints = self.ints
+        if ints:
+            out[()] = (ints[0] + 1, ints[1] + 1)
+            _replay(self.value, (), ints, 2, 1, self.extras, out)
+        if self.extras:
+            self._all = out
+        return out
+
+    def _find(self, path: Path_) -> Mark | None:
+        ints = self.ints
+        if self.extras or not ints:  # rare: a key given twice, or a file that broke off
+            return self._every().get(path)
+        if not path:
+            return (ints[0] + 1, ints[1] + 1)
+        of_key = path[-1] == KEY
+        steps = path[:-1] if of_key else path
+        if KEY in steps or DUPLICATE in steps:  # a key written as "<key>" (or "<duplicate>")
+            return self._slow(path)
+        v = self.value
+        at = 0  # where v's own mark is in ints
+        key_at = -1  # where the key of v is, when v is in a mapping
+        for step in steps:
+            kind = type(v)
+            if kind is dict:
+                if step not in v:
+                    return None
+                at += 2
+                for k, child in v.items():
+                    if k == step:
+                        v = child
+                        break
+                    at += 4 if type(child) not in _CONTAINERS else 4 + _size(child)
+                key_at = at
+                at += 2
+            elif kind is list:
+                if not isinstance(step, int) or not 0 <= step < len(v):
+                    return None
+                at += 2
+                for child in islice(v, step):
+                    at += 2 if type(child) not in _CONTAINERS else 2 + _size(child)
+                v = v[step]
+                key_at = -1
+            else:
+                return None
+        if not of_key:
+            return (ints[at] + 1, ints[at + 1] + 1)
+        if type(v) is dict and KEY in v:  # the place of its value "<key>" replaced the key's
+            return self._slow(path)
+        return None if key_at < 0 else (ints[key_at] + 1, ints[key_at + 1] + 1)
+
+    def _slow(self, path: Path_) -> Mark | None:
+        if self._all is None:
+            self._all = self._every()
+        return self._all.get(path)
+
+
+_CONTAINERS = (dict, list)
+
+
+def _size(v: Any) -> int:
+    """How many ints the places inside the mapping or list `v` take (read without a duplicate)."""
+    if type(v) is dict:
+        n = 4 * len(v)
+        for child in v.values():
+            if type(child) in _CONTAINERS:
+                n += _size(child)
+        return n
+    n = 2 * len(v)
+    for child in v:
+        if type(child) in _CONTAINERS:
+            n += _size(child)
+    return n
+
+
+def _replay(
+    v: Any,
+    path: Path_,
+    ints: Sequence[int],
+    at: int,
+    depth: int,
+    extras: list[Any],
+    out: dict[Path_, Mark],
+) -> int:
+    """Put the places inside `v` (read from `ints[at:]`) into `out`; return where they end.
+
+    `depth` is the number of mappings and lists open around the places inside `v`, counting v.
+    The order is the reader's, so that a path read twice keeps the later place.
+    """
+    if type(v) is dict:
+        for k, child in v.items():
+            at = _replay_extras(path, ints, at, depth, extras, out)
+            out[(*path, k, KEY)] = (ints[at] + 1, ints[at + 1] + 1)
+            out[(*path, k)] = (ints[at + 2] + 1, ints[at + 3] + 1)
+            at += 4
+            if type(child) in _CONTAINERS:
+                at = _replay(child, (*path, k), ints, at, depth + 1, extras, out)
+        return _replay_extras(path, ints, at, depth, extras, out)
+    if type(v) is not list:
+        return at
+    for i, child in enumerate(v):
+        out[(*path, i)] = (ints[at] + 1, ints[at + 1] + 1)
+        at += 2
+        if type(child) in _CONTAINERS:
+            at = _replay(child, (*path, i), ints, at, depth + 1, extras, out)
+    return at
+
+
+def _replay_extras(
+    path: Path_, ints: Sequence[int], at: int, depth: int, extras: list[Any], out: dict[Path_, Mark]
+) -> int:
+    """Replay the dropped values (and a last key without a value) read at `at` in this mapping."""
+    while at < len(ints) and ints[at] < 0:
+        extra = extras[-ints[at] - 1]
+        if extra[0] != depth:
+            break  # one of an enclosing mapping's
+        at += 1
+        if len(extra) == 4:
+            out[(*path, extra[1], KEY)] = (extra[2] + 1, extra[3] + 1)
+        elif type(extra[2]) in _CONTAINERS:
+            at = _replay(extra[2], (*path, extra[1], DUPLICATE), ints, at, depth + 1, extras, out)
+    return at
+
+
 @dataclass(slots=True)
 class Document:
     """The value of a YAML file, where each piece of it was, and what went wrong."""
 
     value: Any = None
-    marks: dict[tuple[Any, ...], tuple[int, int]] = field(default_factory=dict)
+    marks: Marks = field(default_factory=Marks)
     issues: list[Issue] = field(default_factory=list)
 
     @property
@@ -118,23 +334,27 @@ def _scalar(event: ev.ScalarEvent) -> Any:
     return built
 
 
+# Plain scalars that may be more than text, already read: what each reads as. Most are keys
+# (`text`, `title`, `origin` start as a boolean or a null might). Only values read without error.
+_RESOLVED: dict[str, Any] = {}
+_RESOLVED_MAX = 4096
+_intern = sys.intern
+
+
+def _plain(event: ev.ScalarEvent) -> Any:
+    """Read a plain scalar that may resolve to null, bool, int or float; remember what it was."""
+    value = _scalar(event)
+    if len(_RESOLVED) < _RESOLVED_MAX:
+        _RESOLVED[event.value] = value
+    return value
+
+
 _MAX_INT_BITS = 4000 * 3  # about 3600 decimal digits, under Python's 4300-digit str() limit
 
 
 def _cut(text: str, limit: int = 40) -> str:
     """Quote a scalar for a message, cut so that a huge value makes a short message."""
     return repr(text) if len(text) <= limit else repr(text[: limit - 1]) + "…"
-
-
-def _events(text: str) -> Iterator[Any]:
-    """Yield the parser's events (the same as yaml.parse, with one call per event)."""
-    loader = _Loader(text)
-    try:
-        get = loader.get_event
-        while (event := get()) is not None:
-            yield event
-    finally:
-        loader.dispose()
 
 
 class _Unsupported(Exception):
@@ -153,100 +373,115 @@ class _Skip:
 def read_yaml(text: str) -> Document:
     """Read one YAML document; never raises on bad content, every problem is in `issues`."""
     doc = Document()
-    marks = doc.marks
-    # Each frame: [container, path, pending_key]; pending_key is a sentinel until a key is read.
-    stack: list[list[Any]] = []
-    no_key = object()
+    issues = doc.issues
+    ints: list[int] = []  # see Marks
+    put = ints.append
+    extras: list[Any] = []
+    # Around the open mapping or list `cur`: the (cur, firsts) of each enclosing one.
+    stack: list[tuple[Any, dict[str, int] | None]] = []
+    cur: Any = None  # the open mapping or list; None at the top
+    # In an open mapping: where in `ints` the mark of each of its keys is; None in a list.
+    firsts: dict[str, int] | None = None
+    key: Any = None  # in a mapping: None, or the key read (str), or _Skip(key) if given twice
     documents = 0
-
-    def place(value: Any, mark: Any) -> tuple[Any, ...] | None:
-        """Attach a new value to its parent; return its path, or None if it is a mapping key."""
-        at = (mark.line + 1, mark.column + 1)
-        if not stack:
-            doc.value = value
-            marks[()] = at
-            return ()
-        frame = stack[-1]
-        container, path, pending = frame
-        if isinstance(container, list):
-            p = (*path, len(container))
-            container.append(value)
-            marks[p] = at
-            return p
-        if pending is no_key:
-            if isinstance(value, (dict, list)):
-                raise _Unsupported(
-                    "a mapping key must be a plain value, not a list or mapping", mark
-                )
-            key = (
-                "null"
-                if value is None
-                else str(value).lower()
-                if isinstance(value, bool)
-                else str(value)
-            )
-            if key in container:
-                first = marks.get((*path, key, KEY), (0, 0))
-                doc.issues.append(
-                    Issue(
-                        "duplicate-key",
-                        f"key {key!r} is given twice in one mapping (first at line {first[0]}); "
-                        "YAML would silently keep only the last one",
-                        *at,
-                    )
-                )
-                frame[2] = _Skip(key)
-            else:
-                frame[2] = key
-                marks[(*path, key, KEY)] = at
-            return None
-        frame[2] = no_key
-        if isinstance(pending, _Skip):
-            return (*path, pending.key, "<duplicate>")
-        container[pending] = value
-        p = (*path, pending)
-        marks[p] = at
-        return p
-
+    other: yaml.YAMLError | None = None  # a complaint placed at the last mark read
+    loader = None
     try:
-        for event in _events(text):
-            if isinstance(event, ev.ScalarEvent):
+        loader = _Loader(text)  # a lone surrogate raises here
+        get: Any = loader.get_event  # events are typed loosely in the stubs
+        while (event := get()) is not None:
+            kind = type(event)
+            if kind is _SCALAR:
                 if event.anchor is not None:
                     raise _Alias(event.start_mark, f"anchor &{event.anchor}")
-                place(_scalar(event), event.start_mark)
-            elif isinstance(event, (ev.MappingStartEvent, ev.SequenceStartEvent)):
+                value = event.value
+                if event.tag is not None:
+                    value = _scalar(event)
+                elif not event.style and value and value[0] in _MAY_RESOLVE:
+                    value = _RESOLVED[value] if value in _RESOLVED else _plain(event)
+                mark = event.start_mark
+                if firsts is not None:
+                    if key is None:  # this scalar is a key
+                        # one str per key name, not one per file
+                        value = _intern(value) if type(value) is str else _key_text(value)
+                        if value in firsts:
+                            issues.append(
+                                _duplicate(cur, value, firsts[value], ints, extras, stack, mark)
+                            )
+                            key = _Skip(value)
+                        else:
+                            firsts[value] = len(ints)
+                            put(mark.line)
+                            put(mark.column)
+                            key = value
+                    elif type(key) is str:
+                        cur[key] = value
+                        put(mark.line)
+                        put(mark.column)
+                        key = None
+                    else:  # the value of a key given twice: dropped
+                        extras.append((len(stack), key.key, value))
+                        put(-len(extras))
+                        key = None
+                elif cur is not None:
+                    cur.append(value)
+                    put(mark.line)
+                    put(mark.column)
+                else:
+                    doc.value = value
+                    put(mark.line)
+                    put(mark.column)
+            elif kind is _MAPPING_END or kind is _SEQUENCE_END:
+                cur, firsts = stack.pop()
+                key = None
+            elif kind is _MAPPING_START or kind is _SEQUENCE_START:
+                mark = event.start_mark
                 if event.anchor is not None:
-                    raise _Alias(event.start_mark, f"anchor &{event.anchor}")
-                if event.tag not in _COLLECTION_TAGS.get(type(event), ()):
-                    raise _Unsupported(f"unsupported YAML tag {event.tag!r}", event.start_mark)
+                    raise _Alias(mark, f"anchor &{event.anchor}")
+                if event.tag is not None and event.tag not in _COLLECTION_TAGS[kind]:
+                    raise _Unsupported(f"unsupported YAML tag {event.tag!r}", mark)
                 if len(stack) >= MAX_DEPTH:
-                    m: Any = event.start_mark
-                    doc.issues.append(
+                    issues.append(
                         Issue(
                             "yaml-too-deep",
                             f"nesting deeper than {MAX_DEPTH} levels is refused",
-                            m.line + 1,
-                            m.column + 1,
+                            mark.line + 1,
+                            mark.column + 1,
                         )
                     )
-                    return doc
-                container: Any = {} if isinstance(event, ev.MappingStartEvent) else []
-                path = place(container, event.start_mark)
-                if path is None:
-                    raise _Unsupported(
-                        "a mapping key must be a plain value, not a list or mapping",
-                        event.start_mark,
-                    )
-                stack.append([container, path, no_key])
-            elif isinstance(event, (ev.MappingEndEvent, ev.SequenceEndEvent)):
-                stack.pop()
-            elif isinstance(event, ev.AliasEvent):
+                    break
+                new: Any = {} if kind is _MAPPING_START else []
+                if firsts is not None:
+                    if key is None:
+                        raise _Unsupported(
+                            "a mapping key must be a plain value, not a list or mapping", mark
+                        )
+                    if type(key) is str:
+                        cur[key] = new
+                        put(mark.line)
+                        put(mark.column)
+                    else:  # the value of a key given twice: dropped, but what is in it is read
+                        extras.append((len(stack), key.key, new))
+                        put(-len(extras))
+                    key = None
+                elif cur is not None:
+                    cur.append(new)
+                    put(mark.line)
+                    put(mark.column)
+                else:
+                    doc.value = new
+                    put(mark.line)
+                    put(mark.column)
+                stack.append((cur, firsts))
+                cur = new
+                firsts = {} if kind is _MAPPING_START else None
+            elif kind is ev.AliasEvent:
                 raise _Alias(event.start_mark, f"alias *{event.anchor}")
-            elif isinstance(event, ev.DocumentStartEvent):
+            elif kind is ev.DocumentStartEvent:
                 documents += 1
                 if documents > 1:
-                    m = event.start_mark
-                    doc.issues.append(
+                    m: Any = event.start_mark
+                    issues.append(
                         Issue(
                             "yaml-syntax",
                             "a second YAML document ('---') is not allowed: one record per file",
@@ -254,9 +489,9 @@ def read_yaml(text: str) -> Document:
                             m.column + 1,
                         )
                     )
-                    return doc
+                    break
     except _Alias as exc:
-        doc.issues.append(
+        issues.append(
             Issue(
                 "yaml-alias",
                 f"YAML anchors and aliases are refused ({exc.what}): write the value out in full",
@@ -265,36 +500,86 @@ def read_yaml(text: str) -> Document:
             )
         )
     except _Unsupported as exc:
-        doc.issues.append(Issue("yaml-syntax", str(exc), exc.mark.line + 1, exc.mark.column + 1))
+        issues.append(Issue("yaml-syntax", str(exc), exc.mark.line + 1, exc.mark.column + 1))
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        what = exc.problem or "invalid YAML"
-        if "nesting depth" in what and mark is not None and 0 < mark.index < len(text):
-            # libyaml 0.2.5+ (PyYAML 6.0.4 wheels) scans flow brackets ahead and stops at its own
-            # limit of 1000 before any event reaches ours: read the text up to there instead, so
-            # the refusal is yaml-too-deep where level 51 opens, as with any other nesting.
-            cut = read_yaml(text[: mark.index])
-            deep = [i for i in cut.issues if i.code == "yaml-too-deep"]
-            if deep:
-                doc.issues.append(deep[0])
-                return doc
-        if exc.context:
-            what = f"{exc.context}: {what}"
-        doc.issues.append(Issue("yaml-syntax", f"invalid YAML: {what}", line, col))
+        issues.append(_syntax_issue(text, exc))
     except yaml.reader.ReaderError as exc:
         # libyaml counts this position in bytes of UTF-8; lines and columns count characters
         line, col = _line_col(text.encode("utf-8")[: exc.position].decode("utf-8", "ignore"))
-        doc.issues.append(
+        issues.append(
             Issue("bad-encoding", f"character not allowed in YAML: {exc.reason}", line, col)
         )
     except UnicodeEncodeError as exc:  # a lone surrogate: only from a str, never from a file
         line, col = _line_col(text[: exc.start])
-        doc.issues.append(Issue("bad-encoding", "a lone surrogate is not a character", line, col))
+        issues.append(Issue("bad-encoding", "a lone surrogate is not a character", line, col))
     except yaml.YAMLError as exc:  # any other libyaml complaint, e.g. its own nesting limit
-        line, col = _last_mark(text, marks)
-        doc.issues.append(Issue("yaml-syntax", f"invalid YAML: {exc}".splitlines()[0], line, col))
+        other = exc
+    finally:
+        if loader is not None:
+            loader.dispose()
+    if firsts is not None and type(key) is str:  # broke off after a key: keep the key's place
+        extras.append((len(stack), key, ints[-2], ints[-1]))
+        del ints[-2:]
+        put(-len(extras))
+    doc.marks = Marks(doc.value, array("i", ints), extras)
+    if other is not None:
+        line, col = max(doc.marks.values(), default=(1, 1))
+        issues.append(Issue("yaml-syntax", f"invalid YAML: {other}".splitlines()[0], line, col))
     return doc
+
+
+def _syntax_issue(text: str, exc: yaml.MarkedYAMLError) -> Issue:
+    mark = exc.problem_mark or exc.context_mark
+    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    what = exc.problem or "invalid YAML"
+    if "nesting depth" in what and mark is not None and 0 < mark.index < len(text):
+        # libyaml 0.2.5+ (PyYAML 6.0.4 wheels) scans flow brackets ahead and stops at its own
+        # limit of 1000 before any event reaches ours: read the text up to there instead, so
+        # the refusal is yaml-too-deep where level 51 opens, as with any other nesting.
+        cut = read_yaml(text[: mark.index])
+        deep = [i for i in cut.issues if i.code == "yaml-too-deep"]
+        if deep:
+            return deep[0]
+    if exc.context:
+        what = f"{exc.context}: {what}"
+    return Issue("yaml-syntax", f"invalid YAML: {what}", line, col)
+
+
+def _key_text(value: Any) -> str:
+    """A mapping key as text: `1` is "1", `true` is "true", `null` is "null"."""
+    return (
+        "null" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+    )
+
+
+def _duplicate(
+    mapping: dict[str, Any],
+    key: str,
+    first: int,
+    ints: list[int],
+    extras: list[Any],
+    stack: list[Any],
+    mark: Any,
+) -> Issue:
+    """The issue of `key` given again in `mapping`; `first` is where its first key mark is."""
+    line = ints[first] + 1
+    value = mapping[key]
+    if type(value) is dict and KEY in value:  # the place of its "<key>" replaced the key's
+        inside: dict[Path_, Mark] = {}
+        _replay(value, (), ints, first + 4, len(stack) + 1, extras, inside)
+        line = inside[(KEY,)][0]
+    return Issue(
+        "duplicate-key",
+        f"key {key!r} is given twice in one mapping (first at line {line}); "
+        "YAML would silently keep only the last one",
+        mark.line + 1,
+        mark.column + 1,
+    )
+
+
+_SCALAR = ev.ScalarEvent
+_MAPPING_START, _MAPPING_END = ev.MappingStartEvent, ev.MappingEndEvent
+_SEQUENCE_START, _SEQUENCE_END = ev.SequenceStartEvent, ev.SequenceEndEvent
 
 
 class _Alias(Exception):
@@ -302,10 +587,6 @@ class _Alias(Exception):
         super().__init__(what)
         self.mark = mark
         self.what = what
-
-
-def _last_mark(text: str, marks: dict[tuple[Any, ...], tuple[int, int]]) -> tuple[int, int]:
-    return max(marks.values(), default=(1, 1))
 
 
 def _line_col(before: str) -> tuple[int, int]:
