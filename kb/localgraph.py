@@ -6,9 +6,9 @@ import math
 from functools import lru_cache
 from typing import Any
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
-from kb.present import EDGE_LABELS, KIND_LABELS, Links, short, verdict_label
+from kb.present import EDGE_LABELS, KIND_LABELS, Links, esc, short, verdict_label
 from kb.site import Site
 
 WIDTH, HEIGHT = 820, 420
@@ -42,30 +42,52 @@ def _title(data: dict[str, Any], node: str) -> tuple[str, str, str]:
     return kind, verdict, title
 
 
-def _node_bits(site: Site, node: str) -> tuple[str, str, str, str, tuple[int, str, str]]:
-    """(kind, verdict class, escaped title, escaped short label, sort key) of a node, memoised."""
-    key = ("lg", node)
-    bits = site.refs.get(key)
+# What the drawing shows of a node: (kind, verdict class, escaped title, escaped short label,
+# sort key among neighbours).
+_Bits = tuple[str, str, str, str, tuple[int, str, str]]
+
+
+def _node_bits(site: Site, node: str) -> _Bits:
+    """Return what the drawing shows of a node, made once per node and kept in the site."""
+    bits: _Bits | None = site.graph_bits.get(node)
     if bits is None:
         data = site.node_data[node]
         kind, verdict, title = _title(data, node)
         label = str(data.get("label", node))
-        bits = site.refs[key] = {
-            "b": (
-                kind,
-                f" v-{escape(verdict)}" if verdict else "",
-                str(escape(title)),
-                str(escape(short(label, 26))),
-                (_TYPE_ORDER.get(kind, 9), label.casefold(), node),
-            )
-        }
-    result: tuple[str, str, str, str, tuple[int, str, str]] = bits["b"]
-    return result
+        bits = site.graph_bits[node] = (
+            kind,
+            f" v-{esc(verdict)}" if verdict else "",
+            esc(title),
+            esc(short(label, 26)),
+            (_TYPE_ORDER.get(kind, 9), label.casefold(), node),
+        )
+    return bits
+
+
+def _link_open(site: Site, node: str, u: Links) -> tuple[str, str, str]:
+    """Return (kind, `<a ...><title>...</title>`, label) of a neighbour, made once per folder."""
+    key = (node, u.folder)
+    got: tuple[str, str, str] | None = site.graph_links.get(key)
+    if got is None:
+        kind, vcls, title, label, _ = _node_bits(site, node)
+        got = site.graph_links[key] = (
+            kind,
+            f'<a href="{esc(u.node(node))}" class="n n-{kind}{vcls}"><title>{title}</title>',
+            label,
+        )
+    return got
+
+
+def _xy(x: float, y: float) -> tuple[str, str]:
+    return f"{x:.1f}", f"{y:.1f}"
+
+
+_CENTER = _xy(_CX, _CY)
 
 
 @lru_cache(maxsize=64)
-def _ring(n: int) -> tuple[tuple[float, float, float, float, str], ...]:
-    """Where n neighbours go around the centre: (x, y, label x, label y, text-anchor)."""
+def _ring(n: int) -> tuple[tuple[str, str, str], ...]:
+    """Where n neighbours go around the centre, as markup: (x, y, `<text ...>` opening tag)."""
     spots = []
     for k in range(n):
         angle = -math.pi / 2 + 2 * math.pi * k / n
@@ -74,21 +96,31 @@ def _ring(n: int) -> tuple[tuple[float, float, float, float, str], ...]:
         anchor = "start" if cos > 0.25 else "end" if cos < -0.25 else "middle"
         lx = x + 14 * cos + (0 if anchor == "middle" else (4 if cos > 0 else -4))
         ly = y + 14 * sin + (4 if anchor != "middle" else (12 if sin > 0 else -6))
-        spots.append((x, y, lx, ly, anchor))
+        spots.append((*_xy(x, y), f'<text x="{lx:.1f}" y="{ly:.1f}" text-anchor="{anchor}">'))
     return tuple(spots)
 
 
+@lru_cache(maxsize=2048)
+def _spot_shape(kind: str, n: int, k: int) -> str:
+    """The shape of a neighbour of kind `kind` at place k of n around the centre."""
+    angle = -math.pi / 2 + 2 * math.pi * k / n
+    return _shape(kind, _CX + _RX * math.cos(angle), _CY + _RY * math.sin(angle), 8.0)
+
+
+@lru_cache(maxsize=8)
+def _center_shape(kind: str) -> str:
+    return _shape(kind, _CX, _CY, 13.0)
+
+
 @lru_cache(maxsize=512)
-def _edge_title(types: frozenset[str]) -> str:
-    return ", ".join(EDGE_LABELS.get(t, t) for t in sorted(types))
+def _edge(types: frozenset[str]) -> tuple[str, str]:
+    """The class and escaped tooltip of the line to a neighbour linked by edges of `types`."""
+    return min(types), esc(", ".join(EDGE_LABELS.get(t, t) for t in sorted(types)))
 
 
-def _line(a: tuple[float, float], b: tuple[float, float], kind: str, title: str) -> str:
-    tip = f"<title>{escape(title)}</title>" if title else ""
-    return (
-        f'<line class="e e-{kind}" x1="{a[0]:.1f}" y1="{a[1]:.1f}" x2="{b[0]:.1f}" '
-        f'y2="{b[1]:.1f}">{tip}</line>'
-    )
+def _line(a: tuple[str, ...], b: tuple[str, ...], kind: str, title: str) -> str:
+    tip = f"<title>{title}</title>" if title else ""
+    return f'<line class="e e-{kind}" x1="{a[0]}" y1="{a[1]}" x2="{b[0]}" y2="{b[1]}">{tip}</line>'
 
 
 def local_graph(site: Site, center: str, u: Links, limit: int = 24) -> dict[str, Any] | None:
@@ -97,27 +129,27 @@ def local_graph(site: Site, center: str, u: Links, limit: int = 24) -> dict[str,
     The drawing is plain markup: every neighbour is an `<a>` to its page with a `<title>`, so it
     works without script, under the CSP, and by keyboard.
     """
-    graph = site.graph
-    if center not in graph:
+    near = site.links.get(center)  # every node of the graph has an entry
+    if not near:
         return None
-    kinds = {v: t for v, t in site.links.get(center, {}).items() if v != center}
+    kinds = {v: t for v, t in near.items() if v != center}
     if not kinds:
         return None
     order = sorted(kinds, key=lambda n: _node_bits(site, n)[4])
     shown = order[:limit]
-    spots = _ring(len(shown))
-    pos: dict[str, tuple[float, float]] = {center: (_CX, _CY)}
+    n = len(shown)
+    spots = _ring(n)
+    place = {other: k for k, other in enumerate(shown)}
+    lines = []
     for other, spot in zip(shown, spots, strict=True):
-        pos[other] = (spot[0], spot[1])
-    lines = [
-        _line(pos[center], pos[o], min(kinds[o]), _edge_title(frozenset(kinds[o]))) for o in shown
-    ]
-    for a in shown:
+        kind, title = _edge(frozenset(kinds[other]))
+        lines.append(_line(_CENTER, spot, kind, title))
+    for a, k in place.items():
         adjacent = site.succ[a]
         if len(adjacent) > _BUSY:
             continue
-        for b in sorted(b for b in shown if b != a and b in adjacent):
-            lines.append(_line(pos[a], pos[b], "between", ""))
+        for b in sorted(b for b in adjacent if b in place and b != a):
+            lines.append(_line(spots[k], spots[place[b]], "between", ""))
     kind, vcls, title, _, _ = _node_bits(site, center)
     parts = [
         f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" aria-labelledby="kb-lg-caption">',
@@ -125,18 +157,14 @@ def local_graph(site: Site, center: str, u: Links, limit: int = 24) -> dict[str,
         *lines,
         '</g><g class="lg-nodes">',
         f'<g class="n n-{kind} center{vcls}"><title>{title} (this page)</title>'
-        f"{_shape(kind, _CX, _CY, 13.0)}</g>",
+        f"{_center_shape(kind)}</g>",
     ]
-    for other, (x, y, lx, ly, anchor) in zip(shown, spots, strict=True):
-        kind, vcls, title, label, _ = _node_bits(site, other)
-        parts.append(
-            f'<a href="{escape(u.node(other))}" class="n n-{kind}{vcls}">'
-            f"<title>{title}</title>{_shape(kind, x, y, 8.0)}"
-            f'<text x="{lx:.1f}" y="{ly:.1f}" text-anchor="{anchor}">{label}</text></a>'
-        )
+    for k, (other, spot) in enumerate(zip(shown, spots, strict=True)):
+        kind, opening, label = _link_open(site, other, u)
+        parts.append(f"{opening}{_spot_shape(kind, n, k)}{spot[2]}{label}</text></a>")
     parts.append("</g></svg>")
     return {
         "svg": Markup("\n".join(parts)),
-        "more": len(order) - len(shown),
+        "more": len(order) - n,
         "total": len(order),
     }

@@ -76,6 +76,8 @@ class Site:
     counts: dict[str, Counts] = field(default_factory=dict)
     node_data: dict[str, dict[str, Any]] = field(default_factory=dict)  # graph node -> attrs
     refs: dict[tuple[str, ...], dict[str, Any]] = field(default_factory=dict)  # views.claim_ref
+    graph_bits: dict[str, Any] = field(default_factory=dict)  # node -> what local graphs show
+    graph_links: dict[tuple[str, str], Any] = field(default_factory=dict)  # (node, folder) -> <a>
     links: dict[str, dict[str, set[str]]] = field(default_factory=dict)  # node -> other -> types
     succ: dict[str, set[str]] = field(default_factory=dict)  # node -> nodes it links to
 
