@@ -50,6 +50,7 @@ class BuildReport:
     linked: int = 0
     reused: int = 0  # pages not rendered again: their inputs did not change
     work: dict[str, float] = field(default_factory=dict)  # seconds in workers per kind of work
+    in_place: bool = False  # the changed files were moved into the previous site (few changed)
     exit_code: int = 0
 
     @contextmanager
@@ -110,7 +111,8 @@ def build(
             citations = pending.result()
         with report.stage("prepare"):
             producers, keys, reused, todo = _plan(kb, graph, problems, citations, writer)
-        staging = writer.staging()
+        staging = writer.staging(in_place=todo * 2 <= len(keys) + 16)  # few pages changed
+        report.in_place = staging.in_place
         with report.stage("render"):  # pages, exports and assets, written by parallel workers
             placed, spent = write_files(producers, staging, pages=todo)
         report.work = {"citations": pending.seconds, **spent}

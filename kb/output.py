@@ -3,6 +3,11 @@
 The new site is written into a fresh folder beside the output, then swapped in with two renames;
 a build that fails or is killed leaves the previous site as it was. Files whose bytes did not
 change are hard-linked from the previous site instead of written again.
+
+A rebuild that changes few pages does not make a whole new folder: the changed files are written
+into the fresh folder, a journal naming them is committed with one rename, and they are moved
+into the previous site. A build killed before the journal exists changed nothing; one killed
+after it is finished by the next build (`recover`).
 """
 
 from __future__ import annotations
@@ -92,6 +97,9 @@ def recover(out: Path) -> None:
     Call it holding `locked(out)`: it deletes the half-written folders of killed builds, which
     would otherwise pile up beside the output, and only the lock tells them from a running one's.
     """
+    journal = _journal_path(out)
+    if journal.exists():
+        _roll_forward(out, journal)
     for new in out.parent.glob(f".{out.name}.kb-new-*"):
         shutil.rmtree(new, ignore_errors=True)
     if out.exists():
@@ -179,10 +187,17 @@ class SiteWriter:
         """True when the previous site's file is as kb wrote it (size, and not modified since)."""
         return _intact(self.out, path, self.old_files, self.old_sizes, self.finished_ns)
 
-    def staging(self) -> Staging:
-        """Return a fresh folder beside the output for the new site (removed if not finished)."""
+    def staging(self, in_place: bool = False) -> Staging:
+        """Return a fresh folder beside the output for the new site (removed if not finished).
+
+        `in_place`: the new site will be the previous one with only the changed files moved in
+        (for a rebuild that changes few files); otherwise it is a complete new folder swapped in.
+        """
         tmp = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.kb-new-", dir=self.out.parent))
-        self._staging = Staging(tmp, self.out, self.old_files, self.old_sizes, self.finished_ns)
+        in_place = in_place and bool(self.old_files)
+        self._staging = Staging(
+            tmp, self.out, self.old_files, self.old_sizes, self.finished_ns, in_place
+        )
         return self._staging
 
     def write(
@@ -216,11 +231,13 @@ class SiteWriter:
             sizes: dict[str, int] = {}
             written = linked = 0
             for path in sorted(reused):
-                os.link(out / _safe_rel(path), staging.place(path))
+                if not staging.in_place:
+                    os.link(out / _safe_rel(path), staging.place(path))
                 manifest[path] = self.old_files[path]
                 sizes[path] = self.old_sizes[path]
                 linked += 1
-            for path, digest, size, was_linked in placed:
+            placed_list = list(placed)
+            for path, digest, size, was_linked in placed_list:
                 manifest[path] = digest
                 sizes[path] = size
                 linked += was_linked
@@ -231,8 +248,13 @@ class SiteWriter:
                 sort_keys=True,
             )
             (tmp / MARKER).write_text(body + "\n", encoding="utf-8")
-            os.chmod(tmp, 0o755)
-            _swap(tmp, out)
+            if staging.in_place:
+                moves = sorted(p for p, _, _, was_linked in placed_list if not was_linked)
+                gone = sorted(set(self.old_files) - set(manifest))
+                _commit_in_place(out, tmp, moves, gone)
+            else:
+                os.chmod(tmp, 0o755)
+                _swap(tmp, out)
         except BaseException:
             staging.discard()
             raise
@@ -248,14 +270,21 @@ Placed = tuple[str, str, int, bool]
 class Staging:
     """The folder a new site is written into: `put` may be called from forked workers.
 
-    A file whose bytes are those of the previous site's intact copy is hard-linked from it
-    (its time stamp stays, so nothing watching the site sees a change), else written.
+    A file whose bytes are those of the previous site's intact copy is hard-linked from it (its
+    time stamp stays, so nothing watching the site sees a change), or, `in_place`, left where
+    it is; other files are written.
     """
 
     def __init__(
-        self, tmp: Path, out: Path, old: dict[str, str], old_sizes: dict[str, int], done_ns: int
+        self,
+        tmp: Path,
+        out: Path,
+        old: dict[str, str],
+        old_sizes: dict[str, int],
+        done_ns: int,
+        in_place: bool = False,
     ) -> None:
-        self.tmp, self.out = tmp, out
+        self.tmp, self.out, self.in_place = tmp, out, in_place
         self._old, self._old_sizes, self._done_ns = old, old_sizes, done_ns
         self._made: set[PurePosixPath] = set()
 
@@ -270,10 +299,13 @@ class Staging:
     def put(self, path: str, data: bytes) -> Placed:
         """Put one file of the new site; return what the manifest records of it."""
         digest = hashlib.sha256(data).hexdigest()
-        target = self.place(path)
-        if self._old.get(path) == digest and _intact(
+        same = self._old.get(path) == digest and _intact(
             self.out, path, self._old, self._old_sizes, self._done_ns
-        ):
+        )
+        if same and self.in_place:
+            return path, digest, len(data), True  # the previous site's copy stays where it is
+        target = self.place(path)
+        if same:
             try:
                 os.link(self.out / _safe_rel(path), target)
                 return path, digest, len(data), True
@@ -306,6 +338,64 @@ def write_site(files: Mapping[str, bytes], out: Path) -> dict[str, int]:
     """Write `files` as the site in `out`, atomically; return counts of written and linked files."""
     with SiteWriter(out) as writer:
         return writer.write(files)
+
+
+def _journal_path(out: Path) -> Path:
+    return out.parent / f".{out.name}.kb-journal"
+
+
+def _commit_in_place(out: Path, tmp: Path, moves: list[str], gone: list[str]) -> None:
+    """Move the changed files (and the manifest) from `tmp` into `out`, delete what is gone.
+
+    The journal, written first and atomically, names all of it: a build killed while moving
+    is finished by the next one (`recover`), so the site is never left half old, half new. The
+    previous site stays as it was until the journal exists: a build killed before that
+    changes nothing.
+    """
+    journal = _journal_path(out)
+    body = json.dumps({"staging": tmp.name, "moves": moves, "gone": gone})
+    part = journal.with_name(journal.name + ".part")
+    part.write_text(body, encoding="utf-8")
+    os.replace(part, journal)  # from here on the build is committed
+    _roll_forward(out, journal)
+
+
+def _roll_forward(out: Path, journal: Path) -> None:
+    """Carry out a committed journal: move its files in, delete the gone ones, then the journal."""
+    try:
+        data = json.loads(journal.read_text(encoding="utf-8"))
+        tmp = out.parent / str(data["staging"])
+        moves = [str(p) for p in data["moves"]]
+        gone = [str(p) for p in data["gone"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        journal.unlink(missing_ok=True)  # a torn journal was never committed (it is renamed)
+        return
+    if tmp.parent != out.parent or not tmp.name.startswith(f".{out.name}.kb-new-"):
+        journal.unlink(missing_ok=True)  # not one of ours: do nothing it names
+        return
+    made: set[PurePosixPath] = set()
+    for path in [*moves, MARKER]:
+        rel = _safe_rel(path) if path != MARKER else PurePosixPath(MARKER)
+        src = tmp / rel
+        if not src.exists():
+            continue  # moved before the kill
+        if rel.parent not in made:
+            (out / rel.parent).mkdir(parents=True, exist_ok=True)
+            made.add(rel.parent)
+        os.replace(src, out / rel)
+    for path in gone:
+        rel = _safe_rel(path)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(out / rel)
+        for parent in rel.parents:  # a folder left empty goes too, as in a clean build
+            if parent == PurePosixPath("."):
+                break
+            try:
+                os.rmdir(out / parent)
+            except OSError:
+                break
+    journal.unlink(missing_ok=True)
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _swap(new: Path, out: Path) -> None:

@@ -86,3 +86,36 @@ def test_a_page_edited_by_hand_in_the_output_is_rendered_again(
     assert again.reused > 0
     assert page.read_bytes() == original
     assert other.read_bytes() == other_original
+
+
+def _layout(path: Path) -> list[str]:
+    """Every file and folder under `path`, relative."""
+    return sorted(str(p.relative_to(path)) for p in path.rglob("*"))
+
+
+def test_a_small_edit_is_moved_into_the_previous_site(synthetic: Path, tmp_path: Path) -> None:
+    """One claim edited: its pages are moved into the previous site (no new folder), every
+    other file keeps its inode, and the site equals a clean build, folders included."""
+    site = tmp_path / "site"
+    assert build(synthetic, site, log=lambda _line: None).exit_code == 0
+    far = site / "claims" / "c000040.html"
+    inode = far.stat().st_ino
+    _edit(synthetic / "claims" / "c000003.yaml", 'statement: "', 'statement: "Edited. ')
+    texts = "".join(p.read_text() for p in (synthetic / "claims").glob("*.yaml"))
+    gone = next(  # a claim no other claim links to: removing it changes few pages
+        p.stem
+        for p in sorted((synthetic / "claims").glob("*.yaml"))
+        if f"claim: {p.stem}" not in texts and p.stem not in ("c000003", "c000040")
+    )
+    (synthetic / "claims" / f"{gone}.yaml").unlink()
+    inc = build(synthetic, site, log=lambda _line: None)
+    assert inc.exit_code == 0 and inc.in_place
+    assert 0 < inc.written < inc.files / 2
+    if "c000003" not in far.read_text() and gone not in far.read_text():
+        assert far.stat().st_ino == inode  # a page that shows neither: untouched
+    assert not (site / "claims" / f"{gone}.html").exists()
+    clean = tmp_path / "clean"
+    build(synthetic, clean, log=lambda _line: None)
+    assert _tree(site) == _tree(clean)
+    assert _layout(site) == _layout(clean)
+    assert not list(tmp_path.glob(".site.kb-*[!k]"))  # no staging folder or journal left

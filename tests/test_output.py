@@ -414,3 +414,117 @@ def test_a_previous_site_with_files_added_by_hand_is_refused(kb_copy: Path, run_
     assert result.code == 2
     assert "CNAME, claims/my-notes.txt" in result.err and "refused" in result.err
     assert snapshot(out) == before
+
+
+# --- a rebuild that changes few files moves them into the previous site, under a journal ------
+
+IN_PLACE_CHILD = textwrap.dedent(
+    """
+    import os, sys, time
+    from pathlib import Path
+    import kb.output as o
+    out, mode = Path(sys.argv[1]), sys.argv[2]
+    real_open, real_replace = open, os.replace
+    calls = {"open": 0, "replace": 0}
+
+    def hang_if(what, n):
+        calls[what] += 1
+        if mode == f"hang-{what}-{n}" and calls[what] == n:
+            print("hanging", flush=True)
+            time.sleep(60)
+
+    def slow_open(*args, **kwargs):
+        hang_if("open", 1)
+        return real_open(*args, **kwargs)
+
+    def replace(src, dst):
+        hang_if("replace", 3)  # 1: the journal is committed, 2: the first file moved in
+        return real_replace(src, dst)
+
+    o.open = slow_open
+    o.os.replace = replace
+    print("start", flush=True)
+    with o.SiteWriter(out) as writer:
+        staging = writer.staging(in_place=True)
+        placed = [staging.put(p, b) for p, b in sorted(CHANGED.items())]
+        keep = [p for p in writer.old_files if p not in CHANGED.keys() | GONE]
+        writer.finish(placed, reused=keep)
+    print("done", flush=True)
+    """
+)
+# The second build: two pages change, one keeps its bytes, one is new (in a new folder), two go.
+CHANGED = {
+    "d0/f0.html": b"changed 0",
+    "d1/f1.html": (b"old 1 " * 200),
+    "d3/f3.html": b"changed 3",
+    "new/page.html": b"a new page",
+}
+GONE = {"d5/f5.html", "d6/f6.html"}
+
+
+def in_place_expected() -> dict[str, bytes]:
+    """The files of the site after the second build."""
+    files = {k: v for k, v in site_files("old", 7).items() if k not in GONE}
+    files.update(CHANGED)
+    return files
+
+
+def start_in_place(out: Path, mode: str) -> subprocess.Popen[str]:
+    """Run IN_PLACE_CHILD (the second build) over the site in `out`."""
+    setup = f"CHANGED = {CHANGED!r}\nGONE = {GONE!r}\n"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", setup + IN_PLACE_CHILD, str(out), mode],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "start"
+    return proc
+
+
+def test_an_in_place_rebuild_moves_in_only_the_changed_files(tmp_path: Path) -> None:
+    """Unchanged files keep their inode; changed and new ones arrive; gone ones and their
+    emptied folders go; nothing is left beside the site."""
+    out = tmp_path / "site"
+    write_site(site_files("old", 7), out)
+    inode = {p: (out / p).stat().st_ino for p in ("d1/f1.html", "d2/f2.html", "d0/f0.html")}
+    proc = start_in_place(out, "run")
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert_complete(out, in_place_expected())
+    assert (out / "d2/f2.html").stat().st_ino == inode["d2/f2.html"]  # reused: untouched
+    assert (out / "d1/f1.html").stat().st_ino == inode["d1/f1.html"]  # same bytes: untouched
+    assert (out / "d0/f0.html").stat().st_ino != inode["d0/f0.html"]
+    assert not (out / "d5").exists() and not (out / "d6").exists()
+    assert leftovers(out) == [] and not list(tmp_path.glob(".site.kb-journal*"))
+
+
+def test_kill_before_the_journal_leaves_the_previous_site(
+    old_site: tuple[Path, dict[str, bytes | None]],
+) -> None:
+    """Killed while writing the changed files: the previous site is exactly as it was."""
+    out, before = old_site
+    proc = start_in_place(out, "hang-open-1")
+    wait_for(proc, "hanging")
+    kill(proc)
+    assert snapshot(out) == before
+    write_site(site_files("next", 5), out)  # the next build tidies up
+    assert leftovers(out) == []
+
+
+def test_kill_after_the_journal_is_finished_by_the_next_build(tmp_path: Path) -> None:
+    """Killed half-way through moving files in: the next build first completes the commit."""
+    out = tmp_path / "site"
+    write_site(site_files("old", 7), out)
+    proc = start_in_place(out, "hang-replace-3")
+    wait_for(proc, "hanging")
+    kill(proc)
+    assert (tmp_path / ".site.kb-journal").exists()
+    old = site_files("old", 7)
+    assert (out / "d0/f0.html").read_bytes() == CHANGED["d0/f0.html"]  # caught half-way:
+    assert (out / "d3/f3.html").read_bytes() == old["d3/f3.html"]  # one moved in, one not yet
+    with locked(out):
+        recover(out)
+    assert_complete(out, in_place_expected())
+    assert leftovers(out) == [] and not (tmp_path / ".site.kb-journal").exists()
