@@ -25,9 +25,15 @@ _FOLD = str.maketrans(
 _ELLIPSIS = re.compile(r"\s*(?:\u2026|\.\s?\.\s?\.)\s*")
 _WORD = re.compile(r"\w+(?:'\w+)*")
 
-
-_SPACE = re.compile(r"\s+")
-_SPACE_FIX = re.compile(r"\s{2,}|[^\S ]|^ | $")
+# White space (what `\s`, str.split() and str.isspace() agree on) that _FOLD leaves as it is,
+# except the plain space: fold() turns it into "\n" first, so that every run of white space it
+# must shorten or replace holds a "\n" or two spaces, both found by str.find at C speed.
+_OTHER_SPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f\x85\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+    "\u2008\u2028\u2029\u205f\u3000"
+)
+_FOLD_MARK = {**_FOLD, **dict.fromkeys(map(ord, _OTHER_SPACE), "\n")}
+_RUN = re.compile("[ \n]*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +54,8 @@ class Folded:
         """Return the offset in the original text of folded character `i`."""
         if self.exact is not None:
             return self.exact[i]
+        if not self.runs or i < self.runs[0]:
+            return i
         k = bisect.bisect_right(self.runs, i)
         return i + (self.shift[k - 1] if k else 0)
 
@@ -57,20 +65,48 @@ def fold_char(ch: str) -> str:
     return ch.translate(_FOLD).lower()
 
 
+def _space_runs(low: str) -> list[tuple[int, int]]:
+    r"""The (start, end) of every run of white space that is not one space between two words.
+
+    `low` holds no white space but spaces and "\n" (see _FOLD_MARK). These are the runs the
+    regular expression `\s{2,}|[^\S ]|^ | $` finds, in order: every run with a "\n" or two
+    spaces, and a lone space at either end.
+    """
+    n = len(low)
+    runs: list[tuple[int, int]] = []
+    pos = 0
+    if low.startswith(" "):
+        pos = _RUN.match(low).end()  # type: ignore[union-attr]
+        runs.append((0, pos))
+    nl = low.find("\n", pos)
+    sp = low.find("  ", pos)
+    while nl != -1 or sp != -1:
+        at = nl if sp == -1 or (nl != -1 and nl < sp) else sp
+        # The run may begin with one space just before (two would have been found first).
+        start = at - 1 if at > pos and low[at - 1] == " " else at
+        pos = _RUN.match(low, at).end()  # type: ignore[union-attr]
+        runs.append((start, pos))
+        if nl != -1 and nl < pos:
+            nl = low.find("\n", pos)
+        if sp != -1 and sp < pos:
+            sp = low.find("  ", pos)
+    if low.endswith(" ") and (not runs or runs[-1][1] != n):
+        runs.append((n - 1, n))
+    return runs
+
+
 @functools.lru_cache(maxsize=1024)
 def fold(text: str) -> Folded:
     """Fold a text for matching: lower case, straight quotes, plain dashes, single spaces."""
-    t = text.translate(_FOLD)
-    low = t.lower()
-    if len(low) != len(t):  # a rare letter whose lower case is longer (e.g. U+0130)
+    low = text.translate(_FOLD_MARK).lower()
+    if len(low) != len(text):  # a rare letter whose lower case is longer (e.g. U+0130)
         return _fold_slow(text)
     out: list[str] = []
     runs: list[int] = []
     shift: list[int] = []
     pos = dropped = 0
     n = len(low)
-    for m in _SPACE_FIX.finditer(low):  # only the runs that are not already one plain space
-        a, b = m.span()
+    for a, b in _space_runs(low):  # only the runs that are not already one plain space
         out.append(low[pos:a])
         start = a - dropped  # where the run begins in the folded text
         if a == 0 or b == n:  # leading and trailing white space go entirely
@@ -109,12 +145,18 @@ def _fold_slow(text: str) -> Folded:
 
 def fold_plain(text: str) -> str:
     """Fold a text without keeping offsets (quotes, prefixes and suffixes)."""
-    return _SPACE.sub(" ", text.translate(_FOLD).lower()).strip()
+    # In ASCII text the only character _FOLD changes is the backtick; str.split() without
+    # arguments splits at the same white space as `\s+` and drops it at both ends.
+    t = text.replace("`", "'") if text.isascii() else text.translate(_FOLD)
+    return " ".join(t.lower().split())
 
 
 def segments(quote: str) -> list[str]:
     """Split a quote at its ellipses into the runs of words that must appear, in order."""
-    parts = _ELLIPSIS.split(fold_plain(quote.replace("\u2026", "...")))
+    text = fold_plain(quote.replace("\u2026", "..."))
+    if ".." not in text and ". ." not in text:  # no ellipsis (text has single spaces)
+        return [text] if text else []
+    parts = _ELLIPSIS.split(text)
     return [p.strip() for p in parts if p.strip()]
 
 
@@ -167,8 +209,10 @@ def _is_word(ch: str) -> bool:
 
 def _find(hay: str, part: str, pos: int) -> int:
     """Find `part` in `hay` from `pos`, not starting or ending inside a word (no "he" in "the")."""
-    first, last = _is_word(part[0]), _is_word(part[-1])
     at = hay.find(part, pos)
+    if at == -1:
+        return -1
+    first, last = _is_word(part[0]), _is_word(part[-1])
     while at != -1:
         end = at + len(part)
         if not (first and at > 0 and _is_word(hay[at - 1])) and not (
@@ -205,6 +249,8 @@ class Drift:
 
 def drift(origin: str, quote: str) -> Drift:
     """Compare a quote with its origin word by word (case and punctuation alone are not drift)."""
+    if origin == quote:
+        return Drift((), (), ())
     a, b = words(origin), words(quote)
     if a == b:
         return Drift((), (), ())

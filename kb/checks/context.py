@@ -9,6 +9,9 @@ import networkx as nx
 from kb.model import Claim, KnowledgeBase, Quote, SourceId
 from kb.quotes import Folded, fold
 
+# (source id, words, prefix, suffix): what locate() is given, bar the snapshot the id names
+SpanKey = tuple[SourceId, str, str | None, str | None]
+
 
 @dataclass
 class Context:
@@ -17,6 +20,10 @@ class Context:
     kb: KnowledgeBase
     graph: nx.MultiDiGraph[str]
     folded: dict[SourceId, Folded] = field(default_factory=dict)
+    # Where the same words were looked for in the same snapshot (an origin that is the quote
+    # itself, as most are, is found once for both).
+    spans: dict[SpanKey, list[tuple[int, int]]] = field(default_factory=dict)
+    _quotes: list[tuple[Claim, int, Quote]] | None = field(default=None, init=False, repr=False)
 
     def snapshot(self, sid: SourceId) -> Folded | None:
         """Return the folded snapshot of a source (folded once per run), or None."""
@@ -29,7 +36,9 @@ class Context:
         return got
 
     def quotes(self) -> list[tuple[Claim, int, Quote]]:
-        """Every quote of every claim, in id order."""
-        return [
-            (c, i, q) for _, c in sorted(self.kb.claims.items()) for i, q in enumerate(c.quotes)
-        ]
+        """Every quote of every claim, in id order (listed once per run)."""
+        if self._quotes is None:
+            self._quotes = [
+                (c, i, q) for _, c in sorted(self.kb.claims.items()) for i, q in enumerate(c.quotes)
+            ]
+        return self._quotes

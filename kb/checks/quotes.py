@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from kb.checks.context import Context
+from kb.checks.context import Context, SpanKey
 from kb.checks.registry import code, problem
-from kb.errors import Problem, Severity
-from kb.model import Claim, Quote, Source
+from kb.errors import Loc, Problem, Severity
+from kb.model import Claim, Quote, Source, SourceId
 from kb.quotes import drift, locate
 
 F = "quotes"
@@ -24,13 +24,20 @@ def quote_spans(
         q = claim.quotes[index]
         if origin:
             o = q.origin
-            snap = ctx.snapshot(o.source) if o and o.source and o.text else None
-            got = locate(o.text, snap) if snap and o and o.text else []
+            got = _spans(ctx, (o.source, o.text, None, None)) if o and o.source and o.text else []
         else:
-            snap = ctx.snapshot(q.source)
-            got = locate(q.text, snap, q.prefix, q.suffix) if snap else []
+            got = _spans(ctx, (q.source, q.text, q.prefix, q.suffix))
         ctx.kb.located[key] = got
     return got
+
+
+def _spans(ctx: Context, key: SpanKey) -> list[tuple[int, int]]:
+    """locate() the words of `key` in its source's snapshot, once per run for the same key."""
+    got = ctx.spans.get(key)
+    if got is None:
+        snap = ctx.snapshot(key[0])
+        got = ctx.spans[key] = locate(key[1], snap, key[2], key[3]) if snap else []
+    return list(got)  # a list of its own for each place in kb.located
 
 
 def _not_found(src: Source, what: str, loc_of: Quote | None, claim: Claim, loc: object) -> Problem:
@@ -149,22 +156,23 @@ def snapshot_missing(ctx: Context) -> Iterator[Problem]:
     Save the source's text as `sources/<id>.txt` (or name the file with `snapshot:`).
     """
     for c, _i, q in ctx.quotes():
-        for sid, loc in (
-            (q.source, q.where.at("source")),
-            (
-                q.origin.source if q.origin else None,
-                q.origin.where.at("source") if q.origin else None,
-            ),
-        ):
-            src = ctx.kb.sources.get(sid) if sid else None
-            if src is not None and src.snapshot_text is None and loc is not None:
-                yield problem(
-                    "snapshot-missing",
-                    loc,
-                    f"source {sid} has no snapshot (sources/{sid}.txt): "
-                    "the words cannot be checked",
-                    f"claim:{c.id}",
-                )
+        src = ctx.kb.sources.get(q.source) if q.source else None
+        if src is not None and src.snapshot_text is None:
+            yield _no_snapshot(q.source, q.where.at("source"), c)
+        o = q.origin
+        if o is not None and o.source:
+            src = ctx.kb.sources.get(o.source)
+            if src is not None and src.snapshot_text is None:
+                yield _no_snapshot(o.source, o.where.at("source"), c)
+
+
+def _no_snapshot(sid: SourceId, loc: Loc, claim: Claim) -> Problem:
+    return problem(
+        "snapshot-missing",
+        loc,
+        f"source {sid} has no snapshot (sources/{sid}.txt): the words cannot be checked",
+        f"claim:{claim.id}",
+    )
 
 
 @code("snapshot-changed", F)
