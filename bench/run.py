@@ -11,10 +11,12 @@ in a fresh process; and the time to rebuild after editing one claim, both in a f
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -27,6 +29,58 @@ from kb.build import build  # noqa: E402
 def rss_mb(who: int) -> float:
     """Peak resident set size in MB (Linux reports KiB)."""
     return resource.getrusage(who).ru_maxrss / 1024
+
+
+class TreeMemory:
+    """Sample the memory of this process and all its descendants (PSS: shared pages counted
+    once, split between the processes sharing them) every 50 ms; keep the peak of the sum."""
+
+    def __init__(self) -> None:
+        self.peak_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> TreeMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.05):
+            self.peak_mb = max(self.peak_mb, sum(map(_pss_mb, _tree(os.getpid()))))
+
+    @property
+    def available(self) -> bool:
+        """True where /proc gives PSS (Linux)."""
+        return Path(f"/proc/{os.getpid()}/smaps_rollup").exists()
+
+
+def _tree(pid: int) -> list[int]:
+    """`pid` and its descendants, from /proc."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        try:
+            for task in Path(f"/proc/{p}/task").iterdir():
+                kids = (task / "children").read_text().split()
+                todo.extend(int(k) for k in kids)
+        except OSError:
+            continue
+    return out
+
+
+def _pss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError):
+        pass
+    return 0.0
 
 
 def timed(cmd: list[str]) -> float:
@@ -94,9 +148,10 @@ def main() -> int:
     )
 
     parse_cache: dict[str, object] = {}
-    t0 = time.perf_counter()
-    rep = build(kb, site, log=lambda _line: None, parse_cache=parse_cache)
-    wall = time.perf_counter() - t0
+    with TreeMemory() as memory:
+        t0 = time.perf_counter()
+        rep = build(kb, site, log=lambda _line: None, parse_cache=parse_cache)
+        wall = time.perf_counter() - t0
     if rep.exit_code:
         errors = [p.text() for p in rep.problems if p.severity == "error"][:10]
         sys.exit("the build failed:\n" + "\n".join(errors))
@@ -105,6 +160,11 @@ def main() -> int:
         f"  peak RSS: {rss_mb(resource.RUSAGE_SELF):.0f} MB (this process), "
         f"{rss_mb(resource.RUSAGE_CHILDREN):.0f} MB (largest child: render workers, pandoc)"
     )
+    if memory.available:
+        print(
+            f"  peak memory of the whole process tree: {memory.peak_mb:.0f} MB "
+            "(sum of PSS, sampled every 50 ms: pages shared by forked workers counted once)"
+        )
 
     kb_cmd = [sys.executable, "-m", "kb", "-C", str(kb)]
     check = timed([*kb_cmd, "check"])
