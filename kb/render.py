@@ -109,6 +109,12 @@ class _Environment(Environment):
 
     template_class = _Template
 
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        """Return a template's globals as one plain dict, not a ChainMap over the environment's:
+        every render copies them, and a ChainMap copies slowly. The environment's globals are
+        all set before the pages' templates are loaded (see `environment`)."""
+        return {**self.globals, **(d or {})}
+
     def getattr(self, obj: Any, attribute: str) -> Any:
         """Return `obj.attribute`, else `obj[attribute]`, as Jinja does; a dict key is found
         without first failing to find an attribute (and raising) when dict has no such name."""
@@ -144,7 +150,8 @@ def environment() -> Environment:
         graph_data=GRAPH_DATA,
     )
     env.filters["quoted"] = quoted
-    # Imported once here rather than by `{% import %}` in each page, which re-runs it per render.
+    # Imported once here rather than by `{% import %}` in each page, which re-runs it per render
+    # (so the macros' own globals, copied before, lack `m`).
     env.globals["m"] = env.get_template("_macros.html").module
     return env
 
@@ -194,15 +201,25 @@ def render_page(site: Site, page: Page) -> bytes:
     """Render one page to bytes; depends only on `site` and `page`."""
     u = Links(page.path)
     ctx = _context(site, page, u)
-    ctx.update(
-        u=u,
-        here=page.path,
-        page_kind=page.kind,
-        site_title=site.kb.config.title,
-        build_date=site.build_date,
-        exports=[{"name": p.rpartition("/")[2], "href": u.to(p)} for p in site.exports],
-    )
+    ctx.update(u=u, site_title=site.kb.config.title, chrome=chrome(site, page.kind, u))
     return _template(f"{page.kind}.html").render(ctx).encode("utf-8")
+
+
+def chrome(site: Site, kind: str, u: Links) -> dict[str, Any]:
+    """Return the head, masthead and footer of a page (`_chrome.html`), made once per folder
+    and kind of page: they link to the same places from every page of a folder."""
+    key = ("chrome", u.folder, kind)
+    got = site.refs.get(key)
+    if got is None:
+        m = _template("_chrome.html").module
+        exports = [{"name": p.rpartition("/")[2], "href": u.to(p)} for p in site.exports]
+        got = site.refs[key] = {
+            "head": m.head(),  # type: ignore[attr-defined]
+            "links": m.links(u),  # type: ignore[attr-defined]
+            "top": m.top(u, kind, site.kb.config.title),  # type: ignore[attr-defined]
+            "bottom": m.bottom(site.build_date, exports),  # type: ignore[attr-defined]
+        }
+    return got
 
 
 def _context(site: Site, page: Page, u: Links) -> dict[str, Any]:
