@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import cache
 from typing import Any
 
 from kb.checks import loading as L
@@ -12,15 +13,30 @@ from kb.model import Located, Path_
 
 # C0 controls but tab, line feed and carriage return; and the two non-characters XML refuses.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_control = _CONTROL.search
+
+
+@cache
+def _key_set(allowed: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(allowed)
 
 
 class RecordReader:
-    """Read values out of one parsed file, reporting problems with their line and column."""
+    """Read values out of one parsed file, reporting problems with their line and column.
 
-    def __init__(self, where: Located, problems: list[Problem], subject: str | None) -> None:
+    `escapes` is False when the file's text has no backslash: no value can hold a control
+    character then (see yamlio.Document), and texts are not searched for one.
+    """
+
+    __slots__ = ("escapes", "problems", "subject", "where")
+
+    def __init__(
+        self, where: Located, problems: list[Problem], subject: str | None, escapes: bool = True
+    ) -> None:
         self.where = where
         self.problems = problems
         self.subject = subject
+        self.escapes = escapes
 
     def loc(self, path: Path_) -> Loc:
         """Where the value at `path` is."""
@@ -46,10 +62,11 @@ class RecordReader:
             self.report(L.not_a_mapping(self.loc(path), what, got))
             return None
         allowed = tuple(allowed)
-        allowed_set = set(allowed)
-        for key in value:
-            if key not in allowed_set:
-                self.report(L.unknown_key(self.where.key_at(*path, key), key, what, allowed))
+        allowed_set = _key_set(allowed)
+        if not value.keys() <= allowed_set:
+            for key in value:
+                if key not in allowed_set:
+                    self.report(L.unknown_key(self.where.key_at(*path, key), key, what, allowed))
         for key in required:
             if value.get(key) in (None, ""):
                 loc = self.where.key_at(*path, key) if key in value else self.loc(path)
@@ -62,6 +79,8 @@ class RecordReader:
         if v is None:
             return None
         if isinstance(v, str):
+            if not self.escapes or _control(v) is None:
+                return v
             return self._printable(v, (*path, key), key)
         if numbers and isinstance(v, (int, float)) and not isinstance(v, bool):
             return str(v)
@@ -75,7 +94,9 @@ class RecordReader:
         or "\\e" can write them: a NUL is invalid in XML and BibTeX, an ESC sequence would act
         on a terminal. Tab, line feed and carriage return are text.
         """
-        bad = _CONTROL.search(v)
+        if not self.escapes:
+            return v
+        bad = _control(v)
         if bad is None:
             return v
         self.report(

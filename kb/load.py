@@ -70,8 +70,8 @@ def load_kb(root: Path, cache: ParseCache | None = None) -> tuple[KnowledgeBase,
     problems: list[Problem] = []
     config = _load_config(root, problems)
     kb = KnowledgeBase(root=root, config=config)
-    snapshot_files: dict[str, Path] = {}
-    listed: list[tuple[str, list[Problem], list[tuple[str, str, Path]]]] = []
+    snapshot_files: dict[str, str] = {}
+    listed: list[tuple[str, list[Problem], list[tuple[str, str, str]]]] = []
     for kind in KINDS:
         strays: list[Problem] = []
         listed.append((kind, strays, _record_files(root, kind, strays, snapshot_files)))
@@ -88,7 +88,7 @@ def load_kb(root: Path, cache: ParseCache | None = None) -> tuple[KnowledgeBase,
 
 def _load_records(
     kb: KnowledgeBase,
-    listed: list[tuple[str, list[Problem], list[tuple[str, str, Path]]]],
+    listed: list[tuple[str, list[Problem], list[tuple[str, str, str]]]],
     problems: list[Problem],
     cache: ParseCache | None,
     helper: _Helper | None,
@@ -102,12 +102,12 @@ def _load_records(
                 continue
             where = Located(rel, doc.marks)
             subject = f"{kind[:-1]}:{ident}"
-            reader = RecordReader(where, problems, subject)
+            reader = RecordReader(where, problems, subject, doc.escapes)
             _BUILDERS[kind](kb, ident, doc.value, reader)
 
 
 def read_file(
-    path: Path,
+    path: str | Path,
     rel: str,
     problems: list[Problem],
     cache: ParseCache | None = None,
@@ -190,7 +190,7 @@ class _Helper:
         self.results: dict[str, tuple[str, Document]] | None = None
 
     @classmethod
-    def start(cls, paths: list[tuple[str, Path]]) -> _Helper | None:
+    def start(cls, paths: list[tuple[str, str]]) -> _Helper | None:
         share = paths[len(paths) - int(len(paths) * _HELPER_SHARE) :]
         try:
             rfd, wfd = os.pipe()
@@ -239,13 +239,10 @@ class _Helper:
             out: dict[str, tuple[str, Document]] = {}
             for rel, item in zip(self.order, readings, strict=True):
                 if item is not None:
-                    digest, value, marks, issues = item
-                    out[rel] = (
-                        digest,
-                        Document(
-                            value, Marks.from_parts(value, *marks), [Issue(*i) for i in issues]
-                        ),
-                    )
+                    digest, value, marks, issues, escapes = item
+                    marks = Marks.from_parts(value, *marks)
+                    issues = [Issue(*i) for i in issues]
+                    out[rel] = (digest, Document(value, marks, issues, escapes))
             return out
         except Exception:  # a truncated or garbled answer: the parent reads the files itself
             return {}
@@ -271,7 +268,7 @@ class _Helper:
                 self._reap()
 
 
-def _read_for_helper(path: Path, rel: str) -> tuple[Any, ...] | None:  # pragma: no cover
+def _read_for_helper(path: str, rel: str) -> tuple[Any, ...] | None:  # pragma: no cover
     found: list[Problem] = []
     data = _read_bytes(path, rel, found)
     if data is None or found:
@@ -281,7 +278,7 @@ def _read_for_helper(path: Path, rel: str) -> tuple[Any, ...] | None:  # pragma:
         return None
     doc = read_yaml(text)
     issues = tuple((i.code, i.message, i.line, i.col) for i in doc.issues)
-    return hashlib.sha1(data).hexdigest(), doc.value, doc.marks.parts(), issues
+    return hashlib.sha1(data).hexdigest(), doc.value, doc.marks.parts(), issues, doc.escapes
 
 
 def _send(fd: int, data: bytes) -> None:  # pragma: no cover - in the helper process
@@ -290,24 +287,27 @@ def _send(fd: int, data: bytes) -> None:  # pragma: no cover - in the helper pro
         view = view[os.write(fd, view) :]
 
 
-def _read_bytes(path: Path, rel: str, problems: list[Problem]) -> bytes | None:
+def _read_bytes(path: str | Path, rel: str, problems: list[Problem]) -> bytes | None:
     try:
         # O_NONBLOCK: opening a named pipe must not wait for a writer; the open file is then
         # checked (not the name, which could be swapped between a check and the open).
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-        with open(fd, "rb", closefd=True) as fh:
+        try:
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode):
+                name = os.path.basename(path)
                 problems.append(
-                    L.unsafe_path(Loc(rel), path.name, "not a regular file (a pipe or a device)")
+                    L.unsafe_path(Loc(rel), name, "not a regular file (a pipe or a device)")
                 )
                 return None
             if st.st_size > MAX_BYTES:
                 problems.append(L.file_too_large(Loc(rel), st.st_size, MAX_BYTES))
                 return None
-            data = fh.read(st.st_size + 1)  # not a 5 MB buffer per file: that is slow
+            data = _read_fd(fd, st.st_size + 1)  # not a 5 MB buffer per file: that is slow
             if len(data) > st.st_size:  # it grew since fstat: read on, up to the limit
-                data += fh.read(MAX_BYTES + 1 - len(data))
+                data += _read_fd(fd, MAX_BYTES + 1 - len(data))
+        finally:
+            os.close(fd)
     except OSError as exc:
         problems.append(L.yaml_syntax(Loc(rel), f"cannot read the file: {exc.strerror}"))
         return None
@@ -317,17 +317,26 @@ def _read_bytes(path: Path, rel: str, problems: list[Problem]) -> bytes | None:
     return data
 
 
-def _inside(path: Path, root: Path) -> bool:
+def _read_fd(fd: int, size: int) -> bytes:
+    """Read `size` bytes from `fd`, or up to the end if there are fewer (no file object)."""
+    chunks: list[bytes] = []
+    while size > 0 and (chunk := os.read(fd, size)):
+        chunks.append(chunk)
+        size -= len(chunk)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _inside(path: str | Path, root: Path) -> bool:
     try:
-        path.resolve().relative_to(root.resolve())
+        Path(path).resolve().relative_to(root.resolve())
     except (ValueError, OSError, RuntimeError):
         return False
     return True
 
 
 def _record_files(
-    root: Path, kind: str, problems: list[Problem], snapshots: dict[str, Path]
-) -> list[tuple[str, str, Path]]:
+    root: Path, kind: str, problems: list[Problem], snapshots: dict[str, str]
+) -> list[tuple[str, str, str]]:
     """List (id, relative path, path) of the record files of one kind, reporting strays."""
     folder = root / kind
     if not folder.is_dir():
@@ -337,12 +346,12 @@ def _record_files(
             L.unsafe_path(Loc(kind), kind, "a link that leads outside the knowledge base")
         )
         return []
-    found: dict[str, tuple[str, Path]] = {}
-    out: list[tuple[str, str, Path]] = []
+    found: dict[str, tuple[str, str]] = {}
+    out: list[tuple[str, str, str]] = []
     for entry in sorted(os.scandir(folder), key=lambda e: e.name):
         name = entry.name
         rel = f"{kind}/{printable(name)}"  # a name that is not UTF-8 is shown escaped
-        path = folder / name
+        path = entry.path  # a str: a Path per file is slow to make
         if name.startswith("."):
             continue  # hidden files: editor and VCS droppings
         if entry.is_symlink() and not _inside(path, root):
@@ -533,7 +542,6 @@ def _build_source(kb: KnowledgeBase, ident: str, value: Any, r: RecordReader) ->
         kind = kinds.get(key)
         if kind is None or v is None:
             continue
-        loc = r.loc((key,))
         if kind == "names":
             names = _names(v, key, r)
             if names:
@@ -546,10 +554,10 @@ def _build_source(kb: KnowledgeBase, ident: str, value: Any, r: RecordReader) ->
             if t is None:
                 continue
             if key == "URL" and not L.check_url(t):
-                r.report(L.bad_url(loc, t))
+                r.report(L.bad_url(r.loc((key,)), t))
                 continue
             if key == "DOI" and not L.DOI_RE.match(t):
-                r.report(L.bad_doi(loc, t))
+                r.report(L.bad_doi(r.loc((key,)), t))
                 continue
             csl[key] = t
         else:
@@ -594,7 +602,7 @@ def _names(value: Any, key: str, r: RecordReader) -> list[dict[str, Any]]:
 
 
 def _attach_snapshots(
-    kb: KnowledgeBase, root: Path, files: dict[str, Path], problems: list[Problem]
+    kb: KnowledgeBase, root: Path, files: dict[str, str], problems: list[Problem]
 ) -> None:
     """Read each source's snapshot; report unsafe names, bad text and changed hashes."""
     used: set[str] = set()
@@ -658,7 +666,7 @@ def _load_config(root: Path, problems: list[Problem]) -> Config:
     if doc is None:
         return Config()
     where = Located("kb.yaml", doc.marks)
-    r = RecordReader(where, problems, None)
+    r = RecordReader(where, problems, None, doc.escapes)
     if doc.value is None:
         return Config(where=where)
     m = r.mapping(doc.value, (), "kb.yaml", S.CONFIG_KEYS)

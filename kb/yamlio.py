@@ -89,20 +89,23 @@ class Marks(Mapping[Path_, Mark]):
     __slots__ = ("_all", "extras", "ints", "value")
 
     def __init__(
-        self, value: Any = None, ints: array[int] | None = None, extras: list[Any] | None = None
+        self,
+        value: Any = None,
+        ints: array[int] | None = None,
+        extras: Sequence[Any] | None = None,
     ) -> None:
         self.value = value
         self.ints: array[int] = array("i") if ints is None else ints
-        self.extras: list[Any] = extras or []
+        self.extras: Sequence[Any] = extras or ()  # no list kept per file for nothing
         # every mark as a dict: made once asked for when a place cannot be found by the walk
         self._all: dict[Path_, Mark] | None = None
 
-    def parts(self) -> tuple[bytes, list[Any]]:
+    def parts(self) -> tuple[bytes, Sequence[Any]]:
         """What `from_parts` needs besides the value, in types marshal can send."""
         return self.ints.tobytes(), self.extras
 
     @classmethod
-    def from_parts(cls, value: Any, ints: bytes, extras: list[Any]) -> Marks:
+    def from_parts(cls, value: Any, ints: bytes, extras: Sequence[Any]) -> Marks:
         """Rebuild marks from the document's value and `parts()`."""
         stream = array("i")
         stream.frombytes(ints)
@@ -227,7 +230,7 @@ def _replay(
     ints: Sequence[int],
     at: int,
     depth: int,
-    extras: list[Any],
+    extras: Sequence[Any],
     out: dict[Path_, Mark],
 ) -> int:
     """Put the places inside `v` (read from `ints[at:]`) into `out`; return where they end.
@@ -255,7 +258,12 @@ def _replay(
 
 
 def _replay_extras(
-    path: Path_, ints: Sequence[int], at: int, depth: int, extras: list[Any], out: dict[Path_, Mark]
+    path: Path_,
+    ints: Sequence[int],
+    at: int,
+    depth: int,
+    extras: Sequence[Any],
+    out: dict[Path_, Mark],
 ) -> int:
     """Replay the dropped values (and a last key without a value) read at `at` in this mapping."""
     while at < len(ints) and ints[at] < 0:
@@ -277,6 +285,9 @@ class Document:
     value: Any = None
     marks: Marks = field(default_factory=Marks)
     issues: list[Issue] = field(default_factory=list)
+    # False when the text has no backslash: then no value can hold a control character, as
+    # only an escape in a double-quoted scalar can write one (the reader refuses them raw).
+    escapes: bool = True
 
     @property
     def ok(self) -> bool:
@@ -339,6 +350,7 @@ def _scalar(event: ev.ScalarEvent) -> Any:
 _RESOLVED: dict[str, Any] = {}
 _RESOLVED_MAX = 4096
 _intern = sys.intern
+_SHORT = 24  # texts this short are interned: in a large base most are repeated many times
 
 
 def _plain(event: ev.ScalarEvent) -> Any:
@@ -372,7 +384,7 @@ class _Skip:
 
 def read_yaml(text: str) -> Document:
     """Read one YAML document; never raises on bad content, every problem is in `issues`."""
-    doc = Document()
+    doc = Document(escapes="\\" in text)
     issues = doc.issues
     ints: list[int] = []  # see Marks
     put = ints.append
@@ -399,11 +411,13 @@ def read_yaml(text: str) -> Document:
                     value = _scalar(event)
                 elif not event.style and value and value[0] in _MAY_RESOLVE:
                     value = _RESOLVED[value] if value in _RESOLVED else _plain(event)
+                elif len(value) <= _SHORT:  # keys, ids, words: one str each, not one per file
+                    value = _intern(value)
                 mark = event.start_mark
                 if firsts is not None:
                     if key is None:  # this scalar is a key
-                        # one str per key name, not one per file
-                        value = _intern(value) if type(value) is str else _key_text(value)
+                        if type(value) is not str:
+                            value = _key_text(value)
                         if value in firsts:
                             issues.append(
                                 _duplicate(cur, value, firsts[value], ints, extras, stack, mark)

@@ -4,7 +4,7 @@
 in a dict keyed by path as it reads. For varied documents (keys given twice, keys written as
 "<key>" or "<duplicate>", flow and block style, documents cut short or broken anywhere), the
 compact reader must give the same value, the same issues and the same marks, found one by one
-or listed.
+or listed. Last, Document.escapes: without a backslash, no value can hold a control character.
 """
 
 from __future__ import annotations
@@ -325,3 +325,29 @@ def test_random_documents_near_the_depth_limit(node: Node, depth: int) -> None:
         same_as_reference(document(node))
     finally:
         Y.MAX_DEPTH = original
+
+
+def _texts(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        return [*value, *(t for v in value.values() for t in _texts(v))]
+    if isinstance(value, list):
+        return [t for v in value for t in _texts(v)]
+    return [value] if isinstance(value, str) else []
+
+
+CONTROL = "".join(map(chr, [*range(9), 11, 12, *range(14, 32), 0xFFFE, 0xFFFF]))
+
+
+def test_escapes() -> None:
+    """Only a backslash (an escape in double quotes) can write a control character."""
+    assert read_yaml('a: "\\x01"\n').escapes
+    assert read_yaml("a: x\\y\n").escapes
+    assert not read_yaml("a: 'x'\nb: |\n  y\n").escapes
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from([*CONTROL, "a", " ", ":", "'", '"', "\n", "|", "\\", "x"])))
+def test_no_backslash_no_control_character(text: str) -> None:
+    doc = read_yaml(text)
+    if doc.ok and not doc.escapes:
+        assert not any(c in CONTROL for t in _texts(doc.value) for c in t)
