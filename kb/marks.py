@@ -6,9 +6,10 @@ import itertools
 from collections import defaultdict
 from dataclasses import dataclass
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from kb.model import ClaimId, KnowledgeBase, SourceId
+from kb.present import esc
 from kb.quotes import context, locate
 from kb.urls import origin_anchor, quote_anchor
 
@@ -110,15 +111,15 @@ def highlighted(text: str, marks: list[Highlight], ref_href: dict[str, str]) -> 
             active.discard(h.anchor)
         opening = starts.get(a, [])
         for h in opening[1:]:
-            out.append(f'<span class="hl-anchor" id="{escape(h.anchor)}"></span>')
+            out.append(f'<span class="hl-anchor" id="{esc(h.anchor)}"></span>')
         active.update(h.anchor for h in opening)
-        run = escape(text[a:b])
+        run = esc(text[a:b])
         if not active:
-            out.append(str(run))
+            out.append(run)
             continue
         cls = "hl hl-multi" if len(active) > 1 else "hl"
         if opening:
-            out.append(f'<mark class="{cls}" id="{escape(opening[0].anchor)}">{run}</mark>')
+            out.append(f'<mark class="{cls}" id="{esc(opening[0].anchor)}">{run}</mark>')
         else:
             out.append(f'<mark class="{cls}">{run}</mark>')
     for h in ends.get(len(text), ()):
@@ -130,6 +131,6 @@ def _ref(h: Highlight, href: str) -> str:
     what = "origin of quote" if h.origin else "quote"
     label = f"{what} {h.index + 1} of claim {h.claim}"
     return (
-        f'<a class="hl-ref" href="{escape(href)}" aria-label="{escape(label)}">'
+        f'<a class="hl-ref" href="{esc(href)}" aria-label="{esc(label)}">'
         f"<span>{h.number}</span></a>"
     )

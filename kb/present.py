@@ -214,6 +214,16 @@ def short(text: str, limit: int = 90) -> str:
     return cut.rstrip(",;:.") + "…"
 
 
+@lru_cache(maxsize=256)
+def _record_prefix(folder: str, kind: str) -> str:
+    """What links from a page in `folder` to any record page of `kind` start with: the link to
+    `page_path(kind, ident)` is this, then `ident.html`, for an ident without `/`."""
+    here = f"{folder}/page.html" if folder else "page.html"
+    href = link(page_path(kind, "x"), here)
+    assert href.endswith("x.html"), href
+    return href[: -len("x.html")]
+
+
 class Links:
     """Links from one page to every other page of the site, always relative."""
 
@@ -227,26 +237,33 @@ class Links:
         """Link to any site path, with an optional #anchor."""
         return anchored(link(target, self.here), anchor)
 
+    def record(self, kind: str, ident: str, anchor: str | None = None) -> str:
+        """Link to a record page (`page_path(kind, ident)`), with an optional #anchor."""
+        if "/" in ident:
+            return self.to(page_path(kind, ident), anchor)
+        href = _record_prefix(self.folder, kind) + ident + ".html"
+        return f"{href}#{anchor}" if anchor else href
+
     def claim(self, ident: str, anchor: str | None = None) -> str:
         """Link to a claim page."""
-        return self.to(page_path("claim", ident), anchor)
+        return self.record("claim", ident, anchor)
 
     def expert(self, ident: str, anchor: str | None = None) -> str:
         """Link to an expert page."""
-        return self.to(page_path("expert", ident), anchor)
+        return self.record("expert", ident, anchor)
 
     def source(self, ident: str, anchor: str | None = None) -> str:
         """Link to a source page."""
-        return self.to(page_path("source", ident), anchor)
+        return self.record("source", ident, anchor)
 
     def topic(self, slug: str) -> str:
         """Link to a topic page."""
-        return self.to(page_path("topic", slug))
+        return self.record("topic", slug)
 
     def node(self, node: str) -> str:
         """Link to the page of a graph node id."""
         kind, _, ident = node.partition(":")
-        return self.to(page_path(kind, ident))
+        return self.record(kind, ident)
 
     def static(self, name: str) -> str:
         """Link to a bundled asset."""

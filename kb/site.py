@@ -80,6 +80,8 @@ class Site:
     graph_links: dict[tuple[str, str], Any] = field(default_factory=dict)  # (node, folder) -> <a>
     links: dict[str, dict[str, set[str]]] = field(default_factory=dict)  # node -> other -> types
     succ: dict[str, set[str]] = field(default_factory=dict)  # node -> nodes it links to
+    # node -> (other node, edge type, edge data) for every edge that ends at it, unsorted
+    pred: dict[str, list[tuple[str, str, dict[str, Any]]]] = field(default_factory=dict)
 
     def problems_of(self, node: str) -> list[Problem]:
         """Return the problems about one graph node, in file order."""
@@ -94,13 +96,7 @@ class Site:
 
         Sorted by type and other node; edges that tie keep the graph's (deterministic) order.
         """
-        if node not in self.graph:
-            return []
-        rows = [
-            (u, d["type"], d) for u, keyed in self.graph.pred[node].items() for d in keyed.values()
-        ]
-        rows.sort(key=_by_type_and_node)
-        return rows
+        return sorted(self.pred.get(node, ()), key=_by_type_and_node)
 
     def outgoing(self, node: str) -> list[tuple[str, str, dict[str, Any]]]:
         """Return (other node, edge type, edge data) for every edge from `node`, sorted."""
@@ -164,12 +160,25 @@ def prepare(
     site.counts = {n: Counts(errors[n], warnings[n]) for n in sorted(set(errors) | set(warnings))}
     site.spans = find_all(kb)
     site.node_data = {n: d for n, d in graph.nodes(data=True)}
-    site.links = {n: {} for n in graph}
-    site.succ = {n: set() for n in graph}
-    for a, b, d in graph.edges(data=True):
-        site.links[a].setdefault(b, set()).add(d["type"])
-        site.links[b].setdefault(a, set()).add(d["type"])
-        site.succ[a].add(b)
+    links: dict[str, dict[str, set[str]]] = {n: {} for n in graph}
+    pred: dict[str, list[tuple[str, str, dict[str, Any]]]] = {n: [] for n in graph}
+    for a, nbrs in graph.adjacency():  # {b: {key: edge data}} for the edges a -> b
+        site.succ[a] = set(nbrs)
+        mine = links[a]
+        for b, keyed in nbrs.items():
+            rows = [(a, d["type"], d) for d in keyed.values()]
+            pred[b] += rows
+            types = {t for _, t, _ in rows}
+            if b in mine:
+                mine[b] |= types
+            else:
+                mine[b] = types
+            theirs = links[b]
+            if a in theirs:
+                theirs[a] |= types
+            else:
+                theirs[a] = set(types)
+    site.links, site.pred = links, pred
     return site
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
 from typing import Any
 
 from markupsafe import Markup, escape
@@ -20,6 +19,7 @@ from kb.present import (
     author_list,
     badge,
     doi_url,
+    esc,
     evidence_level_label,
     identifier_url,
     plain_reference,
@@ -50,79 +50,96 @@ def problem_rows(problems: list[Problem]) -> list[View]:
     ]
 
 
-def _cached(site: Site, key: tuple[str, ...], make: Callable[[], View]) -> View:
-    """Return a shared, never mutated view of a record, made once per folder of the site."""
+def claim_ref(site: Site, cid: str, u: Links) -> View:
+    """Return how a claim is shown wherever it is listed: statement, link and verdict.
+
+    Like `source_ref` and `expert_ref`, the view is made once per folder of the site (links
+    from pages of one folder are the same), kept in `site.refs` and never mutated.
+    """
+    key = ("c", cid, u.folder)
     view = site.refs.get(key)
     if view is None:
-        view = site.refs[key] = make()
-    return view
-
-
-def claim_ref(site: Site, cid: str, u: Links) -> View:
-    """Return how a claim is shown wherever it is listed: statement, link and verdict."""
-
-    def make() -> View:
         claim = site.kb.claims[cid]  # type: ignore[index]
         href = u.claim(cid)
         mark = badge(claim.verdict)
-        return {
+        view = site.refs[key] = {
             "id": cid,
             "statement": claim.statement,
             "href": href,
             "verdict": claim.verdict,
             "badge": mark,
-            "item": Markup(f'{mark} <a href="{escape(href)}">{escape(claim.statement)}</a>'),
+            "item": Markup(f'{mark} <a href="{esc(href)}">{esc(claim.statement)}</a>'),
         }
-
-    return _cached(site, ("c", cid, u.folder), make)
+    return view
 
 
 def source_ref(site: Site, sid: str, u: Links, anchor: str | None = None) -> View:
     """Return how a source is shown wherever it is listed (missing ones are shown unlinked)."""
+    key = ("s", sid, u.folder, anchor or "")
+    view = site.refs.get(key)
+    if view is None:
+        view = site.refs[key] = _source_ref(site, sid, u, anchor)
+    return view
 
-    def make() -> View:
-        src = site.kb.sources.get(sid)  # type: ignore[call-overload]
-        if src is None:
-            link = Markup(f'<span class="missing">{escape(sid)} (unknown source)</span>')
-            return {"id": sid, "title": sid, "href": None, "year": None, "retracted": False,
-                    "level": "", "link": link}  # fmt: skip
-        href = u.source(sid, anchor)
-        link = Markup(f'<a href="{escape(href)}">{escape(src.title)}</a>')
-        if src.retracted:
-            link += RETRACTED_TAG
-        return {
-            "id": sid,
-            "title": src.title,
-            "href": href,
-            "year": src.year,
-            "retracted": src.retracted,
-            "level": evidence_level_label(src.evidence_level),
-            "link": link,
-        }
 
-    return _cached(site, ("s", sid, u.folder, anchor or ""), make)
+def _source_ref(site: Site, sid: str, u: Links, anchor: str | None) -> View:
+    src = site.kb.sources.get(sid)  # type: ignore[call-overload]
+    if src is None:
+        link = Markup(f'<span class="missing">{esc(sid)} (unknown source)</span>')
+        return {"id": sid, "title": sid, "href": None, "year": None, "retracted": False,
+                "level": "", "link": link}  # fmt: skip
+    href = u.source(sid, anchor)
+    link = Markup(f'<a href="{esc(href)}">{esc(src.title)}</a>')
+    if src.retracted:
+        link += RETRACTED_TAG
+    return {
+        "id": sid,
+        "title": src.title,
+        "href": href,
+        "year": src.year,
+        "retracted": src.retracted,
+        "level": evidence_level_label(src.evidence_level),
+        "link": link,
+    }
 
 
 def expert_ref(site: Site, eid: str | None, u: Links) -> View | None:
     """Return how a person is shown wherever they are named (missing ones are shown unlinked)."""
     if not eid:
         return None
-
-    def make() -> View:
+    key = ("e", eid, u.folder)
+    view = site.refs.get(key)
+    if view is None:
         person = site.kb.experts.get(eid)  # type: ignore[call-overload]
         if person is None:
-            link = Markup(f'<span class="missing">{escape(eid)} (unknown expert)</span>')
-            return {"id": eid, "name": eid, "href": None, "credentials": None, "link": link}
-        href = u.expert(eid)
-        return {
-            "id": eid,
-            "name": person.name,
-            "href": href,
-            "credentials": person.credentials,
-            "link": Markup(f'<a href="{escape(href)}">{escape(person.name)}</a>'),
-        }
+            link = Markup(f'<span class="missing">{esc(eid)} (unknown expert)</span>')
+            view = {"id": eid, "name": eid, "href": None, "credentials": None, "link": link}
+        else:
+            href = u.expert(eid)
+            view = {
+                "id": eid,
+                "name": person.name,
+                "href": href,
+                "credentials": person.credentials,
+                "link": Markup(f'<a href="{esc(href)}">{esc(person.name)}</a>'),
+            }
+        site.refs[key] = view
+    return view
 
-    return _cached(site, ("e", eid, u.folder), make)
+
+def _citation(site: Site, style: str, sid: str) -> View | None:
+    """Return a source's in-text citation and reference in one style (made once per source)."""
+    key = ("cite", style, sid)
+    view = site.refs.get(key)
+    if view is None:
+        cit = site.citations[style].get(sid)
+        if cit is None:
+            return None
+        view = site.refs[key] = {
+            "intext": _intext(cit),
+            "reference": safe_reference_html(cit.reference_html, cit.reference_text),
+        }
+    return view
 
 
 RETRACTED_TAG = Markup(
@@ -238,7 +255,7 @@ def claim_page(site: Site, claim: Claim, u: Links) -> View:
     for style in site.styles:
         entries = []
         for q in claim.quotes:
-            cit = site.citations[style].get(q.source)
+            cit = _citation(site, style, q.source)
             if cit is None:
                 continue
             speaker = expert_ref(site, q.speaker, u)
@@ -246,8 +263,8 @@ def claim_page(site: Site, claim: Claim, u: Links) -> View:
                 {
                     "text": q.text,
                     "speaker": speaker["name"] if speaker else None,
-                    "intext": _intext(cit),
-                    "reference": safe_reference_html(cit.reference_html, cit.reference_text),
+                    "intext": cit["intext"],
+                    "reference": cit["reference"],
                 }
             )
         if entries:
@@ -353,6 +370,7 @@ def source_page(site: Site, src: Source, u: Links) -> View:
     marks = spans.by_source.get(src.id, [])
     hrefs = {h.anchor: u.claim(h.claim, quote_anchor(h.claim, h.index)) for h in marks}
     numbers = {h.anchor: h.number for h in marks}
+    here = u.to(u.here)  # this page, for links to its highlights
     quoted: list[View] = []
     cited: list[View] = []
     origins: list[View] = []
@@ -368,12 +386,13 @@ def source_page(site: Site, src: Source, u: Links) -> View:
         if kind == "quoted-in":
             i = int(d["quote"])
             found = spans.quotes.get((claim.id, i))
+            anchor = quote_anchor(ident, i)
             quoted.append(
                 {
                     "claim": claim_ref(site, ident, u),
                     "text": claim.quotes[i].text,
-                    "mark": u.to(u.here, quote_anchor(ident, i)) if found else None,
-                    "number": numbers.get(quote_anchor(ident, i)),
+                    "mark": f"{here}#{anchor}" if found else None,
+                    "number": numbers.get(anchor),
                 }
             )
         elif kind == "origin":
@@ -382,7 +401,7 @@ def source_page(site: Site, src: Source, u: Links) -> View:
             origins.append(
                 {
                     "claim": claim_ref(site, ident, u),
-                    "mark": u.to(u.here, origin_anchor(ident, i)) if found else None,
+                    "mark": f"{here}#{origin_anchor(ident, i)}" if found else None,
                 }
             )
         elif kind == "evidence":
