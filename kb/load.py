@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import marshal
 import os
@@ -65,8 +66,21 @@ def load_kb(root: Path, cache: ParseCache | None = None) -> tuple[KnowledgeBase,
 
     `cache` (kept by a long-running caller such as `kb serve`) maps a file to the hash of its
     bytes and what reading them gave, so that only changed files are parsed again.
+
+    The cyclic garbage collector is paused meanwhile (as kb.build.gc_paused does for a whole
+    build): loading makes many objects that live on and form no cycles, and each full
+    collection would scan them all again.
     """
-    root = Path(root)
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return _load_kb(Path(root), cache)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _load_kb(root: Path, cache: ParseCache | None) -> tuple[KnowledgeBase, list[Problem]]:
     problems: list[Problem] = []
     config = _load_config(root, problems)
     kb = KnowledgeBase(root=root, config=config)
