@@ -10,8 +10,7 @@ from collections.abc import Sequence
 import networkx as nx
 
 from kb.errors import Problem, Severity
-from kb.graph import node_id
-from kb.model import STANCES, VERDICT_LABELS, VERDICTS, KnowledgeBase
+from kb.model import STANCES, VERDICT_LABELS, VERDICTS, Claim, KnowledgeBase
 from kb.urls import page_path
 
 COLUMNS = (
@@ -21,10 +20,14 @@ COLUMNS = (
 )  # fmt: skip
 
 
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_START = frozenset(_FORMULA)
+
+
 def cell(value: object) -> str:
     """Text for a cell; a leading = + - @ is quoted so spreadsheets do not run it as a formula."""
     text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    return "'" + text if text[:1] in _FORMULA else text
 
 
 def export(kb: KnowledgeBase, graph: nx.MultiDiGraph[str], problems: Sequence[Problem]) -> bytes:
@@ -37,20 +40,33 @@ def export(kb: KnowledgeBase, graph: nx.MultiDiGraph[str], problems: Sequence[Pr
     buf = io.StringIO()
     out = csv.writer(buf, lineterminator="\r\n")
     out.writerow(COLUMNS)
-    for cid in sorted(kb.claims):
-        c = kb.claims[cid]
-        stances = Counter(e.stance for e in c.evidence)
-        row = [
-            cid, c.statement, c.verdict, VERDICT_LABELS.get(c.verdict, c.verdict),
-            VERDICTS.get(c.verdict), c.review.reviewer if c.review else None,
-            c.review.date if c.review else None, "; ".join(c.topics), len(c.quotes),
-            "; ".join(dict.fromkeys(q.speaker for q in c.quotes if q.speaker)),
-            "; ".join(dict.fromkeys(q.source for q in c.quotes)),
-            "; ".join(dict.fromkeys(q.origin.source for q in c.quotes
-                                    if q.origin and q.origin.source)),
-            *(stances[s] for s in STANCES),
-            errors[node_id("claim", cid)], warnings[node_id("claim", cid)],
-            page_path("claim", cid),
-        ]  # fmt: skip
-        out.writerow([cell(v) for v in row])
+    out.writerows(_row(cid, kb.claims[cid], errors, warnings) for cid in sorted(kb.claims))
     return buf.getvalue().encode("utf-8")
+
+
+def _row(cid: str, c: Claim, errors: Counter[str], warnings: Counter[str]) -> list[object]:
+    """One claim's cells, as `cell` gives them: text that no spreadsheet could take for a
+    formula and numbers that are not negative go as they are (the csv writer writes them as
+    `cell` would), anything else through `cell`."""
+    stances = [e.stance for e in c.evidence]
+    quotes = c.quotes
+    review = c.review
+    verdict = c.verdict
+    subject = "claim:" + cid
+    row = [
+        cid, c.statement, verdict, VERDICT_LABELS.get(verdict, verdict),
+        VERDICTS.get(verdict), review.reviewer if review else None,
+        review.date if review else None, "; ".join(c.topics), len(quotes),
+        "; ".join(dict.fromkeys([q.speaker for q in quotes if q.speaker])),
+        "; ".join(dict.fromkeys([q.source for q in quotes])),
+        "; ".join(dict.fromkeys([q.origin.source for q in quotes
+                                 if q.origin and q.origin.source])),
+        *(stances.count(s) for s in STANCES),
+        errors[subject], warnings[subject], page_path("claim", cid),
+    ]  # fmt: skip
+    return [
+        v
+        if (type(v) is str and v[:1] not in _FORMULA_START) or (type(v) is int and v >= 0)
+        else cell(v)
+        for v in row
+    ]
