@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 import networkx as nx
 
 from kb.errors import Problem, Severity
+from kb.export import jsontext
 from kb.graph import node_id
 from kb.model import VERDICTS, KnowledgeBase
 
@@ -52,4 +52,4 @@ def export(kb: KnowledgeBase, graph: nx.MultiDiGraph[str], problems: Sequence[Pr
         "problems": [{**p.as_dict(), "subject": p.subject} for p in ordered],
         "claims": claims,
     }
-    return (json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode("utf-8")
+    return (jsontext.dumps(doc) + "\n").encode("utf-8")
