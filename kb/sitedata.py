@@ -97,21 +97,29 @@ def graph_data(site: Site) -> bytes:
     ntype = {t: i for i, t in enumerate(NODE_TYPES)}
     etype = {t: i for i, t in enumerate(EDGE_TYPES)}
     verdicts = {v: i for i, v in enumerate(VERDICT_ORDER)}
-    cols: dict[str, list[Any]] = {k: [] for k in ("type", "label", "verdict", "x", "y", "url")}
-    for n in nodes:
-        d = g.nodes[n]
-        cols["type"].append(ntype.get(d["type"], 0))
-        cols["label"].append(str(d.get("label", n)))
-        cols["verdict"].append(verdicts.get(d["verdict"], -1) if "verdict" in d else -1)
-        x, y = pos[n]
-        cols["x"].append(round(x, 1))
-        cols["y"].append(round(y, 1))
-        cols["url"].append(node_path(n))
-    edges: set[tuple[int, int, int]] = set()
-    for u, v, d in g.edges(data=True):
-        if u != v:
-            edges.add((index[u], index[v], etype.get(d["type"], 0)))
-    flat = [x for e in sorted(edges) for x in e]
+    data: dict[str, dict[str, Any]] = {n: d for n, d in g.nodes(data=True)}
+    attrs = [data[n] for n in nodes]
+    xy = [pos[n] for n in nodes]
+    cols: dict[str, list[Any]] = {
+        "type": [ntype.get(d["type"], 0) for d in attrs],
+        "label": [str(d.get("label", n)) for n, d in zip(nodes, attrs, strict=True)],
+        "verdict": [verdicts.get(d["verdict"], -1) if "verdict" in d else -1 for d in attrs],
+        "x": [round(x, 1) for x, _ in xy],
+        "y": [round(y, 1) for _, y in xy],
+        "url": [node_path(n) for n in nodes],
+    }
+    adjacency = dict(g.adjacency())  # node -> {other: {key: edge data}} for its out-edges
+    flat: list[int] = []  # (from, to, type) triples, sorted, each once; loops left out
+    for i, u in enumerate(nodes):
+        nbrs = adjacency[u]
+        for j in sorted(index[v] for v in nbrs if v != u):
+            keyed = nbrs[nodes[j]]
+            if len(keyed) == 1:
+                for d in keyed.values():
+                    flat += (i, j, etype.get(d["type"], 0))
+            else:
+                for t in sorted({etype.get(d["type"], 0) for d in keyed.values()}):
+                    flat += (i, j, t)
     return js_assign(
         "KB_GRAPH",
         {
@@ -140,54 +148,56 @@ def layout(g: nx.MultiDiGraph[str]) -> dict[str, tuple[float, float]]:
     """
     links: dict[str, set[str]] = {n: set() for n in g.nodes}
     weight: dict[str, int] = dict.fromkeys(g.nodes, 0)
-    for a, b, d in g.edges(data=True):
-        if a != b:
-            links[a].add(b)
-            links[b].add(a)
-            if d["type"] not in _LAYOUT_SKIP:
-                weight[a] += 1
-                weight[b] += 1
-    und = {n: sorted(links[n], key=lambda m: (-weight[m], m)) for n in sorted(links)}
-    seen: set[str] = set()
+    for a, nbrs in g.adjacency():  # {b: {key: edge data}} for the edges a -> b
+        mine = links[a]
+        counted = 0
+        for b, keyed in nbrs.items():
+            if a != b:
+                mine.add(b)
+                links[b].add(a)
+                for d in keyed.values():
+                    if d["type"] not in _LAYOUT_SKIP:
+                        counted += 1
+                        weight[b] += 1
+        weight[a] += counted
+    # Best-connected first, then by id: the order of neighbours and of components' roots.
+    ranked = sorted(weight, key=lambda n: (-weight[n], n))
+    rank = {n: i for i, n in enumerate(ranked)}
+    und = {n: sorted(links[n], key=rank.__getitem__) for n in ranked}
+    depth: dict[str, int] = {}
+    children: dict[str, list[str]] = {}
     comps: list[list[str]] = []
     # Grow each component from its best-connected node, not counting the reviewer's links: a
     # reviewer of every claim is a hub that says nothing, and would crowd the middle.
-    for n in sorted(und, key=lambda n: (-weight[n], n)):
-        if n in seen:
+    for n in ranked:
+        if n in depth:
             continue
         comp, queue = [], [n]
-        seen.add(n)
-        while queue:  # breadth first from the best-connected node: comp is in BFS order
+        depth[n] = level = 0
+        while queue:  # breadth first: comp is in BFS order, each node after its parent
             comp.extend(queue)
-            nxt = []
+            level += 1
+            nxt: list[str] = []
             for a in queue:
-                for b in und[a]:
-                    if b not in seen:
-                        seen.add(b)
-                        nxt.append(b)
+                kids = children[a] = [b for b in und[a] if b not in depth]
+                depth.update(dict.fromkeys(kids, level))
+                nxt += kids
             queue = nxt
         comps.append(comp)
     comps.sort(key=lambda c: (-len(c), c[0]))
-    placed = [_radial(comp, und) for comp in comps]
+    placed = [_radial(comp, children, depth) for comp in comps]
     return _pack(placed)
 
 
 def _radial(
-    comp: list[str], und: dict[str, list[str]]
+    comp: list[str], children: dict[str, list[str]], depth: dict[str, int]
 ) -> tuple[float, dict[str, tuple[float, float]]]:
+    """Place one component in rings around its first node: `children` and `depth` are its
+    breadth-first tree."""
     root = comp[0]
-    parent: dict[str, str | None] = {root: None}
-    depth = {root: 0}
-    children: dict[str, list[str]] = defaultdict(list)
-    for a in comp:  # comp is in BFS order, so each node's parent is placed before it
-        for b in und[a]:
-            if b not in depth:
-                depth[b] = depth[a] + 1
-                parent[b] = a
-                children[a].append(b)
     leaves: dict[str, int] = {}
     for a in reversed(comp):
-        leaves[a] = sum(leaves[c] for c in children[a]) or 1
+        leaves[a] = sum(map(leaves.__getitem__, children[a])) or 1
     angle: dict[str, float] = {root: 0.0}
     span: dict[str, tuple[float, float]] = {root: (0.0, 2 * math.pi)}
     rings: dict[int, list[str]] = defaultdict(list)
