@@ -10,6 +10,7 @@ or listed. Last, Document.escapes: without a backslash, no value can hold a cont
 from __future__ import annotations
 
 import marshal
+import os
 from typing import Any
 
 import pytest
@@ -294,7 +295,9 @@ def document(node: Node) -> str:
     return "\n".join(block(node, 0)) + "\n"
 
 
-SLOW = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# KB_FUZZ_EXAMPLES=5000 pytest tests/test_yamlio_marks.py digs deeper than the suite's default.
+EXAMPLES = int(os.environ.get("KB_FUZZ_EXAMPLES", "300"))
+SLOW = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @SLOW
@@ -345,7 +348,7 @@ def test_escapes() -> None:
     assert not read_yaml("a: 'x'\nb: |\n  y\n").escapes
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=EXAMPLES, deadline=None)
 @given(st.text(alphabet=st.sampled_from([*CONTROL, "a", " ", ":", "'", '"', "\n", "|", "\\", "x"])))
 def test_no_backslash_no_control_character(text: str) -> None:
     doc = read_yaml(text)
