@@ -14,6 +14,7 @@ ExpertId = NewType("ExpertId", str)
 SourceId = NewType("SourceId", str)
 
 Path_ = tuple[str | int, ...]
+# path -> 1-based (line, column); a loaded file's are a kb.yamlio.Marks, found when asked for
 Marks = Mapping[Path_, tuple[int, int]]
 
 VERDICTS: dict[str, int | None] = {
