@@ -187,59 +187,80 @@ def export(kb: KnowledgeBase, graph: nx.MultiDiGraph[str], problems: Sequence[Pr
     per claim keeps diffs readable).
     """
     memo = _Memo(kb)
-    dumps = _Dumps(memo.shared)
-    lines = [
-        dumps(claim_review(kb, c, memo))
-        for cid, c in sorted(kb.claims.items())
-        if c.review is not None
-    ]
-    body = ",\n".join(lines)
-    if any(ch in body for ch in _UNSAFE):  # str's own search is much faster than a regex scan
-        body = _EMBED_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", body)
-    return ('{"@context": "https://schema.org", "@graph": [\n' + body + "\n]}\n").encode()
+    writer = _Writer(memo.shared)
+    out = ['{"@context": "https://schema.org", "@graph": [\n']
+    for _, c in sorted(kb.claims.items()):
+        if c.review is not None:
+            if len(out) > 1:
+                out.append(",\n")
+            writer.review(claim_review(kb, c, memo), out)
+    out.append("\n]}\n")
+    text = "".join(out)
+    if any(ch in text for ch in _UNSAFE):  # str's own search is much faster than a regex scan
+        text = _EMBED_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return text.encode()
 
 
-class _Dumps:
-    """`json.dumps(value, ensure_ascii=False, sort_keys=True)` of one review, where each agent and
-    work that many reviews share is encoded once (9 in 10 characters of the export are theirs)."""
+class _Writer:
+    """Writes `json.dumps(review, ensure_ascii=False, sort_keys=True)` in pieces to one list,
+    each agent, work and rating that many reviews share encoded once (most of the export is
+    theirs), the text of the others never copied before the final join."""
 
     def __init__(self, shared: set[int]) -> None:
-        self.shared = shared
+        self.shared = shared  # id() of the shared objects, alive while this writes
         self.done: dict[int, str] = {}
+        self.shapes: dict[tuple[str, ...], list[tuple[str, str]]] = {}
 
-    def __call__(self, review: dict[str, Any]) -> str:
+    def review(self, review: dict[str, Any], out: list[str]) -> None:
+        mark = len(out)
         try:
-            return self.encode(review)
+            self.write(review, out)
         except (_Unusual, TypeError):  # json.dumps encodes it, or says what is wrong
-            return json.dumps(review, ensure_ascii=False, sort_keys=True)
+            del out[mark:]
+            out.append(json.dumps(review, ensure_ascii=False, sort_keys=True))
 
-    def encode(self, value: Any) -> str:
+    def write(self, value: Any, out: list[str]) -> None:
         kind = type(value)
         if kind is str:
-            return encode_basestring(value)
-        if kind is int:
-            return int.__repr__(value)
+            out.append(encode_basestring(value))
+            return
         done = self.done
-        if kind is list:
-            return "[" + ", ".join([done.get(id(v)) or self.encode(v) for v in value]) + "]"
-        if kind is not dict:
-            return json.dumps(value, ensure_ascii=False, sort_keys=True)
-        parts = []
-        for k, v in sorted(value.items()):
-            if type(k) is not str:
+        text = done.get(id(value))
+        if text is not None:
+            out.append(text)
+        elif kind is list:
+            out.append("[")
+            for i, v in enumerate(value):
+                if i:
+                    out.append(", ")
+                self.write(v, out)
+            out.append("]")
+        elif kind is not dict:
+            out.append(json.dumps(value, ensure_ascii=False, sort_keys=True))
+        elif id(value) in self.shared:
+            mine: list[str] = []
+            self.mapping(value, mine)
+            out.append(done.setdefault(id(value), "".join(mine)))
+        else:
+            self.mapping(value, out)
+
+    def mapping(self, value: dict[Any, Any], out: list[str]) -> None:
+        shape = tuple(value)
+        order = self.shapes.get(shape)
+        if order is None:  # the keys, sorted, each with its JSON text
+            if not all(type(k) is str for k in shape):
                 raise _Unusual
-            kind = type(v)
-            if kind is str:
-                text = encode_basestring(v)
-            elif kind is list:
-                text = "[" + ", ".join([done.get(id(x)) or self.encode(x) for x in v]) + "]"
+            order = self.shapes[shape] = [(k, encode_basestring(k) + ": ") for k in sorted(shape)]
+        sep = "{"
+        for k, head in order:
+            v = value[k]
+            if type(v) is str:
+                out.append(sep + head + encode_basestring(v))
             else:
-                text = done.get(id(v)) or self.encode(v)
-            parts.append(encode_basestring(k) + ": " + text)
-        text = "{" + ", ".join(parts) + "}"
-        if id(value) in self.shared:
-            done[id(value)] = text
-        return text
+                out.append(sep + head)
+                self.write(v, out)
+            sep = ", "
+        out.append("}" if sep == ", " else "{}")
 
 
 class _Unusual(Exception):
