@@ -10,7 +10,6 @@ import networkx as nx
 
 from kb.errors import Problem, Severity
 from kb.export import jsontext
-from kb.graph import node_id
 from kb.model import VERDICTS, KnowledgeBase
 
 
@@ -24,16 +23,17 @@ def export(kb: KnowledgeBase, graph: nx.MultiDiGraph[str], problems: Sequence[Pr
     claims: list[dict[str, Any]] = []
     for cid in sorted(kb.claims):
         c = kb.claims[cid]
-        mine = by_subject.get(node_id("claim", cid), [])
+        review = c.review
+        mine = by_subject.get("claim:" + cid)
         claims.append(
             {
                 "id": cid,
                 "verdict": c.verdict,
-                "reviewer": c.review.reviewer if c.review else None,
-                "review_date": c.review.date if c.review else None,
-                "errors": sum(p.severity is Severity.ERROR for p in mine),
-                "warnings": sum(p.severity is Severity.WARNING for p in mine),
-                "codes": sorted({p.code for p in mine}),
+                "reviewer": review.reviewer if review else None,
+                "review_date": review.date if review else None,
+                "errors": sum(p.severity is Severity.ERROR for p in mine) if mine else 0,
+                "warnings": sum(p.severity is Severity.WARNING for p in mine) if mine else 0,
+                "codes": sorted({p.code for p in mine}) if mine else [],
             }
         )
     verdicts = Counter(c.verdict for c in kb.claims.values())

@@ -11,6 +11,8 @@ Python. Anything unusual (a key that is not a string, a type JSON does not know)
 from __future__ import annotations
 
 import json
+import json.encoder
+from collections.abc import Callable
 from json.encoder import encode_basestring
 from typing import Any
 
@@ -24,22 +26,36 @@ class _Unusual(Exception):
     """A value the fast path does not handle: let json.dumps encode the whole document."""
 
 
+def _flat_encoder(separator: str) -> Callable[[Any], str]:
+    """Encode a list or mapping of scalars as json.dumps would, items joined by `separator`."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # no C accelerator: the standard encoder, in Python
+        return json.JSONEncoder(
+            ensure_ascii=False, sort_keys=True, separators=(separator, ": ")
+        ).encode
+    # What JSONEncoder.encode builds on each call, built once (no loop check: scalars only).
+    try:
+        c = make(None, None, encode_basestring, None, ": ", separator, True, False, True)
+    except TypeError:  # another signature: let JSONEncoder call it
+        return json.JSONEncoder(
+            ensure_ascii=False, sort_keys=True, separators=(separator, ": ")
+        ).encode
+    return lambda value: "".join(c(value, 0))
+
+
 class _Levels:
     """Per nesting level: the newline and indentation, and a C encoder that writes them."""
 
     def __init__(self) -> None:
         self.newline: list[str] = []
-        self.encoders: list[json.JSONEncoder] = []
+        self.encoders: list[Callable[[Any], str]] = []
 
-    def at(self, level: int) -> tuple[str, json.JSONEncoder]:
+    def at(self, level: int) -> tuple[str, Callable[[Any], str]]:
         if level > _DEEPEST:
             raise _Unusual  # deeper than any knowledge base goes, or a container inside itself
         while len(self.encoders) <= level:
             nl = "\n" + " " * (INDENT * len(self.encoders))
-            sep = ("," + nl, ": ")
-            self.encoders.append(
-                json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=sep)
-            )
+            self.encoders.append(_flat_encoder("," + nl))
             self.newline.append(nl)
         return self.newline[level], self.encoders[level]
 
@@ -57,29 +73,30 @@ def dumps(value: Any) -> str:
     return "".join(out)
 
 
-def _scalar(value: Any) -> str:
-    kind = type(value)
-    if kind is str:
-        return encode_basestring(value)
-    if value is None:
-        return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if kind is int or kind is float:
-        return json.dumps(value) if kind is float else int.__repr__(value)
-    raise _Unusual
+def _flat(values: Any) -> bool:
+    return all(type(v) in _FLAT or (not v and type(v) in _CONTAINERS) for v in values)
 
 
 def _encode(value: Any, level: int, out: list[str]) -> None:
     kind = type(value)
-    if kind is dict:
+    if kind is str:
+        out.append(encode_basestring(value))
+    elif kind is dict:
         _mapping(value, level, out)
     elif kind is list or kind is tuple:
         _sequence(value, level, out)
+    elif value is None:
+        out.append("null")
+    elif value is True:
+        out.append("true")
+    elif value is False:
+        out.append("false")
+    elif kind is int:
+        out.append(int.__repr__(value))
+    elif kind is float:
+        out.append(json.dumps(value))
     else:
-        out.append(_scalar(value))
+        raise _Unusual
 
 
 def _sequence(items: list[Any] | tuple[Any, ...], level: int, out: list[str]) -> None:
@@ -88,15 +105,18 @@ def _sequence(items: list[Any] | tuple[Any, ...], level: int, out: list[str]) ->
         return
     inner, encoder = _LEVELS.at(level + 1)
     outer = _LEVELS.newline[level]
-    if all(type(v) in _FLAT or (not v and type(v) in _CONTAINERS) for v in items):
-        text = encoder.encode(items)  # "[a,\n  b]": the brackets get their own lines
+    if _flat(items):
+        text = encoder(items)  # "[a,\n  b]": the brackets get their own lines
         out.append("[" + inner + text[1:-1] + outer + "]")
         return
-    out.append("[" + inner)
-    for i, v in enumerate(items):
-        if i:
-            out.append("," + inner)
-        _encode(v, level + 1, out)
+    sep = "[" + inner
+    for v in items:
+        if type(v) is str:
+            out.append(sep + encode_basestring(v))
+        else:
+            out.append(sep)
+            _encode(v, level + 1, out)
+        sep = "," + inner
     out.append(outer + "]")
 
 
@@ -104,21 +124,21 @@ def _mapping(mapping: dict[Any, Any], level: int, out: list[str]) -> None:
     if not mapping:
         out.append("{}")
         return
-    if not all(type(k) is str for k in mapping):
-        raise _Unusual  # json.dumps turns numbers, booleans and null into keys, or refuses
     inner, encoder = _LEVELS.at(level + 1)
     outer = _LEVELS.newline[level]
-    if all(type(v) in _FLAT or (not v and type(v) in _CONTAINERS) for v in mapping.values()):
-        text = encoder.encode(mapping)
+    if _flat(mapping.values()):
+        # The C encoder sorts and converts keys as the Python one does (or says the same error).
+        text = encoder(mapping)
         out.append("{" + inner + text[1:-1] + outer + "}")
         return
-    out.append("{" + inner)
-    first = True
+    sep = "{" + inner
     for k, v in sorted(mapping.items()):
-        if first:
-            first = False
+        if type(k) is not str:
+            raise _Unusual  # json.dumps turns numbers, booleans and null into keys, or refuses
+        if type(v) is str:
+            out.append(sep + encode_basestring(k) + ": " + encode_basestring(v))
         else:
-            out.append("," + inner)
-        out.append(encode_basestring(k) + ": ")
-        _encode(v, level + 1, out)
+            out.append(sep + encode_basestring(k) + ": ")
+            _encode(v, level + 1, out)
+        sep = "," + inner
     out.append(outer + "}")
