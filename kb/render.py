@@ -22,7 +22,7 @@ from markupsafe import Markup, escape
 
 import kb
 from kb import views
-from kb.errors import Problem, Severity
+from kb.errors import KBError, Problem, Severity
 from kb.graph import EDGE_TYPES, node_id
 from kb.model import KnowledgeBase
 from kb.output import Placed, Staging
@@ -499,13 +499,6 @@ def render_all(
 
 # A producer makes some files of the site: {site path: bytes}. Forked workers run them by index.
 Producer = tuple[str, Callable[[], Mapping[str, bytes]]]  # (what it is, e.g. "render", "exports")
-_WORKER_JOBS: tuple[Sequence[Producer], Staging] | None = None
-
-
-def _run_producer(index: int) -> tuple[str, float, list[Placed]]:
-    assert _WORKER_JOBS is not None
-    producers, staging = _WORKER_JOBS
-    return _produce(producers[index], staging)
 
 
 def _produce(producer: Producer, staging: Staging) -> tuple[str, float, list[Placed]]:
@@ -533,38 +526,92 @@ def _pages_of(site: Site, share: Sequence[Page]) -> Callable[[], dict[str, bytes
 def write_files(
     producers: Sequence[Producer], staging: Staging, jobs: int | None = None, pages: int = 0
 ) -> tuple[list[Placed], dict[str, float]]:
-    """Run the producers and put their files into `staging`, in forked workers when there are
-    several CPUs and enough work (at least PARALLEL_MIN `pages`, the number of pages to render);
-    return what was placed and the seconds spent per kind of work.
+    """Run the producers and put their files into `staging`, in `jobs` processes (this one and
+    forked workers) when there are several CPUs and enough work (at least PARALLEL_MIN `pages`,
+    the number of pages to render); return what was placed and the seconds spent per kind of
+    work.
 
-    Workers inherit the producers (and what they close over: the prepared site) by fork, get
-    only an index each, write their files themselves and send back nothing but the manifest
-    entries: rendered pages never cross a process boundary nor stay in memory.
+    Workers inherit the producers (and what they close over: the prepared site) by fork, take
+    the next producer's index from a shared counter, write their files themselves and send back
+    nothing but the manifest entries: rendered pages never cross a process boundary nor stay in
+    memory. The first error met in any process is raised here.
     """
     jobs = jobs if jobs is not None else int(os.environ.get("KB_JOBS", 0)) or os.cpu_count() or 1
-    placed: list[Placed] = []
-    spent: dict[str, float] = {}
-
-    def keep(result: tuple[str, float, list[Placed]]) -> None:
-        what, secs, got = result
-        spent[what] = spent.get(what, 0.0) + secs
-        placed.extend(got)
-
     if jobs <= 1 or pages < PARALLEL_MIN or "fork" not in mp.get_all_start_methods():
-        for producer in producers:
-            keep(_produce(producer, staging))
-        return placed, spent
+        order = iter(range(len(producers)))
+        return _work(producers, staging, lambda: next(order, None))
     for name in environment().list_templates(filter_func=lambda n: n.endswith(".html")):
         _template(name)  # compile every template once, before forking
-    global _WORKER_JOBS
-    _WORKER_JOBS = (producers, staging)
+    ctx = mp.get_context("fork")
+    counter = ctx.Value("i", 0)
+
+    def take() -> int | None:
+        with counter.get_lock():
+            i = int(counter.value)
+            if i >= len(producers):
+                return None
+            counter.value = i + 1
+            return i
+
+    children = []
     try:
-        with mp.get_context("fork").Pool(jobs) as pool:
-            for result in pool.imap_unordered(_run_producer, range(len(producers))):
-                keep(result)
+        for _ in range(jobs - 1):
+            recv, send = ctx.Pipe(duplex=False)
+            proc = ctx.Process(target=_worker, args=(producers, staging, take, send), daemon=True)
+            proc.start()
+            send.close()
+            children.append((proc, recv))
+        placed, spent = _work(producers, staging, take)
+        for proc, recv in children:
+            try:
+                status, payload = recv.recv()
+            except EOFError:
+                proc.join(5)
+                why = f"a render worker stopped unexpectedly (exit code {proc.exitcode})"
+                raise KBError(why) from None
+            if status == "error":
+                raise payload
+            placed += payload[0]
+            for what, secs in payload[1].items():
+                spent[what] = spent.get(what, 0.0) + secs
     finally:
-        _WORKER_JOBS = None
+        for proc, recv in children:
+            if proc.is_alive() and proc.exitcode is None:
+                proc.join(5)
+                if proc.is_alive():
+                    proc.terminate()
+            recv.close()
     return placed, spent
+
+
+def _work(
+    producers: Sequence[Producer], staging: Staging, take: Callable[[], int | None]
+) -> tuple[list[Placed], dict[str, float]]:
+    """Run producers (all of them, or those `take` hands out) into `staging`."""
+    placed: list[Placed] = []
+    spent: dict[str, float] = {}
+    while (i := take()) is not None:
+        what, secs, got = _produce(producers[i], staging)
+        spent[what] = spent.get(what, 0.0) + secs
+        placed += got
+    return placed, spent
+
+
+def _worker(
+    producers: Sequence[Producer],
+    staging: Staging,
+    take: Callable[[], int | None],
+    send: Any,
+) -> None:  # pragma: no cover - runs in a forked process
+    try:
+        send.send(("ok", _work(producers, staging, take)))
+    except BaseException as exc:
+        try:
+            send.send(("error", exc))
+        except Exception:  # an exception that cannot be pickled: say what it was
+            send.send(("error", RuntimeError(f"{type(exc).__name__}: {exc}")))
+    finally:
+        send.close()
 
 
 def render_site(
