@@ -129,10 +129,9 @@ def local_graph(site: Site, center: str, u: Links, limit: int = 24) -> dict[str,
     The drawing is plain markup: every neighbour is an `<a>` to its page with a `<title>`, so it
     works without script, under the CSP, and by keyboard.
     """
-    near = site.links.get(center)  # every node of the graph has an entry
-    if not near:
+    if center not in site.succ:  # not in the graph
         return None
-    kinds = {v: t for v, t in near.items() if v != center}
+    kinds = {v: t for v, t in site.links_of(center).items() if v != center}
     if not kinds:
         return None
     order = sorted(kinds, key=lambda n: _node_bits(site, n)[4])

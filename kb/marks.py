@@ -56,7 +56,8 @@ def find_all(kb: KnowledgeBase) -> QuoteSpans:
         src = kb.sources.get(sid)
         if src is None or not src.snapshot_text:
             continue
-        found: list[Highlight] = []
+        # (start, -end, anchor, ...): sorted by the first three, which never tie (anchors differ)
+        found: list[tuple[int, int, str, int, ClaimId, int, bool]] = []
         for key, is_origin, text, prefix, suffix in jobs[sid]:
             found_by_checks = kb.located.get((key[0], key[1], is_origin))
             if found_by_checks is None:
@@ -66,11 +67,11 @@ def find_all(kb: KnowledgeBase) -> QuoteSpans:
             if spans:
                 anchor = (origin_anchor if is_origin else quote_anchor)(key[0], key[1])
                 a, b = spans[0]
-                found.append(Highlight(a, b, anchor, key[0], key[1], is_origin))
-        found.sort(key=lambda h: (h.start, -h.end, h.anchor))
+                found.append((a, -b, anchor, b, key[0], key[1], is_origin))
+        found.sort()
         by_source[sid] = [
-            Highlight(h.start, h.end, h.anchor, h.claim, h.index, h.origin, n)
-            for n, h in enumerate(found, 1)
+            Highlight(a, b, anchor, cid, i, is_origin, n)
+            for n, (a, _, anchor, b, cid, i, is_origin) in enumerate(found, 1)
         ]
     return QuoteSpans(quotes, origins, by_source)
 

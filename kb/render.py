@@ -189,11 +189,13 @@ def dependencies(site: Site, page: Page) -> set[str]:
     if page.kind not in ("claim", "expert", "source", "topic"):
         return set()
     center = node_id(page.kind, page.key)
-    deps = {center, *site.links.get(center, {})}
+    deps = site.neighbours(center)
+    deps.add(center)
     if page.kind == "topic":
         for claim in list(deps):
             if claim.startswith("claim:"):
-                deps.update(site.links.get(claim, {}))
+                deps.update(site.succ.get(claim, ()))
+                deps.update(site.pred.get(claim, ()))
     return deps
 
 

@@ -78,10 +78,11 @@ class Site:
     refs: dict[tuple[str, ...], dict[str, Any]] = field(default_factory=dict)  # views.claim_ref
     graph_bits: dict[str, Any] = field(default_factory=dict)  # node -> what local graphs show
     graph_links: dict[tuple[str, str], Any] = field(default_factory=dict)  # (node, folder) -> <a>
-    links: dict[str, dict[str, set[str]]] = field(default_factory=dict)  # node -> other -> types
-    succ: dict[str, set[str]] = field(default_factory=dict)  # node -> nodes it links to
-    # node -> (other node, edge type, edge data) for every edge that ends at it, unsorted
-    pred: dict[str, list[tuple[str, str, dict[str, Any]]]] = field(default_factory=dict)
+    # The graph's own adjacency, read-only: node -> other node -> edge key -> edge data, for the
+    # edges from the node (succ) and the edges to it (pred).
+    succ: dict[str, dict[str, dict[Any, dict[str, Any]]]] = field(default_factory=dict)
+    pred: dict[str, dict[str, dict[Any, dict[str, Any]]]] = field(default_factory=dict)
+    links: dict[str, dict[str, set[str]]] = field(default_factory=dict)  # see `links_of`
 
     def problems_of(self, node: str) -> list[Problem]:
         """Return the problems about one graph node, in file order."""
@@ -91,12 +92,35 @@ class Site:
         """Return the error and warning counts of one graph node."""
         return self.counts.get(node, _NO_COUNTS)
 
+    def neighbours(self, node: str) -> set[str]:
+        """Return the nodes linked to `node` either way (itself too when it links to itself)."""
+        near = set(self.succ.get(node, ()))
+        near.update(self.pred.get(node, ()))
+        return near
+
+    def links_of(self, node: str) -> dict[str, set[str]]:
+        """Return {other node: types of the edges between them, either way}, made once per node."""
+        got = self.links.get(node)
+        if got is None:
+            got = {b: {d["type"] for d in keyed.values()} for b, keyed in self.succ[node].items()}
+            for a, keyed in self.pred[node].items():
+                types = {d["type"] for d in keyed.values()}
+                if a in got:
+                    got[a] |= types
+                else:
+                    got[a] = types
+            self.links[node] = got
+        return got
+
     def incoming(self, node: str) -> list[tuple[str, str, dict[str, Any]]]:
         """Return (other node, edge type, edge data) for every edge that ends at `node`.
 
         Sorted by type and other node; edges that tie keep the graph's (deterministic) order.
         """
-        return sorted(self.pred.get(node, ()), key=_by_type_and_node)
+        into = self.pred.get(node, {})
+        rows = [(u, d["type"], d) for u, keyed in into.items() for d in keyed.values()]
+        rows.sort(key=_by_type_and_node)
+        return rows
 
     def outgoing(self, node: str) -> list[tuple[str, str, dict[str, Any]]]:
         """Return (other node, edge type, edge data) for every edge from `node`, sorted."""
@@ -160,25 +184,8 @@ def prepare(
     site.counts = {n: Counts(errors[n], warnings[n]) for n in sorted(set(errors) | set(warnings))}
     site.spans = find_all(kb)
     site.node_data = {n: d for n, d in graph.nodes(data=True)}
-    links: dict[str, dict[str, set[str]]] = {n: {} for n in graph}
-    pred: dict[str, list[tuple[str, str, dict[str, Any]]]] = {n: [] for n in graph}
-    for a, nbrs in graph.adjacency():  # {b: {key: edge data}} for the edges a -> b
-        site.succ[a] = set(nbrs)
-        mine = links[a]
-        for b, keyed in nbrs.items():
-            rows = [(a, d["type"], d) for d in keyed.values()]
-            pred[b] += rows
-            types = {t for _, t, _ in rows}
-            if b in mine:
-                mine[b] |= types
-            else:
-                mine[b] = types
-            theirs = links[b]
-            if a in theirs:
-                theirs[a] |= types
-            else:
-                theirs[a] = set(types)
-    site.links, site.pred = links, pred
+    site.succ = dict(graph.adjacency())
+    site.pred = dict(graph.reverse(copy=False).adjacency())
     return site
 
 
