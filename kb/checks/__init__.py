@@ -23,6 +23,7 @@ def run_checks(kb: KnowledgeBase, graph: nx.MultiDiGraph[str]) -> list[Problem]:
     for c in CODES.values():
         if c.runs and kb.config.severity.get(c.code) != "off":
             found.extend(c.func(ctx))
+    ctx.keep()
     return apply_severity(found, kb.config.severity)
 
 

@@ -7,10 +7,16 @@ from dataclasses import dataclass, field
 import networkx as nx
 
 from kb.model import Claim, KnowledgeBase, Quote, SourceId
-from kb.quotes import Folded, fold
+from kb.quotes import Folded, fold, locate
 
-# (source id, words, prefix, suffix): what locate() is given, bar the snapshot the id names
-SpanKey = tuple[SourceId, str, str | None, str | None]
+# (snapshot text, words, prefix, suffix): what locate() is given, the snapshot unfolded
+SpanKey = tuple[str, str, str | None, str | None]
+Spans = list[tuple[int, int]]
+
+# What the last run folded and found, by the texts themselves: a long-running process (kb serve)
+# checks again after each edit, and what did not change is not folded or searched again, while
+# an edited snapshot or quote is a new key. Only the last run's are kept.
+_last: tuple[dict[str, Folded], dict[SpanKey, Spans]] = ({}, {})
 
 
 @dataclass
@@ -20,9 +26,10 @@ class Context:
     kb: KnowledgeBase
     graph: nx.MultiDiGraph[str]
     folded: dict[SourceId, Folded] = field(default_factory=dict)
-    # Where the same words were looked for in the same snapshot (an origin that is the quote
-    # itself, as most are, is found once for both).
-    spans: dict[SpanKey, list[tuple[int, int]]] = field(default_factory=dict)
+    # Snapshots folded and places found in this run, by text: the same words looked for in the
+    # same snapshot (an origin that is the quote itself, as most are) are found once.
+    by_text: dict[str, Folded] = field(default_factory=dict, repr=False)
+    found: dict[SpanKey, Spans] = field(default_factory=dict, repr=False)
     _quotes: list[tuple[Claim, int, Quote]] | None = field(default=None, init=False, repr=False)
 
     def snapshot(self, sid: SourceId) -> Folded | None:
@@ -32,8 +39,32 @@ class Context:
             src = self.kb.sources.get(sid)
             if src is None or src.snapshot_text is None:
                 return None
-            got = self.folded[sid] = fold.__wrapped__(src.snapshot_text)
+            text = src.snapshot_text
+            got = self.by_text.get(text) or _last[0].get(text) or fold.__wrapped__(text)
+            self.folded[sid] = self.by_text[text] = got
         return got
+
+    def spans(
+        self, sid: SourceId, words: str, prefix: str | None = None, suffix: str | None = None
+    ) -> Spans:
+        """Return (in a new list) where `words` are in the snapshot of `sid`, as locate() does."""
+        src = self.kb.sources.get(sid)
+        if src is None or src.snapshot_text is None:
+            return []
+        key = (src.snapshot_text, words, prefix, suffix)
+        got = self.found.get(key)
+        if got is None:
+            got = _last[1].get(key)
+            if got is None:
+                snap = self.snapshot(sid)
+                got = locate(words, snap, prefix, suffix) if snap else []
+            self.found[key] = got
+        return list(got)
+
+    def keep(self) -> None:
+        """Keep what this run folded and found for the next run (in place of the last's)."""
+        global _last
+        _last = (self.by_text, self.found)
 
     def quotes(self) -> list[tuple[Claim, int, Quote]]:
         """Every quote of every claim, in id order (listed once per run)."""

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from kb.checks.context import Context, SpanKey
+from kb.checks.context import Context
 from kb.checks.registry import code, problem
 from kb.errors import Loc, Problem, Severity
 from kb.model import Claim, Quote, Source, SourceId
-from kb.quotes import drift, locate
+from kb.quotes import drift
 
 F = "quotes"
 
@@ -24,20 +24,11 @@ def quote_spans(
         q = claim.quotes[index]
         if origin:
             o = q.origin
-            got = _spans(ctx, (o.source, o.text, None, None)) if o and o.source and o.text else []
+            got = ctx.spans(o.source, o.text) if o and o.source and o.text else []
         else:
-            got = _spans(ctx, (q.source, q.text, q.prefix, q.suffix))
+            got = ctx.spans(q.source, q.text, q.prefix, q.suffix)
         ctx.kb.located[key] = got
     return got
-
-
-def _spans(ctx: Context, key: SpanKey) -> list[tuple[int, int]]:
-    """locate() the words of `key` in its source's snapshot, once per run for the same key."""
-    got = ctx.spans.get(key)
-    if got is None:
-        snap = ctx.snapshot(key[0])
-        got = ctx.spans[key] = locate(key[1], snap, key[2], key[3]) if snap else []
-    return list(got)  # a list of its own for each place in kb.located
 
 
 def _not_found(src: Source, what: str, loc_of: Quote | None, claim: Claim, loc: object) -> Problem:

@@ -229,12 +229,17 @@ class _Writer:
         if text is not None:
             out.append(text)
         elif kind is list:
-            out.append("[")
-            for i, v in enumerate(value):
-                if i:
-                    out.append(", ")
-                self.write(v, out)
-            out.append("]")
+            sep = "["
+            for v in value:
+                text = done.get(id(v))
+                if text is not None:
+                    out.append(sep)
+                    out.append(text)
+                else:
+                    out.append(sep)
+                    self.write(v, out)
+                sep = ", "
+            out.append("]" if sep == ", " else "[]")
         elif kind is not dict:
             out.append(json.dumps(value, ensure_ascii=False, sort_keys=True))
         elif id(value) in self.shared:
@@ -251,6 +256,7 @@ class _Writer:
             if not all(type(k) is str for k in shape):
                 raise _Unusual
             order = self.shapes[shape] = [(k, encode_basestring(k) + ": ") for k in sorted(shape)]
+        done = self.done
         sep = "{"
         for k, head in order:
             v = value[k]
@@ -258,7 +264,11 @@ class _Writer:
                 out.append(sep + head + encode_basestring(v))
             else:
                 out.append(sep + head)
-                self.write(v, out)
+                text = done.get(id(v))
+                if text is not None:
+                    out.append(text)
+                else:
+                    self.write(v, out)
             sep = ", "
         out.append("}" if sep == ", " else "{}")
 
