@@ -69,6 +69,35 @@ def _data(data: dict[str, Any], keys: dict[str, tuple[str, str]]) -> str:
     return "".join(parts)
 
 
+def _nodes(
+    nodes: list[tuple[str, dict[str, Any]]], ids: dict[str, str], keys: dict[str, tuple[str, str]]
+) -> list[str]:
+    """The <node> lines; the attributes of each node in the order that _data gives them."""
+    shapes: dict[tuple[str, ...], list[tuple[str, str]]] = {}
+    lines = []
+    for node, data in nodes:
+        shape = tuple(data)
+        order = shapes.get(shape)
+        if order is None:  # a name not in `keys` has no value but None anywhere
+            order = shapes[shape] = [
+                (k, '<data key="' + keys[k][0] + '">') for k in sorted(shape) if k in keys
+            ]
+        parts = ['    <node id="', ids[node], '">']
+        for k, head in order:
+            v = data[k]
+            if v is not None:
+                parts += (
+                    head,
+                    (v.translate(_CLEAN) if _NEEDS_CLEAN.search(v) else v)
+                    if type(v) is str
+                    else _text(v),
+                    "</data>",
+                )
+        parts.append("</node>")
+        lines.append("".join(parts))
+    return lines
+
+
 _PLAIN = frozenset({str, type(None)})  # values equal only to values of their own GraphML type
 
 
@@ -136,7 +165,7 @@ def export(kb: KnowledgeBase, graph: nx.MultiDiGraph[str], problems: Sequence[Pr
     out.append('  <key id="g0" for="graph" attr.name="name" attr.type="string"/>')
     out.append('  <graph edgedefault="directed">')
     out.append(f'    <data key="g0">{_text(kb.config.title)}</data>')
-    out += [f'    <node id="{ids[node]}">{_data(data, nkeys)}</node>' for node, data in nodes]
+    out += _nodes(nodes, ids, nkeys)
     texts = [_data(data, ekeys) + "</edge>" for data in edges.first]
     out += [  # edge ids unique, as Gephi needs
         f'    <edge id="e{i}{ends}{texts[k]}'
