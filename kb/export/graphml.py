@@ -116,7 +116,8 @@ class _Edges:
         self.ends: list[str] = []  # '" source="A" target="B">'
         self.odd: list[dict[str, Any]] = []
         index: dict[Any, int] = {}
-        types: list[tuple[type, ...] | None] = []  # checked on reuse, for sets not all text
+        # per set, the (place, type) of each value that is not text or None, checked on reuse
+        typed: list[tuple[tuple[int, type], ...]] = []
         for a, nbrs in graph.adjacency():
             head = '" source="' + ids[a] + '" target="'
             for b, keyed in nbrs.items():
@@ -127,17 +128,23 @@ class _Edges:
                         k = index[sig]
                     except KeyError:
                         k = index[sig] = len(self.first)
-                        kinds = tuple(map(type, data.values()))
-                        types.append(None if _PLAIN.issuperset(kinds) else kinds)
+                        typed.append(
+                            tuple(
+                                (i, type(v))
+                                for i, v in enumerate(data.values())
+                                if type(v) not in _PLAIN
+                            )
+                        )
                         self.first.append(data)
                     except TypeError:  # an unhashable value: a set of its own
                         k = len(self.first)
-                        types.append(None)
+                        typed.append(())
                         self.first.append(data)
                     else:
-                        want = types[k]
-                        if want is not None and tuple(map(type, data.values())) != want:
-                            self.odd.append(data)
+                        for i, kind in typed[k]:
+                            if type(sig[i][1]) is not kind:
+                                self.odd.append(data)
+                                break
                     self.at.append(k)
                     self.ends.append(ends)
 
