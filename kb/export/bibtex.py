@@ -45,16 +45,24 @@ _SPECIAL_RE = re.compile(r"[\\{}&%$#_~^]")
 
 def escape(text: str) -> str:
     """Escape LaTeX's special characters in a field value."""
-    return _SPECIAL_RE.sub(lambda m: _SPECIAL[m.group(0)], " ".join(text.split()))
+    text = " ".join(text.split())
+    return _SPECIAL_RE.sub(_special, text) if _SPECIAL_RE.search(text) else text
+
+
+def _special(m: re.Match[str]) -> str:
+    return _SPECIAL[m.group(0)]
 
 
 def protect(title: str) -> str:
     """Escape a title and brace every word with a capital (except a capitalised first word)."""
     out = []
-    for i, word in enumerate(title.split()):
-        esc = escape(word)
-        caps = [c for c in word if c.isupper()]
-        first_only = i == 0 and len(caps) == 1 and word[:1].isupper()
+    # The escapes hold no white space: the escaped title splits into the escaped words.
+    for i, (word, esc) in enumerate(zip(title.split(), escape(title).split(), strict=True)):
+        if word.isascii() and word.lower() == word:  # no capital (lower() changes only A-Z)
+            out.append(esc)
+            continue
+        caps = sum(map(str.isupper, word))
+        first_only = i == 0 and caps == 1 and word[:1].isupper()
         out.append(f"{{{esc}}}" if caps and not first_only else esc)
     return " ".join(out)
 
