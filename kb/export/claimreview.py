@@ -196,6 +196,7 @@ def export(kb: KnowledgeBase, graph: nx.MultiDiGraph[str], problems: Sequence[Pr
             writer.review(claim_review(kb, c, memo), out)
     out.append("\n]}\n")
     text = "".join(out)
+    del out, writer, memo
     if any(ch in text for ch in _UNSAFE):  # str's own search is much faster than a regex scan
         text = _EMBED_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
     return text.encode()
