@@ -296,42 +296,43 @@ def _index(site: Site, u: Links) -> dict[str, Any]:
 
 def _audit(site: Site, u: Links) -> dict[str, Any]:
     k = site.kb
+    rank = {v: i for i, v in enumerate(VERDICT_ORDER)}
+    # Rows are tuples, unpacked by the template's loops: these tables have thousands of rows.
     rows = []
     for cid, c in sorted(k.claims.items()):
         counts = site.counts_of(node_id("claim", cid))
         rows.append(
-            {
-                "ref": views.claim_ref(site, cid, u),
-                "verdict_rank": VERDICT_ORDER.index(c.verdict)
-                if c.verdict in VERDICT_ORDER
-                else len(VERDICT_ORDER),
-                "reviewer": views.expert_ref(site, c.review.reviewer if c.review else None, u),
-                "date": c.review.date if c.review and c.review.date else "",
-                "errors": counts.errors,
-                "warnings": counts.warnings,
-            }
+            (
+                views.claim_ref(site, cid, u),
+                rank.get(c.verdict, len(VERDICT_ORDER)),
+                views.expert_ref(site, c.review.reviewer if c.review else None, u),
+                c.review.date if c.review and c.review.date else "",
+                counts.errors,
+                counts.warnings,
+            )
         )
     problems = []
     for p in site.problems:
         subject = None
-        if p.subject and p.subject in site.graph:
+        if p.subject and p.subject in site.succ:  # a node of the graph
             kind, _, ident = p.subject.partition(":")
             subject = {
                 "href": u.node(p.subject),
                 "label": ident,
                 "kind": KIND_LABELS.get(kind, kind),
             }
+        severity = p.severity.value
         problems.append(
-            {
-                "severity": p.severity.value,
-                "badge": severity_badge(p.severity.value),
-                "code": p.code,
-                "message": p.message,
-                "where": str(p.loc),
-                "path": p.loc.path,
-                "line": p.loc.line,
-                "subject": subject,
-            }
+            (
+                severity,
+                severity_badge(severity),
+                p.code,
+                p.message,
+                str(p.loc),
+                p.loc.path,
+                p.loc.line,
+                subject,
+            )
         )
     return {
         "title": "Audit",
@@ -344,19 +345,21 @@ def _audit(site: Site, u: Links) -> dict[str, Any]:
 
 def _graph(site: Site, u: Links) -> dict[str, Any]:
     counts: dict[str, int] = {}
-    for _, d in site.graph.nodes(data=True):
+    for d in site.node_data.values():
         counts[d["type"]] = counts.get(d["type"], 0) + 1
-    links = {(a, b, d["type"]) for a, b, d in site.graph.edges(data=True) if a != b}
-    ecounts: dict[str, int] = {}
-    for _, _, t in links:
-        ecounts[t] = ecounts.get(t, 0) + 1
+    ecounts: dict[str, int] = {}  # links: (from, to, type) once each, loops left out
+    for a, nbrs in site.succ.items():
+        for b, keyed in nbrs.items():
+            if a != b:
+                for t in {d["type"] for d in keyed.values()}:
+                    ecounts[t] = ecounts.get(t, 0) + 1
     return {
         "title": "Graph",
         "node_types": [(t, KIND_LABELS[t], counts.get(t, 0)) for t in KIND_LABELS],
         "edge_types": [(t, EDGE_LABELS[t], ecounts.get(t, 0)) for t in EDGE_TYPES],
         "verdicts": [(v, verdict_label(v)) for v in VERDICT_ORDER],
         "nodes": site.graph.number_of_nodes(),
-        "edges": len(links),
+        "edges": sum(ecounts.values()),
     }
 
 
@@ -376,7 +379,8 @@ def _topic_rows(site: Site, u: Links) -> list[dict[str, Any]]:
 def _expert_rows(site: Site, u: Links) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for eid, e in site.kb.experts.items():
-        quotes = sum(1 for _, t, _ in site.incoming(node_id("expert", eid)) if t == "spoken-by")
+        into = site.pred.get(node_id("expert", eid), {})
+        quotes = sum(d["type"] == "spoken-by" for keyed in into.values() for d in keyed.values())
         roles = "; ".join(", ".join(filter(None, (r.title, r.organization))) for r in e.roles)
         rows.append(
             {
@@ -395,7 +399,7 @@ def _expert_rows(site: Site, u: Links) -> list[dict[str, Any]]:
 def _source_rows(site: Site, u: Links) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for sid, s in site.kb.sources.items():
-        claims = {c for c, _, _ in site.incoming(node_id("source", sid))}
+        claims = site.pred.get(node_id("source", sid), {})  # the nodes that link to it
         rows.append(
             {
                 "title": s.title,
