@@ -447,14 +447,21 @@ def source_page(site: Site, src: Source, u: Links) -> View:
 
 def topic_page(site: Site, slug: str, u: Links) -> View:
     """Return the context of a topic page."""
-    claims = [claim_ref(site, cid, u) for cid in site.claims_by_topic.get(slug, [])]
+    ids = site.claims_by_topic.get(slug, [])
+    claims = [claim_ref(site, cid, u) for cid in ids]
+    known_experts, known_sources = site.kb.experts, site.kb.sources
     experts: set[str] = set()
     sources: set[str] = set()
-    for cid in site.claims_by_topic.get(slug, []):
+    for cid in ids:
         claim = site.kb.claims[cid]
-        experts.update(q.speaker for q in claim.quotes if q.speaker in site.kb.experts)
-        sources.update(q.source for q in claim.quotes if q.source in site.kb.sources)
-        sources.update(e.source for e in claim.evidence if e.source in site.kb.sources)
+        for q in claim.quotes:
+            if q.speaker in known_experts:
+                experts.add(q.speaker)
+            if q.source in known_sources:
+                sources.add(q.source)
+        for e in claim.evidence:
+            if e.source in known_sources:
+                sources.add(e.source)
     return {
         "title": site.topic_of[slug],
         "claims": claims,
