@@ -47,10 +47,10 @@ _COLLECTION_TAGS = {
     ev.MappingStartEvent: {None, "!", "tag:yaml.org,2002:map"},
     ev.SequenceStartEvent: {None, "!", "tag:yaml.org,2002:seq"},
 }
-KEY = "<key>"  # marks[(*path, KEY)] is where the key of path is written
-DUPLICATE = (
-    "<duplicate>"  # marks[(*path, DUPLICATE, ...)]: inside the dropped value of a key given again
-)
+# marks[(*path, KEY)] is where the key of path is written; marks[(*path, DUPLICATE, ...)] are
+# places inside the dropped value of a key given again at path
+KEY = "<key>"
+DUPLICATE = "<duplicate>"
 
 
 @dataclass(slots=True)
