@@ -74,11 +74,17 @@ def claim_ref(site: Site, cid: str, u: Links) -> View:
 
 
 def source_ref(site: Site, sid: str, u: Links, anchor: str | None = None) -> View:
-    """Return how a source is shown wherever it is listed (missing ones are shown unlinked)."""
-    key = ("s", sid, u.folder, anchor or "")
+    """Return how a source is shown wherever it is listed (missing ones are shown unlinked).
+
+    With an `anchor`, the link leads to that place in the source (made each time: anchors
+    are those of one claim's quotes, shown on one page).
+    """
+    key = ("s", sid, u.folder)
     view = site.refs.get(key)
     if view is None:
-        view = site.refs[key] = _source_ref(site, sid, u, anchor)
+        view = site.refs[key] = _source_ref(site, sid, u, None)
+    if anchor and view["href"] is not None:
+        return _source_ref(site, sid, u, anchor)
     return view
 
 
