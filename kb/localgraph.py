@@ -134,7 +134,7 @@ def local_graph(site: Site, center: str, u: Links, limit: int = 24) -> dict[str,
     kinds = {v: t for v, t in site.links_of(center).items() if v != center}
     if not kinds:
         return None
-    order = sorted(kinds, key=lambda n: _node_bits(site, n)[4])
+    order = sorted(kinds, key=lambda n: (site.graph_bits.get(n) or _node_bits(site, n))[4])
     shown = order[:limit]
     n = len(shown)
     spots = _ring(n)
@@ -143,11 +143,14 @@ def local_graph(site: Site, center: str, u: Links, limit: int = 24) -> dict[str,
     for other, spot in zip(shown, spots, strict=True):
         kind, title = _edge(frozenset(kinds[other]))
         lines.append(_line(_CENTER, spot, kind, title))
+    shown_keys = place.keys()
     for a, k in place.items():
         adjacent = site.succ[a]
         if len(adjacent) > _BUSY:
             continue
-        for b in sorted(b for b in adjacent if b in place and b != a):
+        between = adjacent.keys() & shown_keys
+        between.discard(a)
+        for b in sorted(between):
             lines.append(_line(spots[k], spots[place[b]], "between", ""))
     kind, vcls, title, _, _ = _node_bits(site, center)
     parts = [
