@@ -101,8 +101,9 @@ def report(title: str, rep: object, wall: float) -> None:
     work = rep.work  # type: ignore[attr-defined]
     if work:
         print(
-            "  work done beside the main thread (seconds, overlapping the stages above): "
-            + ", ".join(f"{k} {v:.2f}" for k, v in work.items())
+            "  CPU seconds of the parallel work (in this process and the workers): "
+            + ", ".join(f"{k} {v:.2f}" for k, v in work.items() if k != "citations")
+            + f"; citations formatted beside graph and checks in {work.get('citations', 0):.2f} s"
         )
     print(
         f"  files {rep.files}: {rep.written} written, {rep.linked} linked, "  # type: ignore[attr-defined]

@@ -51,7 +51,9 @@ class BuildReport:
     written: int = 0
     linked: int = 0
     reused: int = 0  # pages not rendered again: their inputs did not change
-    work: dict[str, float] = field(default_factory=dict)  # seconds in workers per kind of work
+    # CPU seconds of the parallel work per kind (render, exports, assets); "citations" is the
+    # wall time of formatting them beside the graph and checks
+    work: dict[str, float] = field(default_factory=dict)
     in_place: bool = False  # the changed files were moved into the previous site (few changed)
     exit_code: int = 0
 

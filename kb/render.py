@@ -509,9 +509,9 @@ Producer = tuple[str, Callable[[], Mapping[str, bytes]]]  # (what it is, e.g. "r
 
 def _produce(producer: Producer, staging: Staging) -> tuple[str, float, list[Placed]]:
     what, make = producer
-    t0 = time.perf_counter()
+    t0 = time.process_time()  # CPU time: what the work costs, however busy the machine is
     placed = [staging.put(path, data) for path, data in make().items()]
-    return what, time.perf_counter() - t0, placed
+    return what, time.process_time() - t0, placed
 
 
 def page_producers(site: Site, todo: Sequence[Page], shares: int) -> list[Producer]:
@@ -534,8 +534,8 @@ def write_files(
 ) -> tuple[list[Placed], dict[str, float]]:
     """Run the producers and put their files into `staging`, in `jobs` processes (this one and
     forked workers) when there are several CPUs and enough work (at least PARALLEL_MIN `pages`,
-    the number of pages to render); return what was placed and the seconds spent per kind of
-    work.
+    the number of pages to render); return what was placed and the CPU seconds spent per kind
+    of work.
 
     Workers inherit the producers (and what they close over: the prepared site) by fork, take
     the next producer's index from a shared counter, write their files themselves and send back
