@@ -21,6 +21,7 @@ from kb.site import Site
 from kb.urls import node_path, page_path
 
 _WORD = re.compile(r"[^\W_]+")
+_ASCII_WORD = re.compile(r"[a-z0-9]+")
 _JS_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028",
                "\u2029": "\\u2029"}  # fmt: skip
 _JS_UNSAFE = re.compile("[<>&\u2028\u2029]")
@@ -43,8 +44,9 @@ _MARKS = re.compile("[\u0300-\u036f]")
 def words(text: str) -> set[str]:
     """Split text into the lower-case, accent-free words that search matches (as site.js does)."""
     plain = text.lower()
-    if not plain.isascii():
-        plain = _MARKS.sub("", unicodedata.normalize("NFKD", plain))
+    if plain.isascii():  # the same words, found quicker: no upper case, \w is [a-z0-9_]
+        return set(_ASCII_WORD.findall(plain))
+    plain = _MARKS.sub("", unicodedata.normalize("NFKD", plain))
     return set(_WORD.findall(plain))
 
 
