@@ -75,7 +75,9 @@ class Site:
     problems_by_subject: dict[str, list[Problem]] = field(default_factory=dict)
     counts: dict[str, Counts] = field(default_factory=dict)
     node_data: dict[str, dict[str, Any]] = field(default_factory=dict)  # graph node -> attrs
-    refs: dict[tuple[str, ...], dict[str, Any]] = field(default_factory=dict)  # views.claim_ref
+    # Views made once and shared by pages: records' links per folder (views.claim_ref and co.),
+    # citations, and each folder's page chrome (render.chrome); never mutated once made.
+    refs: dict[tuple[str, ...], dict[str, Any]] = field(default_factory=dict)
     graph_bits: dict[str, Any] = field(default_factory=dict)  # node -> what local graphs show
     graph_links: dict[tuple[str, str], Any] = field(default_factory=dict)  # (node, folder) -> <a>
     # The graph's own adjacency, read-only: node -> other node -> edge key -> edge data, for the
@@ -99,7 +101,8 @@ class Site:
         return near
 
     def links_of(self, node: str) -> dict[str, set[str]]:
-        """Return {other node: types of the edges between them, either way}, made once per node."""
+        """Return {other node: types of the edges between them, either way} for a node of the
+        graph, made on first use and kept."""
         got = self.links.get(node)
         if got is None:
             got = {b: {d["type"] for d in keyed.values()} for b, keyed in self.succ[node].items()}
