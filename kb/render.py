@@ -189,13 +189,12 @@ def dependencies(site: Site, page: Page) -> set[str]:
     if page.kind not in ("claim", "expert", "source", "topic"):
         return set()
     center = node_id(page.kind, page.key)
-    deps = site.neighbours(center)
+    deps = set(site.neighbours(center))
     deps.add(center)
     if page.kind == "topic":
         for claim in list(deps):
             if claim.startswith("claim:"):
-                deps.update(site.succ.get(claim, ()))
-                deps.update(site.pred.get(claim, ()))
+                deps.update(site.neighbours(claim))
     return deps
 
 

@@ -85,6 +85,7 @@ class Site:
     succ: dict[str, dict[str, dict[Any, dict[str, Any]]]] = field(default_factory=dict)
     pred: dict[str, dict[str, dict[Any, dict[str, Any]]]] = field(default_factory=dict)
     links: dict[str, dict[str, set[str]]] = field(default_factory=dict)  # see `links_of`
+    near: dict[str, frozenset[str]] = field(default_factory=dict)  # see `neighbours`
 
     def problems_of(self, node: str) -> list[Problem]:
         """Return the problems about one graph node, in file order."""
@@ -94,10 +95,14 @@ class Site:
         """Return the error and warning counts of one graph node."""
         return self.counts.get(node, _NO_COUNTS)
 
-    def neighbours(self, node: str) -> set[str]:
-        """Return the nodes linked to `node` either way (itself too when it links to itself)."""
-        near = set(self.succ.get(node, ()))
-        near.update(self.pred.get(node, ()))
+    def neighbours(self, node: str) -> frozenset[str]:
+        """Return the nodes linked to `node` either way (itself too when it links to itself),
+        worked out once per node."""
+        near = self.near.get(node)
+        if near is None:
+            near = self.near[node] = frozenset(self.succ.get(node, ())).union(
+                self.pred.get(node, ())
+            )
         return near
 
     def links_of(self, node: str) -> dict[str, set[str]]:
