@@ -131,7 +131,7 @@ def local_graph(site: Site, center: str, u: Links, limit: int = 24) -> dict[str,
     """
     if center not in site.succ:  # not in the graph
         return None
-    kinds = {v: t for v, t in site.links_of(center).items() if v != center}
+    kinds = site.links_of(center)
     if not kinds:
         return None
     order = sorted(kinds, key=lambda n: (site.graph_bits.get(n) or _node_bits(site, n))[4])

@@ -84,7 +84,6 @@ class Site:
     # edges from the node (succ) and the edges to it (pred).
     succ: dict[str, dict[str, dict[Any, dict[str, Any]]]] = field(default_factory=dict)
     pred: dict[str, dict[str, dict[Any, dict[str, Any]]]] = field(default_factory=dict)
-    links: dict[str, dict[str, set[str]]] = field(default_factory=dict)  # see `links_of`
     near: dict[str, frozenset[str]] = field(default_factory=dict)  # see `neighbours`
 
     def problems_of(self, node: str) -> list[Problem]:
@@ -107,17 +106,20 @@ class Site:
 
     def links_of(self, node: str) -> dict[str, set[str]]:
         """Return {other node: types of the edges between them, either way} for a node of the
-        graph, made on first use and kept."""
-        got = self.links.get(node)
-        if got is None:
-            got = {b: {d["type"] for d in keyed.values()} for b, keyed in self.succ[node].items()}
-            for a, keyed in self.pred[node].items():
-                types = {d["type"] for d in keyed.values()}
-                if a in got:
-                    got[a] |= types
-                else:
-                    got[a] = types
-            self.links[node] = got
+        graph (itself left out)."""
+        got = {
+            b: {d["type"] for d in keyed.values()}
+            for b, keyed in self.succ[node].items()
+            if b != node
+        }
+        for a, keyed in self.pred[node].items():
+            if a == node:
+                continue
+            types = got.get(a)
+            if types is None:
+                got[a] = {d["type"] for d in keyed.values()}
+            else:
+                types.update(d["type"] for d in keyed.values())
         return got
 
     def incoming(self, node: str) -> list[tuple[str, str, dict[str, Any]]]:
