@@ -250,7 +250,7 @@ def _plan(
     others are `reused`: linked from the previous site); `keys` are the page keys to record.
     The last item is the number of pages to render."""
     from kb.incremental import page_keys
-    from kb.render import assets, page_producers, pages
+    from kb.render import assets, default_jobs, page_producers, pages
     from kb.site import build_date_from_env, prepare
 
     exports = _export_producers(kb, graph, problems)
@@ -262,9 +262,8 @@ def _plan(
     reused = [p.path for p in every if p.path in keys and writer.reusable(p.path, keys[p.path])]
     skip = set(reused)
     todo = [p for p in every if p.path not in skip]
-    jobs = int(os.environ.get("KB_JOBS", 0)) or os.cpu_count() or 1
     producers: list[Producer] = [*exports.values(), ("assets", lambda: assets(site))]
-    producers += page_producers(site, todo, shares=jobs * 8)
+    producers += page_producers(site, todo, shares=default_jobs() * 8)
     return producers, keys, reused, len(todo)
 
 

@@ -460,6 +460,11 @@ def render_pages(site: Site, todo: Iterable[Page]) -> Iterator[tuple[str, bytes]
         yield page.path, render_page(site, page)
 
 
+def default_jobs() -> int:
+    """The number of processes that render: KB_JOBS, else one per CPU."""
+    return int(os.environ.get("KB_JOBS", 0)) or os.cpu_count() or 1
+
+
 PARALLEL_MIN = 400  # below this many pages, starting worker processes costs more than it saves
 _WORKER_SITE: Site | None = None  # what forked workers render from (inherited, never pickled)
 
@@ -484,7 +489,7 @@ def render_all(
     process boundary; the result is the same bytes as a serial render, in the same order.
     """
     todo = pages(site) if todo is None else todo
-    jobs = jobs if jobs is not None else int(os.environ.get("KB_JOBS", 0)) or os.cpu_count() or 1
+    jobs = jobs if jobs is not None else default_jobs()
     files: dict[str, bytes] = {}
     if jobs <= 1 or len(todo) < PARALLEL_MIN or "fork" not in mp.get_all_start_methods():
         files.update(assets(site))
@@ -545,7 +550,7 @@ def write_files(
     nothing but the manifest entries: rendered pages never cross a process boundary nor stay in
     memory. The first error met in any process is raised here.
     """
-    jobs = jobs if jobs is not None else int(os.environ.get("KB_JOBS", 0)) or os.cpu_count() or 1
+    jobs = jobs if jobs is not None else default_jobs()
     if jobs <= 1 or pages < PARALLEL_MIN or "fork" not in mp.get_all_start_methods():
         order = iter(range(len(producers)))
         return _work(producers, staging, lambda: next(order, None))
