@@ -114,10 +114,20 @@ def _load_records(
             doc = read_file(path, rel, problems, cache, kb.digests, parsed)
             if doc is None:
                 continue
+            records = getattr(kb, kind)
+            built = doc.built
+            if built is not None and built[0] == kind and built[1] == ident:
+                if built[2] is not None:  # the same bytes, read before: the same record
+                    records[ident] = built[2]
+                problems.extend(built[3])
+                continue
             where = Located(rel, doc.marks)
             subject = f"{kind[:-1]}:{ident}"
+            start = len(problems)
             reader = RecordReader(where, problems, subject, doc.escapes)
             _BUILDERS[kind](kb, ident, doc.value, reader)
+            if cache is not None:  # kept for the next build of a long-running caller
+                doc.built = (kind, ident, records.get(ident), problems[start:])
 
 
 def read_file(

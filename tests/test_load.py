@@ -539,3 +539,28 @@ class TestHelperProcess:
         t0 = time.monotonic()
         assert self.load(root, monkeypatch, helper=True) == serial
         assert time.monotonic() - t0 < 20
+
+
+def test_a_long_running_callers_cache_gives_what_a_fresh_load_gives(tmp_path: Path) -> None:
+    """The parse cache of `kb serve` keeps each file's built record: after an edit, a load
+    through it gives the same records and problems as a load from nothing."""
+    import shutil
+
+    root = tmp_path / "kb"
+    shutil.copytree(Path(__file__).parent / "data" / "failures", root)
+    cache: dict[str, object] = {}
+
+    def same_as_fresh() -> None:
+        kept, kept_problems = load_kb(root, cache)  # type: ignore[arg-type]
+        fresh, fresh_problems = load_kb(root)
+        assert [p.text() for p in kept_problems] == [p.text() for p in fresh_problems]
+        for kind in ("claims", "experts", "sources"):
+            assert getattr(kept, kind) == getattr(fresh, kind), kind
+
+    same_as_fresh()
+    same_as_fresh()  # every record now comes from the cache
+    edited = root / "claims" / "bad-type.yaml"
+    edited.write_text(edited.read_text() + "\nunknown_field: 1\n", encoding="utf-8")
+    (root / "claims" / "bad-date.yaml").unlink()
+    same_as_fresh()
+    assert any("unknown_field" in p.text() for p in load_kb(root, cache)[1])  # type: ignore[arg-type]
