@@ -118,7 +118,8 @@ def build(
         staging = writer.staging(in_place=todo * 2 <= len(keys) + 16)  # few pages changed
         report.in_place = staging.in_place
         with report.stage("render"):  # pages, exports and assets, written by parallel workers
-            placed, spent = write_files(producers, staging, pages=todo)
+            # the site-wide outputs cover every record: a large base is worth forking for
+            placed, spent = write_files(producers, staging, pages=todo + len(keys) // 10)
         report.work = {"citations": pending.seconds, **spent}
         with report.stage("write"):
             counts = writer.finish(placed, keys, reused)

@@ -60,11 +60,14 @@ def _not_written_by_kb(out: Path) -> list[str]:
     """List the files in a previous site that its manifest does not name (added by hand)."""
     files = read_manifest(out).files
     extra = []
-    for folder, dirs, names in os.walk(out):
+    base = os.fspath(out)
+    for folder, dirs, names in os.walk(base):
         links = [d for d in dirs if os.path.islink(os.path.join(folder, d))]
         dirs[:] = sorted(set(dirs) - set(links))
+        inside = os.path.relpath(folder, base)
+        prefix = "" if inside == "." else inside.replace(os.sep, "/") + "/"
         for name in sorted([*names, *links]):
-            rel = (Path(folder) / name).relative_to(out).as_posix()
+            rel = prefix + name
             if rel != MARKER and rel not in files:
                 extra.append(rel)
     return extra
@@ -326,8 +329,10 @@ def _intact(
     """True when the previous site's file is as kb wrote it (size, and not modified since)."""
     if path not in old:
         return False
+    if path.startswith(("/", ".")) or ".." in path.split("/"):
+        _safe_rel(path)  # raises: never look outside the site
     try:
-        st = os.stat(out / _safe_rel(path), follow_symlinks=False)
+        st = os.stat(os.path.join(out, path), follow_symlinks=False)
     except OSError:
         return False
     same_size = st.st_size == old_sizes.get(path)
