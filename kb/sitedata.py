@@ -115,11 +115,13 @@ def graph_data(site: Site) -> bytes:
     flat: list[int] = []  # (from, to, type) triples, sorted, each once; loops left out
     for i, u in enumerate(nodes):
         nbrs = adjacency[u]
-        for j in sorted(index[v] for v in nbrs if v != u):
+        for j in sorted(map(index.__getitem__, nbrs)):
+            if j == i:
+                continue
             keyed = nbrs[nodes[j]]
             if len(keyed) == 1:
-                for d in keyed.values():
-                    flat += (i, j, etype.get(d["type"], 0))
+                (d,) = keyed.values()
+                flat += (i, j, etype.get(d["type"], 0))
             else:
                 for t in sorted({etype.get(d["type"], 0) for d in keyed.values()}):
                     flat += (i, j, t)
@@ -149,61 +151,70 @@ def layout(g: nx.MultiDiGraph[str]) -> dict[str, tuple[float, float]]:
     breadth-first tree gives every node a slice of its parent's angle, sized by its subtree), and
     the components are packed in rows, largest first. The browser refines it for a moment.
     """
-    links: dict[str, set[str]] = {n: set() for n in g.nodes}
-    weight: dict[str, int] = dict.fromkeys(g.nodes, 0)
+    # Nodes are numbered: first in the graph's order, then by rank (lists beat dicts of ids).
+    nodes = list(g.nodes)
+    number = {n: i for i, n in enumerate(nodes)}
+    near: list[set[int]] = [set() for _ in nodes]
+    weight = [0] * len(nodes)
     for a, nbrs in g.adjacency():  # {b: {key: edge data}} for the edges a -> b
-        mine = links[a]
+        i = number[a]
+        mine = near[i]
         counted = 0
         for b, keyed in nbrs.items():
             if a != b:
-                mine.add(b)
-                links[b].add(a)
+                j = number[b]
+                mine.add(j)
+                near[j].add(i)
                 for d in keyed.values():
                     if d["type"] not in _LAYOUT_SKIP:
                         counted += 1
-                        weight[b] += 1
-        weight[a] += counted
+                        weight[j] += 1
+        weight[i] += counted
     # Best-connected first, then by id: the order of neighbours and of components' roots.
-    ranked = sorted(weight, key=lambda n: (-weight[n], n))
-    rank = {n: i for i, n in enumerate(ranked)}
-    und = {n: sorted(links[n], key=rank.__getitem__) for n in ranked}
-    depth: dict[str, int] = {}
-    children: dict[str, list[str]] = {}
-    comps: list[list[str]] = []
+    order = sorted(range(len(nodes)), key=lambda i: (-weight[i], nodes[i]))
+    rank = [0] * len(nodes)
+    for r, i in enumerate(order):
+        rank[i] = r
+    names = [nodes[i] for i in order]  # from here on a node is its rank
+    und = [sorted(map(rank.__getitem__, near[i])) for i in order]
+    depth = [-1] * len(names)
+    children: list[list[int]] = [[] for _ in names]
+    comps: list[list[int]] = []
     # Grow each component from its best-connected node, not counting the reviewer's links: a
     # reviewer of every claim is a hub that says nothing, and would crowd the middle.
-    for n in ranked:
-        if n in depth:
+    for n in range(len(names)):
+        if depth[n] >= 0:
             continue
         comp, queue = [], [n]
         depth[n] = level = 0
         while queue:  # breadth first: comp is in BFS order, each node after its parent
             comp.extend(queue)
             level += 1
-            nxt: list[str] = []
-            for a in queue:
-                kids = children[a] = [b for b in und[a] if b not in depth]
-                depth.update(dict.fromkeys(kids, level))
+            nxt: list[int] = []
+            for parent in queue:
+                kids = children[parent] = [b for b in und[parent] if depth[b] < 0]
+                for kid in kids:
+                    depth[kid] = level
                 nxt += kids
             queue = nxt
         comps.append(comp)
-    comps.sort(key=lambda c: (-len(c), c[0]))
-    placed = [_radial(comp, children, depth) for comp in comps]
+    comps.sort(key=lambda c: (-len(c), names[c[0]]))
+    placed = [_radial(comp, children, depth, names) for comp in comps]
     return _pack(placed)
 
 
 def _radial(
-    comp: list[str], children: dict[str, list[str]], depth: dict[str, int]
+    comp: list[int], children: list[list[int]], depth: list[int], names: list[str]
 ) -> tuple[float, dict[str, tuple[float, float]]]:
     """Place one component in rings around its first node: `children` and `depth` are its
-    breadth-first tree."""
+    breadth-first tree, by node number; `names` are the nodes' ids."""
     root = comp[0]
-    leaves: dict[str, int] = {}
+    leaves: dict[int, int] = {}
     for a in reversed(comp):
         leaves[a] = sum(map(leaves.__getitem__, children[a])) or 1
-    angle: dict[str, float] = {root: 0.0}
-    span: dict[str, tuple[float, float]] = {root: (0.0, 2 * math.pi)}
-    rings: dict[int, list[str]] = defaultdict(list)
+    angle: dict[int, float] = {root: 0.0}
+    span: dict[int, tuple[float, float]] = {root: (0.0, 2 * math.pi)}
+    rings: dict[int, list[int]] = defaultdict(list)
     for a in comp:
         lo, hi = span[a]
         at = lo
@@ -215,10 +226,10 @@ def _radial(
             at += width
     # Each depth is a band around the last; a crowded band gets several sub-rings, and nodes
     # next to each other by angle take turns among them, so the disc fills evenly.
-    pos: dict[str, tuple[float, float]] = {root: (0.0, 0.0)}
+    pos: dict[str, tuple[float, float]] = {names[root]: (0.0, 0.0)}
     outer = 0.0
     for d in sorted(rings):
-        members = sorted(rings[d], key=lambda n: (angle[n], n))
+        members = sorted(rings[d], key=lambda n: (angle[n], names[n]))
         inner = outer + _STEP
         count = len(members)
         sub = max(1, math.ceil(count * _SPACING / (2 * math.pi * inner)))
@@ -227,7 +238,7 @@ def _radial(
         )
         for j, n in enumerate(members):
             r = inner + (outer - inner) * ((j % sub) + 0.5) / sub if sub > 1 else inner
-            pos[n] = (r * math.cos(angle[n]), r * math.sin(angle[n]))
+            pos[names[n]] = (r * math.cos(angle[n]), r * math.sin(angle[n]))
     return outer + _STEP / 2, pos
 
 
