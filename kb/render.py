@@ -1,8 +1,9 @@
 """Render the site: every page from a Jinja template, plus assets and browser data, in memory.
 
-`render_site` is the whole job. To render in parallel or skip pages, use the parts:
-`prepare` indexes the base once, `pages` lists every page as a small picklable `Page`, and
-`render_page(site, page)` renders one; `assets(site)` returns the files that are not pages.
+`render_site` is the whole job, in memory. To render in parallel or skip pages, use the parts:
+`prepare` indexes the base once, `pages` lists every page as a small `Page`, and
+`render_page(site, page)` renders one; `assets(site)` returns the files that are not pages;
+`write_files` runs such work in this process and forked workers, writing files as they come.
 """
 
 from __future__ import annotations
@@ -466,48 +467,17 @@ def default_jobs() -> int:
 
 
 PARALLEL_MIN = 400  # below this many pages, starting worker processes costs more than it saves
-_WORKER_SITE: Site | None = None  # what forked workers render from (inherited, never pickled)
 
 
-def _render_share(share: list[Page]) -> list[tuple[str, bytes]]:
-    assert _WORKER_SITE is not None
-    return list(render_pages(_WORKER_SITE, share))
+def render_all(site: Site, todo: list[Page] | None = None) -> dict[str, bytes]:
+    """Render the assets and every page (or the `todo` ones) in this process, in memory.
 
-
-def _assets_share(_: object) -> dict[str, bytes]:
-    assert _WORKER_SITE is not None
-    return assets(_WORKER_SITE)
-
-
-def render_all(
-    site: Site, jobs: int | None = None, todo: list[Page] | None = None
-) -> dict[str, bytes]:
-    """Render the assets and every page (or the `todo` ones), forking `jobs` processes when
-    there are many.
-
-    Workers inherit the prepared `site` by fork, so nothing but the finished pages crosses a
-    process boundary; the result is the same bytes as a serial render, in the same order.
+    For a site written to disk, the build uses `write_files`, which spreads the same work
+    over forked workers and writes each file as it is made.
     """
     todo = pages(site) if todo is None else todo
-    jobs = jobs if jobs is not None else default_jobs()
-    files: dict[str, bytes] = {}
-    if jobs <= 1 or len(todo) < PARALLEL_MIN or "fork" not in mp.get_all_start_methods():
-        files.update(assets(site))
-        files.update(render_pages(site, todo))
-        return dict(sorted(files.items()))
-    for kind in {p.kind for p in todo}:  # compile every template once, before forking
-        _template(f"{kind}.html")
-    global _WORKER_SITE
-    _WORKER_SITE = site
-    try:
-        shares = [todo[i :: jobs * 4] for i in range(jobs * 4)]
-        with mp.get_context("fork").Pool(jobs) as pool:
-            pending = pool.apply_async(_assets_share, (None,))
-            for part in pool.imap_unordered(_render_share, shares):
-                files.update(part)
-            files.update(pending.get())
-    finally:
-        _WORKER_SITE = None
+    files = dict(assets(site))
+    files.update(render_pages(site, todo))
     return dict(sorted(files.items()))
 
 
@@ -635,15 +605,13 @@ def render_site(
     citations: Citations,
     *,
     exports: Sequence[str] = (),
-    jobs: int | None = None,
 ) -> dict[str, bytes]:
     """Render the whole site: site path (posix) -> bytes. Pure: same input, same bytes.
 
     `exports` lists the site paths of export files the build writes, to link them from pages.
-    `jobs` worker processes render large sites (default: KB_JOBS, else one per CPU).
     The build date is shown only when SOURCE_DATE_EPOCH is set.
     """
     site = prepare(
         kb, graph, problems, citations, exports=exports, build_date=build_date_from_env()
     )
-    return render_all(site, jobs)
+    return render_all(site)

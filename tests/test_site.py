@@ -253,16 +253,26 @@ def test_citations_show_and_unsafe_reference_html_is_dropped() -> None:
 
 
 def test_parallel_render_gives_the_same_bytes(
-    golden: dict[str, bytes], monkeypatch: pytest.MonkeyPatch
+    golden: dict[str, bytes], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """Rendering in forked worker processes gives exactly the serial result."""
+    """Rendering in forked worker processes (write_files) gives exactly the serial result."""
     import kb.render
+    from kb.output import SiteWriter
+    from kb.site import build_date_from_env, prepare
 
     monkeypatch.setattr(kb.render, "PARALLEL_MIN", 1)
     kb_, problems = load_kb(GOLDEN_KB)
     graph = build_graph(kb_)
     problems += run_checks(kb_, graph)
-    assert render_site(kb_, graph, problems, {}, jobs=2) == golden
+    site = prepare(kb_, graph, problems, {}, build_date=build_date_from_env())
+    todo = kb.render.pages(site)
+    producers = [("assets", lambda: kb.render.assets(site))]
+    producers += kb.render.page_producers(site, todo, shares=4)
+    with SiteWriter(tmp_path / "site") as writer:
+        staging = writer.staging()
+        placed, _ = kb.render.write_files(producers, staging, jobs=2, pages=len(todo))
+        got = {path: (staging.tmp / path).read_bytes() for path, _, _, _ in placed}
+    assert dict(sorted(got.items())) == golden
 
 
 def test_dependencies_name_what_a_record_page_shows() -> None:
