@@ -1,11 +1,15 @@
 """Benchmark a full build, `kb check`, and the rebuild after one edit, on a synthetic base.
 
-usage: python bench/run.py --claims N [--out DIR]
+usage: python bench/run.py --claims N [--repeat K] [--out DIR]
 
 Generates (once, deterministically) a knowledge base of N claims with bench/generate.py, then
 prints the wall time of each build stage, the total and the peak RSS; the time of `kb check`
 in a fresh process; and the time to rebuild after editing one claim, both in a fresh process
 (`kb build`) and in a long-running one that keeps its parse cache (as `kb serve` does).
+
+With --repeat K the clean build runs K times (site and citation cache removed before each) and
+the median is printed beside every run's time: file creation on a virtual disk varies from run
+to run by seconds.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import argparse
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -55,17 +60,24 @@ def pss_mb(pid):
         pass
     return 0.0
 
-import os
-me, peak = os.getpid(), 0.0
-while not select.select([sys.stdin], [], [], 0.05)[0]:
+import os, time
+me, peak, pause, longest = os.getpid(), 0.0, 0.05, 0.05
+while not select.select([sys.stdin], [], [], pause)[0]:
+    t0 = time.perf_counter()
     peak = max(peak, sum(pss_mb(p) for p in tree(int(sys.argv[1])) if p != me))
-print(f"{peak:.1f}")
+    # Reading smaps_rollup walks the page tables under the process's mmap lock, which stalls
+    # its allocations: pause 20 times as long as a sample took, so that sampling costs the
+    # build at most about 5% (a 3 GB process takes tens of ms to sample).
+    pause = max(0.05, 20 * (time.perf_counter() - t0))
+    longest = max(longest, pause)
+print(f"{peak:.1f} {longest:.2f}")
 """
 
 
 class TreeMemory:
     """Sample the memory of this process and all its descendants (PSS: shared pages counted
-    once, split between the processes sharing them) every 50 ms; keep the peak of the sum.
+    once, split between the processes sharing them) every 50 ms, or less often when a sample
+    takes long (see SAMPLER); keep the peak of the sum.
 
     The sampler is a separate process (not a thread: kb forks only where no other thread runs,
     and the benchmark must measure what `kb build` does).
@@ -73,6 +85,7 @@ class TreeMemory:
 
     def __init__(self) -> None:
         self.peak_mb = 0.0
+        self.interval = 0.05  # the longest pause between samples
         self.available = Path(f"/proc/{os.getpid()}/smaps_rollup").exists()
         self._proc: subprocess.Popen[str] | None = None
 
@@ -89,7 +102,8 @@ class TreeMemory:
     def __exit__(self, *exc: object) -> None:
         if self._proc is not None:
             out, _ = self._proc.communicate("stop\n", timeout=60)
-            self.peak_mb = float(out.strip() or 0)
+            peak, _, interval = out.strip().partition(" ")
+            self.peak_mb, self.interval = float(peak or 0), float(interval or 0.05)
 
 
 def timed(cmd: list[str]) -> float:
@@ -128,6 +142,9 @@ def main() -> int:
     ap.add_argument("--claims", type=int, required=True)
     ap.add_argument("--out", type=Path, default=HERE / "out")
     ap.add_argument(
+        "--repeat", type=int, default=1, help="run the clean build K times, print the median"
+    )
+    ap.add_argument(
         "--all-styles", action="store_true", help="format all five citation styles, not only APA"
     )
     args = ap.parse_args()
@@ -148,32 +165,44 @@ def main() -> int:
     else:
         text = text.replace("styles: [apa, ama, vancouver, chicago, mla]", "styles: [apa]")
     config.write_text(text, encoding="utf-8")
-    if site.exists():
-        shutil.rmtree(site)
-    for cache in (kb / ".kb-cache",):
-        shutil.rmtree(cache, ignore_errors=True)
     print(
         f"knowledge base: {n} claims, {len(list((kb / 'sources').glob('*.yaml')))} sources, "
-        f"{len(list((kb / 'experts').glob('*.yaml')))} experts; 2 cores"
+        f"{len(list((kb / 'experts').glob('*.yaml')))} experts; {os.cpu_count()} cores"
     )
 
-    parse_cache: dict[str, object] = {}
-    with TreeMemory() as memory:
-        t0 = time.perf_counter()
-        rep = build(kb, site, log=lambda _line: None, parse_cache=parse_cache)
-        wall = time.perf_counter() - t0
-    if rep.exit_code:
-        errors = [p.text() for p in rep.problems if p.severity == "error"][:10]
-        sys.exit("the build failed:\n" + "\n".join(errors))
-    report("full build (clean: no site, no citation cache)", rep, wall)
+    walls: list[float] = []
+    peak_tree, interval = 0.0, 0.05
+    for run in range(max(1, args.repeat)):
+        shutil.rmtree(site, ignore_errors=True)
+        shutil.rmtree(kb / ".kb-cache", ignore_errors=True)
+        os.sync()  # the removed site's blocks are not written back during the timed build
+        parse_cache: dict[str, object] = {}
+        with TreeMemory() as memory:
+            t0 = time.perf_counter()
+            rep = build(kb, site, log=lambda _line: None, parse_cache=parse_cache)
+            wall = time.perf_counter() - t0
+        if rep.exit_code:
+            errors = [p.text() for p in rep.problems if p.severity == "error"][:10]
+            sys.exit("the build failed:\n" + "\n".join(errors))
+        walls.append(wall)
+        peak_tree = max(peak_tree, memory.peak_mb)
+        interval = max(interval, memory.interval)
+        label = "full build (clean: no site, no citation cache)"
+        report(label if args.repeat <= 1 else f"{label}, run {run + 1} of {args.repeat}", rep, wall)
+    if len(walls) > 1:
+        print(
+            f"\nfull build, median of {len(walls)} runs: {statistics.median(walls):.2f} s "
+            f"(runs: {', '.join(f'{w:.2f}' for w in walls)})"
+        )
     print(
         f"  peak RSS: {rss_mb(resource.RUSAGE_SELF):.0f} MB (this process), "
         f"{rss_mb(resource.RUSAGE_CHILDREN):.0f} MB (largest child: render workers, pandoc)"
     )
     if memory.available:
         print(
-            f"  peak memory of the whole process tree: {memory.peak_mb:.0f} MB "
-            "(sum of PSS, sampled every 50 ms: pages shared by forked workers counted once)"
+            f"  peak memory of the whole process tree: {peak_tree:.0f} MB "
+            f"(sum of PSS, sampled every 50 to {interval * 1000:.0f} ms: pages shared by forked "
+            "workers counted once)"
         )
 
     kb_cmd = [sys.executable, "-m", "kb", "-C", str(kb)]
