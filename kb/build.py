@@ -20,6 +20,7 @@ from kb.errors import KBError, Problem, Severity
 from kb.output import SiteWriter
 
 if TYPE_CHECKING:
+    from kb.incremental import Memory
     from kb.render import Producer
 
 DEFAULT_OUT = "site"
@@ -79,6 +80,23 @@ def build(
     A long-running caller (`kb serve`, the benchmark) passes the same `parse_cache` to every
     build so that only files whose bytes changed are parsed again.
     """
+    from kb.incremental import Memory
+
+    try:
+        return _build(Path(root), out, strict, log, parse_cache, Memory.of(parse_cache))
+    except BaseException:
+        Memory.forget(parse_cache)  # it may be half brought up to date
+        raise
+
+
+def _build(
+    root: Path,
+    out: Path | None,
+    strict: bool,
+    log: Callable[[str], None] | None,
+    parse_cache: dict[str, Any] | None,
+    memory: Memory | None,
+) -> BuildReport:
     from kb.checks import run_checks
     from kb.graph import build_graph
     from kb.load import load_kb
@@ -86,18 +104,22 @@ def build(
     from kb.render import write_files
 
     say = log or (lambda line: print(line, file=sys.stderr))
-    root = Path(root)
     out = Path(out) if out is not None else root / DEFAULT_OUT
     check_out_dir(out, root)
     report = BuildReport()
     with gc_paused():
         with report.stage("load"):
             kb, problems = load_kb(root, parse_cache)
-        pending = _Pending(kb)  # pandoc works on other cores meanwhile
+        if memory is not None:
+            memory.note(kb)
+        known = memory.citations() if memory is not None else None
+        # pandoc works on other cores meanwhile
+        pending = _Pending(kb) if known is None else _Pending.done(known)
         with report.stage("graph"):
-            graph = build_graph(kb)
+            graph = memory.graph_of(kb) if memory is not None else build_graph(kb)
         with report.stage("checks"):
-            problems = sorted([*problems, *run_checks(kb, graph)], key=Problem.sort_key)
+            found = memory.check(kb, graph) if memory is not None else run_checks(kb, graph)
+            problems = sorted([*problems, *found], key=Problem.sort_key)
     gc.freeze()  # what was loaded lives to the end: keep collections (and forked workers) off it
     report.problems = problems
     for p in problems:
@@ -113,6 +135,8 @@ def build(
     with SiteWriter(out) as writer:
         with report.stage("citations"):
             citations = pending.result()
+            if memory is not None:
+                memory.keep_citations(citations)
         with report.stage("prepare"):
             producers, keys, reused, todo = _plan(kb, graph, problems, citations, writer)
         staging = writer.staging(in_place=todo * 2 <= len(keys) + 16)  # few pages changed
@@ -148,6 +172,8 @@ class _Pending:
         self.seconds = 0.0
         self._proc: Any = None
         self._thread: threading.Thread | None = None
+        if kb is None:
+            return
         forkable = hasattr(os, "fork") and sys.platform != "darwin"
         if forkable and len(kb.sources) >= self.FORK_MIN_SOURCES and threading.active_count() == 1:
             ctx = mp.get_context("fork")
@@ -158,6 +184,13 @@ class _Pending:
         else:
             self._thread = threading.Thread(target=self._run, args=(kb,), name="kb-citations")
             self._thread.start()
+
+    @classmethod
+    def done(cls, citations: dict[str, dict[str, Any]]) -> _Pending:
+        """Citations already at hand (those of the last build: no source changed since)."""
+        made = cls(None)
+        made._result = citations
+        return made
 
     def _run(self, kb: Any) -> None:
         t0 = time.perf_counter()

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
 import networkx as nx
 
-from kb.model import KnowledgeBase
+from kb.model import Claim, Expert, KnowledgeBase, Source
 
 # Edge types (the MultiDiGraph edge key is the type):
 #   claim  -quoted-in->   source   (quote index in `quote`)
@@ -46,25 +47,75 @@ def build_graph(kb: KnowledgeBase) -> nx.MultiDiGraph[str]:
     128,000 `add_edge` calls of 10,000 claims took 0.5 s, this half of that or less.
     """
     g: nx.MultiDiGraph[str] = nx.MultiDiGraph()
-    raw: Any = g  # networkx's own dicts, not in its type stubs
-    nodes: dict[str, dict[str, Any]] = raw._node
-    succ: dict[str, dict[str, dict[Any, dict[str, Any]]]] = raw._succ
-    pred: dict[str, dict[str, dict[Any, dict[str, Any]]]] = raw._pred
+    w = _Writer(g)
+    sources = sorted(kb.sources.items())
+    experts = sorted(kb.experts.items())
+    claims = sorted(kb.claims.items())
+    for sid, s in sources:
+        w.add_node("source:" + sid, _source_attrs(sid, s))
+    for eid, e in experts:
+        w.add_node("expert:" + eid, _expert_attrs(eid, e))
+    slugs = kb.topics()
+    for topic, slug in sorted(slugs.items(), key=lambda kv: kv[1]):
+        w.add_node("topic:" + slug, {"type": "topic", "id": slug, "label": topic})
+    for cid, c in claims:
+        w.add_node("claim:" + cid, _claim_attrs(cid, c))
+    for cid, c in claims:
+        w.claim_edges(cid, c, slugs)
+    for sid, s in sources:
+        w.source_edges(sid, s)
+    for eid, e in experts:
+        w.expert_edges(eid, e)
+    return g
 
-    def add_node(n: str, attrs: dict[str, Any]) -> None:
-        if n in succ:
-            nodes[n].update(attrs)
+
+def _source_attrs(sid: str, s: Source) -> dict[str, Any]:
+    return {"type": "source", "id": sid, "label": s.title}
+
+
+def _expert_attrs(eid: str, e: Expert) -> dict[str, Any]:
+    return {"type": "expert", "id": eid, "label": e.name}
+
+
+def _claim_attrs(cid: str, c: Claim) -> dict[str, Any]:
+    return {"type": "claim", "id": cid, "label": c.statement, "verdict": c.verdict}
+
+
+# The order in which build_graph links records: claims, then sources, then experts, each by id.
+# It is the order of every node's predecessors, which update_graph restores.
+_LINK_RANK = {"claim": 0, "source": 1, "expert": 2}
+
+
+def _pred_order(node: str) -> tuple[int, str]:
+    kind, _, ident = node.partition(":")
+    return _LINK_RANK.get(kind, 3), ident
+
+
+class _Writer:
+    """Writes nodes and edges straight into a graph's adjacency dicts (see build_graph)."""
+
+    def __init__(self, g: nx.MultiDiGraph[str]) -> None:
+        raw: Any = g  # networkx's own dicts, not in its type stubs
+        self.nodes: dict[str, dict[str, Any]] = raw._node
+        self.succ: dict[str, dict[str, dict[Any, dict[str, Any]]]] = raw._succ
+        self.pred: dict[str, dict[str, dict[Any, dict[str, Any]]]] = raw._pred
+
+    def add_node(self, n: str, attrs: dict[str, Any]) -> None:
+        if n in self.succ:
+            self.nodes[n].update(attrs)
         else:
-            succ[n] = {}
-            pred[n] = {}
-            nodes[n] = attrs
+            self.succ[n] = {}
+            self.pred[n] = {}
+            self.nodes[n] = attrs
 
-    def link(a: str, nbrs: dict[str, Any], b: str, key: str | None, data: dict[str, Any]) -> None:
+    def link(
+        self, a: str, nbrs: dict[str, Any], b: str, key: str | None, data: dict[str, Any]
+    ) -> None:
         """add_edge(a, b, key=key, **data) if b is a node; `a` is one, `nbrs` its successors.
 
         A key of None means the next free number, as networkx's `new_edge_key`.
         """
-        into = pred.get(b)
+        into = self.pred.get(b)
         if into is None:
             return
         keys = nbrs.get(b)
@@ -80,25 +131,10 @@ def build_graph(kb: KnowledgeBase) -> nx.MultiDiGraph[str]:
         else:
             keys[key] = data
 
-    sources = sorted(kb.sources.items())
-    experts = sorted(kb.experts.items())
-    claims = sorted(kb.claims.items())
-    for sid, s in sources:
-        add_node("source:" + sid, {"type": "source", "id": sid, "label": s.title})
-    for eid, e in experts:
-        add_node("expert:" + eid, {"type": "expert", "id": eid, "label": e.name})
-    slugs = kb.topics()
-    for topic, slug in sorted(slugs.items(), key=lambda kv: kv[1]):
-        add_node("topic:" + slug, {"type": "topic", "id": slug, "label": topic})
-    for cid, c in claims:
-        add_node(
-            "claim:" + cid,
-            {"type": "claim", "id": cid, "label": c.statement, "verdict": c.verdict},
-        )
-
-    for cid, c in claims:
+    def claim_edges(self, cid: str, c: Claim, slugs: dict[str, str]) -> None:
         me = "claim:" + cid
-        out = succ[me]
+        out = self.succ[me]
+        link = self.link
         for i, q in enumerate(c.quotes):
             link(me, out, "source:" + q.source, None, {"type": "quoted-in", "quote": i})
             if q.speaker:
@@ -127,22 +163,83 @@ def build_graph(kb: KnowledgeBase) -> nx.MultiDiGraph[str]:
             )
         for t in c.topics:
             link(me, out, "topic:" + slugs[t], "tagged", {"type": "tagged"})
-    for sid, s in sources:
+
+    def source_edges(self, sid: str, s: Source) -> None:
         me = "source:" + sid
         for parent in s.derived_from:
-            link(me, succ[me], "source:" + parent, "derived-from", {"type": "derived-from"})
-    for eid, e in experts:
+            self.link(
+                me, self.succ[me], "source:" + parent, "derived-from", {"type": "derived-from"}
+            )
+
+    def expert_edges(self, eid: str, e: Expert) -> None:
         me = "expert:" + eid
         for role in e.roles:
             if role.source:
-                link(
+                self.link(
                     me,
-                    succ[me],
+                    self.succ[me],
                     "source:" + role.source,
                     None,
                     {"type": "role-source", "title": role.title},
                 )
-    return g
+
+
+def _edges_of(out: dict[str, dict[Any, dict[str, Any]]]) -> list[Any]:
+    """A node's out-edges, order and attributes included, as a value to compare."""
+    return [(b, [(k, list(d.items())) for k, d in keyed.items()]) for b, keyed in out.items()]
+
+
+def update_graph(
+    g: nx.MultiDiGraph[str], kb: KnowledgeBase, changed: Iterable[str], slugs: dict[str, str]
+) -> tuple[bool, bool]:
+    """Bring `g`, the graph of a previous state of `kb` with the same nodes (the same record
+    ids and topics), up to date with the records `changed` (graph node ids), in place.
+
+    The result is exactly what build_graph(kb) makes, down to the order of every dict (a test
+    compares them). Returns (whether any node's attributes changed, whether any edge did).
+    """
+    w = _Writer(g)
+    touched: set[str] = set()
+    attrs_changed = edges_changed = False
+    for n in sorted(changed):
+        kind, _, ident = n.partition(":")
+        if kind == "claim":
+            c = kb.claims[ident]  # type: ignore[index]
+            attrs = _claim_attrs(ident, c)
+        elif kind == "source":
+            s = kb.sources[ident]  # type: ignore[index]
+            attrs = _source_attrs(ident, s)
+        elif kind == "expert":
+            e = kb.experts[ident]  # type: ignore[index]
+            attrs = _expert_attrs(ident, e)
+        else:
+            raise ValueError(f"not a record: {n}")
+        mine = w.nodes[n]
+        if list(mine.items()) != list(attrs.items()):
+            attrs_changed = True
+            mine.clear()
+            mine.update(attrs)
+        out = w.succ[n]
+        before = _edges_of(out)
+        for b in out:
+            del w.pred[b][n]
+            touched.add(b)
+        out.clear()
+        if kind == "claim":
+            w.claim_edges(ident, c, slugs)
+        elif kind == "source":
+            w.source_edges(ident, s)
+        else:
+            w.expert_edges(ident, e)
+        touched.update(out)
+        if _edges_of(out) != before:
+            edges_changed = True
+    for b in touched:  # each node's predecessors in the order build_graph links them
+        into = w.pred[b]
+        ordered = sorted(into.items(), key=lambda item: _pred_order(item[0]))
+        into.clear()
+        into.update(ordered)
+    return attrs_changed, edges_changed
 
 
 # Edge types that may join the same two nodes several times (one edge per quote or item).

@@ -14,10 +14,16 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from typing import Any
 
+import networkx as nx
+
+from kb.checks import CheckMemory
+from kb.errors import Problem
+from kb.graph import build_graph, update_graph
 from kb.render import dependencies
 
 # Modules whose code shapes the pages; a change in any of them changes every key.
@@ -55,6 +61,17 @@ def _node_digest(site: Any, node: str) -> str:
     if kind == "source":
         digest += f":{rec.snapshot_sha256}"
     return str(digest)
+
+
+def page_dependencies(site: Any, page: Any) -> set[str]:
+    """The graph nodes a record page shows: `render.dependencies`, and for an expert the
+    sources of the quotes they spoke (the page names them: two steps away in the graph)."""
+    deps = dependencies(site, page)
+    if page.kind == "expert":
+        for other, keyed in site.pred.get("expert:" + page.key, {}).items():
+            if other.startswith("claim:") and any(d["type"] == "spoken-by" for d in keyed.values()):
+                deps.update(n for n in site.succ[other] if n.startswith("source:"))
+    return deps
 
 
 def page_keys(site: Any, pages: Iterable[Any]) -> dict[str, str]:
@@ -98,7 +115,7 @@ def page_keys(site: Any, pages: Iterable[Any]) -> dict[str, str]:
     for page in pages:
         if page.kind not in ("claim", "expert", "source", "topic"):
             continue
-        deps = dependencies(site, page)
+        deps = page_dependencies(site, page)
         try:
             digests = map(at, sorted(map(place, deps)))
         except KeyError:  # a node outside the graph
@@ -106,3 +123,119 @@ def page_keys(site: Any, pages: Iterable[Any]) -> dict[str, str]:
         # One update with the digests joined hashes the same bytes as one update per digest.
         keys[page.path] = hashlib.sha1(common + b"".join(digests)).hexdigest()
     return keys
+
+
+MEMORY_KEY = "\0kb.memory"  # its place in a parse cache: no file's path starts with NUL
+
+
+def record_digests(kb: Any) -> dict[str, str | None]:
+    """Return {graph node: digest} for every record: its file and the hash of the file's
+    bytes (a source's snapshot too); None when the record was not loaded from a file."""
+    files = kb.digests
+    out: dict[str, str | None] = {}
+    for kind, records in (("claim:", kb.claims), ("expert:", kb.experts)):
+        for ident, rec in records.items():
+            d = files.get(rec.where.file)
+            out[kind + ident] = None if d is None else rec.where.file + "\0" + d
+    for ident, s in kb.sources.items():
+        d = files.get(s.where.file)
+        out["source:" + ident] = (
+            None
+            if d is None
+            else f"{s.where.file}\0{d}\0{s.snapshot}\0{s.snapshot_sha256}\0"
+            f"{s.snapshot_text is not None}"
+        )
+    return out
+
+
+@dataclass
+class Memory:
+    """What a build keeps for the next one in a long-running process (`kb serve`, the
+    benchmark), in the parse cache it is given: the graph, what the checks found per claim and
+    the outputs' own caches, with counters that say what changed since.
+
+    Every build finds the records that changed by their digests (`record_digests`) and brings
+    the graph and the checks up to date with those alone where it can (the same record ids and
+    topics; for the checks, also the same kb.yaml, sources and experts); otherwise it makes
+    them anew. A build that raises forgets it all (`forget`).
+    """
+
+    config: Any = None
+    digests: dict[str, str | None] = field(default_factory=dict)
+    topics: dict[str, str] = field(default_factory=dict)
+    graph: nx.MultiDiGraph[str] | None = None
+    checks: CheckMemory = field(default_factory=CheckMemory)
+    checked: bool = False
+    # Counters, each raised when what it counts changes: kb.yaml or any source or expert
+    # (`world`), the graph's nodes or edges (`structure`), any node's attributes (`nodes`).
+    world: int = 0
+    structure: int = 0
+    nodes: int = 0
+    changed: set[str] = field(default_factory=set)  # records changed by the last advance()
+    # ... and whether the record ids, and kb.yaml, the sources and the experts, stayed the same
+    ids_same: bool = False
+    world_same: bool = False
+    caches: dict[str, Any] = field(default_factory=dict)  # each output's own, by name
+
+    @classmethod
+    def of(cls, cache: dict[str, Any] | None) -> Memory | None:
+        """Return the memory kept in a parse cache (made on first use); None without one."""
+        if cache is None:
+            return None
+        got = cache.get(MEMORY_KEY)
+        if not isinstance(got, Memory):
+            got = cache[MEMORY_KEY] = Memory()
+        return got
+
+    @staticmethod
+    def forget(cache: dict[str, Any] | None) -> None:
+        """Drop the memory of a parse cache (a build failed half way: it may be half updated)."""
+        if cache is not None:
+            cache.pop(MEMORY_KEY, None)
+
+    def note(self, kb: Any) -> None:
+        """Note which records changed since the last build (and whether kb.yaml did)."""
+        digests = record_digests(kb)
+        old = self.digests
+        changed = {n for n, d in digests.items() if d is None or old.get(n) != d}
+        changed.update(old.keys() - digests.keys())
+        self.world_same = kb.config == self.config and all(n.startswith("claim:") for n in changed)
+        self.world += not self.world_same
+        self.ids_same = digests.keys() == old.keys()
+        self.changed = changed
+        self.config, self.digests = kb.config, digests
+
+    def graph_of(self, kb: Any) -> nx.MultiDiGraph[str]:
+        """Return the graph of `kb` (noted): the last one brought up to date where the record
+        ids and topics are the same, else a new one."""
+        topics = kb.topics()
+        if self.graph is not None and self.ids_same and topics == self.topics:
+            attrs, edges = update_graph(self.graph, kb, self.changed, topics)
+            self.nodes += attrs
+            self.structure += edges
+        else:
+            self.graph = None  # not half up to date, should build_graph raise
+            self.graph = build_graph(kb)
+            self.nodes += 1
+            self.structure += 1
+        self.topics = topics
+        return self.graph
+
+    def citations(self) -> Any:
+        """The citations of the last build if no source and not kb.yaml changed since, else None
+        (they are formatted from the sources and the styles kb.yaml names)."""
+        got = self.caches.get("citations")
+        return got[1] if got is not None and got[0] == self.world else None
+
+    def keep_citations(self, citations: Any) -> None:
+        """Keep this build's citations for the next."""
+        self.caches["citations"] = (self.world, citations)
+
+    def check(self, kb: Any, graph: nx.MultiDiGraph[str]) -> list[Problem]:
+        """Run the checks: on the changed claims only, where that gives what a full run would."""
+        few = self.checked and self.ids_same and self.world_same
+        changed = {n.partition(":")[2] for n in self.changed} if few else None
+        self.checked = False  # until this run is over
+        found = self.checks.check(kb, graph, changed)
+        self.checked = True
+        return found

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import networkx as nx
 
-from kb.model import Claim, KnowledgeBase, Quote, SourceId
+from kb.model import Claim, ClaimId, KnowledgeBase, Quote, SourceId
 from kb.quotes import Folded, fold, locate
 
 # (snapshot text, words, prefix, suffix): what locate() is given, the snapshot unfolded
@@ -25,6 +26,10 @@ class Context:
 
     kb: KnowledgeBase
     graph: nx.MultiDiGraph[str]
+    # The claims whose own problems are looked for (None: all), and whether the checks that
+    # look across records (loops, orphans, roles) run: kb.checks.CheckMemory runs them apart.
+    scope: Collection[str] | None = None
+    across: bool = True
     folded: dict[SourceId, Folded] = field(default_factory=dict)
     # Snapshots folded and places found in this run, by text: the same words looked for in the
     # same snapshot (an origin that is the quote itself, as most are) are found once.
@@ -62,14 +67,23 @@ class Context:
         return list(got)
 
     def keep(self) -> None:
-        """Keep what this run folded and found for the next run (in place of the last's)."""
+        """Keep what this run folded and found for the next run: in place of the last's after
+        a run over every claim, beside them after a run over some."""
         global _last
-        _last = (self.by_text, self.found)
+        if self.scope is None:
+            _last = (self.by_text, self.found)
+        else:
+            _last = ({**_last[0], **self.by_text}, {**_last[1], **self.found})
+
+    def claims(self) -> list[tuple[ClaimId, Claim]]:
+        """The claims in scope (every claim unless `scope` says otherwise), in id order."""
+        if self.scope is None:
+            return sorted(self.kb.claims.items())
+        claims = self.kb.claims
+        return [(ClaimId(cid), claims[ClaimId(cid)]) for cid in sorted(self.scope) if cid in claims]
 
     def quotes(self) -> list[tuple[Claim, int, Quote]]:
-        """Every quote of every claim, in id order (listed once per run)."""
+        """Every quote of every claim in scope, in id order (listed once per run)."""
         if self._quotes is None:
-            self._quotes = [
-                (c, i, q) for _, c in sorted(self.kb.claims.items()) for i, q in enumerate(c.quotes)
-            ]
+            self._quotes = [(c, i, q) for _, c in self.claims() for i, q in enumerate(c.quotes)]
         return self._quotes

@@ -17,7 +17,7 @@ F = "evidence"
 @code("no-evidence", F, Severity.WARNING, runs=True)
 def no_evidence(ctx: Context) -> Iterator[Problem]:
     """A claim has no evidence: no source that supports, contradicts, qualifies or frames it."""
-    for cid, c in sorted(ctx.kb.claims.items()):
+    for cid, c in ctx.claims():
         if not c.evidence:
             yield problem(
                 "no-evidence",
@@ -31,7 +31,7 @@ def no_evidence(ctx: Context) -> Iterator[Problem]:
 def secondary_only(ctx: Context) -> Iterator[Problem]:
     """A claim's evidence is all secondary: none from a meta-analysis, RCT, observational,
     preclinical or regulatory source (by the sources' `evidence_level`)."""
-    for cid, c in sorted(ctx.kb.claims.items()):
+    for cid, c in ctx.claims():
         if not c.evidence:
             continue
         levels = {src.evidence_level for e in c.evidence if (src := ctx.kb.sources.get(e.source))}
@@ -52,7 +52,7 @@ def retracted_evidence(ctx: Context) -> Iterator[Problem]:
     Cite a retracted paper only as `stance: context` (for example, to record that it was
     retracted); it cannot support, qualify or contradict a claim.
     """
-    for cid, c in sorted(ctx.kb.claims.items()):
+    for cid, c in ctx.claims():
         for e in c.evidence:
             src = ctx.kb.sources.get(e.source)
             if src and src.retracted and e.stance != "context":
@@ -71,7 +71,7 @@ def contradicted(ctx: Context) -> Iterator[Problem]:
     Either the verdict should change, or the rationale should say why the contradicting source is
     outweighed (and the verdict may be `mostly-accurate`).
     """
-    for cid, c in sorted(ctx.kb.claims.items()):
+    for cid, c in ctx.claims():
         if c.review and c.review.verdict == "accurate":
             against = [e.source for e in c.evidence if e.stance == "contradicts"]
             if against:
@@ -91,6 +91,27 @@ def circular_sourcing(ctx: Context) -> Iterator[Problem]:
     itself through a loop of `related` items with relation `supports`; and evidence that is the
     very source the claim is quoted from, or a copy of it (`derived_from`), which cannot confirm it.
     """
+    if ctx.across:
+        yield from _loops(ctx)
+    for cid, c in ctx.claims():
+        quoted = {q.source for q in c.quotes}
+        for e in c.evidence:
+            if e.stance not in ("supports", "qualifies"):
+                continue
+            copies = _ancestors(ctx, e.source)
+            hit = quoted & ({e.source} | copies)
+            if hit:
+                yield problem(
+                    "circular-sourcing",
+                    e.where.at("source"),
+                    f"evidence {e.source} is (a copy of) {sorted(hit)[0]}, the source the claim "
+                    "is quoted from: it cannot confirm it",
+                    f"claim:{cid}",
+                )
+
+
+def _loops(ctx: Context) -> Iterator[Problem]:
+    """Loops of `derived_from` and of `related: supports`: they look across records."""
     kb = ctx.kb
     derived: nx.DiGraph[str] = nx.DiGraph(
         (f"source:{sid}", f"source:{parent}")
@@ -124,21 +145,6 @@ def circular_sourcing(ctx: Context) -> Iterator[Problem]:
             f"claim supports itself through related claims: {names}",
             f"claim:{first}",
         )
-    for cid, c in sorted(ctx.kb.claims.items()):
-        quoted = {q.source for q in c.quotes}
-        for e in c.evidence:
-            if e.stance not in ("supports", "qualifies"):
-                continue
-            copies = _ancestors(ctx, e.source)
-            hit = quoted & ({e.source} | copies)
-            if hit:
-                yield problem(
-                    "circular-sourcing",
-                    e.where.at("source"),
-                    f"evidence {e.source} is (a copy of) {sorted(hit)[0]}, the source the claim "
-                    "is quoted from: it cannot confirm it",
-                    f"claim:{cid}",
-                )
 
 
 def _ancestors(ctx: Context, sid: SourceId) -> set[SourceId]:

@@ -27,7 +27,7 @@ def unknown_source(ctx: Context) -> Iterator[Problem]:
     The message suggests the closest existing source id. Fix the id, or add `sources/<id>.yaml`.
     """
     pool = ctx.kb.sources
-    for cid, c in sorted(ctx.kb.claims.items()):
+    for cid, c in ctx.claims():
         subj = f"claim:{cid}"
         for q in c.quotes:
             if q.source not in pool:
@@ -48,6 +48,8 @@ def unknown_source(ctx: Context) -> Iterator[Problem]:
                 yield _missing(
                     "unknown-source", "source", e.source, pool, e.where.at("source"), subj
                 )
+    if not ctx.across:  # the rest is about experts and sources, not claims
+        return
     for eid, x in sorted(ctx.kb.experts.items()):
         for r in x.roles:
             if r.source and r.source not in pool:
@@ -80,7 +82,7 @@ def unknown_expert(ctx: Context) -> Iterator[Problem]:
     ID`) or fix the id.
     """
     pool = ctx.kb.experts
-    for cid, c in sorted(ctx.kb.claims.items()):
+    for cid, c in ctx.claims():
         for q in c.quotes:
             if q.speaker and q.speaker not in pool:
                 yield _missing(
@@ -109,7 +111,7 @@ def unknown_claim(ctx: Context) -> Iterator[Problem]:
     The message suggests the closest existing claim id.
     """
     pool = ctx.kb.claims
-    for cid, c in sorted(ctx.kb.claims.items()):
+    for cid, c in ctx.claims():
         for r in c.related:
             if r.claim not in pool:
                 yield _missing(

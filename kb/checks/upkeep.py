@@ -18,7 +18,7 @@ def unreviewed(ctx: Context) -> Iterator[Problem]:
 
     Write one with `kb review CLAIM --verdict V --reviewer ID --rationale TEXT`.
     """
-    for cid, c in sorted(ctx.kb.claims.items()):
+    for cid, c in ctx.claims():
         if c.review is None:
             yield problem(
                 "unreviewed",
@@ -35,7 +35,7 @@ def stale_review(ctx: Context) -> Iterator[Problem]:
 
     Never judged from file times. Review the claim again (`kb review` records the new fingerprint).
     """
-    for cid, c in sorted(ctx.kb.claims.items()):
+    for cid, c in ctx.claims():
         if c.review and c.review.fingerprint:
             current = fingerprint(ctx.kb, c)
             if not matches(c.review.fingerprint, current):
@@ -52,6 +52,8 @@ def stale_review(ctx: Context) -> Iterator[Problem]:
 def orphan_source(ctx: Context) -> Iterator[Problem]:
     """A source that no claim quotes or cites, no origin names, no expert role rests on, and no
     other source derives from."""
+    if not ctx.across:
+        return
     g = ctx.graph
     for sid, s in sorted(ctx.kb.sources.items()):
         if g.in_degree(f"source:{sid}") == 0:
@@ -66,6 +68,8 @@ def orphan_source(ctx: Context) -> Iterator[Problem]:
 @code("orphan-expert", F, Severity.WARNING, runs=True)
 def orphan_expert(ctx: Context) -> Iterator[Problem]:
     """An expert that no quote attributes words to and no review names as reviewer."""
+    if not ctx.across:
+        return
     g = ctx.graph
     for eid, x in sorted(ctx.kb.experts.items()):
         if g.in_degree(f"expert:{eid}") == 0:

@@ -1,0 +1,186 @@
+"""A long-running process (kb serve) keeps what a build made for the next (kb.incremental.Memory):
+after any edit its rebuild must be what a clean build makes, byte for byte, and its graph and
+problems what a fresh process finds."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import pytest
+
+from kb.build import build
+from kb.checks import run_checks
+from kb.errors import Problem
+from kb.graph import build_graph
+from kb.incremental import MEMORY_KEY, Memory
+from kb.load import load_kb
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _tree(path: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(path)): p.read_bytes()
+        for p in sorted(path.rglob("*"))
+        if p.is_file() and p.name != ".kb-site"
+    }
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def graph_signature(g: nx.MultiDiGraph[str]) -> list[Any]:
+    """Everything of a graph that output can depend on, every dict's order included."""
+    raw: Any = g
+    return [
+        [(n, list(d.items())) for n, d in raw._node.items()],
+        [(a, _adjacent(nbrs)) for a, nbrs in raw._succ.items()],
+        [(b, _adjacent(nbrs)) for b, nbrs in raw._pred.items()],
+    ]
+
+
+def _adjacent(nbrs: dict[str, dict[Any, dict[str, Any]]]) -> list[Any]:
+    return [(b, [(k, list(d.items())) for k, d in keyed.items()]) for b, keyed in nbrs.items()]
+
+
+@pytest.fixture()
+def synthetic(tmp_path: Path) -> Path:
+    kb = tmp_path / "kb"
+    subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "generate.py"), "60", str(kb)],
+        check=True,
+        capture_output=True,
+    )
+    return kb
+
+
+def _claim_with(kb: Path, needle: str) -> Path:
+    return next(p for p in sorted((kb / "claims").glob("*.yaml")) if needle in p.read_text())
+
+
+def _edits(kb: Path) -> list[tuple[str, Callable[[], None]]]:
+    claims = kb / "claims"
+    c3 = claims / "c000003.yaml"
+    added = claims / "c000900.yaml"
+
+    def new_topic() -> None:
+        _edit(claims / "c000005.yaml", "topics: [", 'topics: ["a brand new topic", ')
+
+    def new_evidence() -> None:  # a source the claim is not quoted from: no circularity
+        text = c3.read_text()
+        sid = text.split("evidence:\n  - source: ")[1].split("\n")[0]
+        other = next(f"s{i:06d}" for i in range(1, 12) if f"s{i:06d}" not in text)
+        _edit(c3, f"evidence:\n  - source: {sid}", f"evidence:\n  - source: {other}")
+
+    def add_claim() -> None:
+        added.write_text((claims / "c000004.yaml").read_text())
+
+    def break_claim() -> None:
+        _edit(claims / "c000006.yaml", "related:\n  - claim: ", "related:\n  - claim: nowhere")
+
+    def mend_claim() -> None:
+        _edit(claims / "c000006.yaml", "related:\n  - claim: nowhere", "related:\n  - claim: ")
+
+    def drop_reviewer() -> None:
+        path = _claim_with(kb, "reviewer: ")
+        _edit(path, "  reviewer: ", "  # reviewer: ")
+
+    return [
+        ("statement", lambda: _edit(c3, 'statement: "', 'statement: "Edited. ')),
+        ("statement again", lambda: _edit(c3, 'statement: "Edited. ', 'statement: "Twice. ')),
+        ("verdict", lambda: _edit(claims / "c000007.yaml", "verdict: ", "verdict: accurate\n  #")),
+        ("evidence source", new_evidence),
+        ("reviewer dropped", drop_reviewer),
+        ("new topic", new_topic),
+        ("expert name", lambda: _edit(kb / "experts" / "e000001.yaml", "name: ", "name: Dr ")),
+        (
+            "snapshot",
+            lambda: (kb / "sources" / "s000002.txt").write_text(
+                (kb / "sources" / "s000002.txt").read_text() + "\nAn added closing sentence.\n"
+            ),
+        ),
+        ("source title", lambda: _edit(kb / "sources" / "s000004.yaml", "title: ", "title: New ")),
+        ("claim added", add_claim),
+        ("claim removed", lambda: added.unlink()),
+        ("an error", break_claim),
+        ("the error mended", mend_claim),
+        ("title", lambda: _edit(kb / "kb.yaml", "title: ", "title: Renamed ")),
+        ("nothing", lambda: None),
+    ]
+
+
+def test_every_rebuild_of_a_long_running_process_equals_a_clean_build(
+    synthetic: Path, tmp_path: Path
+) -> None:
+    site = tmp_path / "site"
+    cache: dict[str, Any] = {}
+    assert build(synthetic, site, log=lambda _line: None, parse_cache=cache).exit_code == 0
+    memory = cache[MEMORY_KEY]
+    for what, edit in _edits(synthetic):
+        edit()
+        rep = build(synthetic, site, log=lambda _line: None, parse_cache=cache)
+        assert cache[MEMORY_KEY] is memory, what  # kept, not started again
+        kb, loaded = load_kb(synthetic)
+        fresh = build_graph(kb)
+        assert memory.graph is not None
+        assert graph_signature(memory.graph) == graph_signature(fresh), what
+        problems = sorted([*loaded, *run_checks(kb, fresh)], key=Problem.sort_key)
+        assert rep.problems == problems, what
+        if what == "an error":
+            assert rep.exit_code == 1
+            continue
+        assert rep.exit_code == 0, what
+        clean = tmp_path / "clean"
+        shutil.rmtree(clean, ignore_errors=True)
+        assert build(synthetic, clean, log=lambda _line: None).exit_code == 0
+        assert _tree(site) == _tree(clean), what
+
+
+def test_a_statement_edit_updates_the_graph_in_place_and_checks_one_claim(
+    synthetic: Path, tmp_path: Path
+) -> None:
+    cache: dict[str, Any] = {}
+    site = tmp_path / "site"
+    build(synthetic, site, log=lambda _line: None, parse_cache=cache)
+    memory: Memory = cache[MEMORY_KEY]
+    graph, structure, world = memory.graph, memory.structure, memory.world
+    _edit(synthetic / "claims" / "c000003.yaml", 'statement: "', 'statement: "Edited. ')
+    build(synthetic, site, log=lambda _line: None, parse_cache=cache)
+    assert memory.graph is graph  # brought up to date, not made again
+    assert memory.changed == {"claim:c000003"}
+    assert memory.structure == structure  # no edge changed
+    assert memory.world == world and memory.world_same  # only a claim changed
+    assert graph.nodes["claim:c000003"]["label"].startswith("Edited. ")
+
+
+def test_a_failed_build_forgets_the_memory(
+    synthetic: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache: dict[str, Any] = {}
+    site = tmp_path / "site"
+    build(synthetic, site, log=lambda _line: None, parse_cache=cache)
+    assert MEMORY_KEY in cache
+
+    def broken(*_args: object) -> None:
+        raise RuntimeError("broken")
+
+    monkeypatch.setattr("kb.graph.update_graph", broken)
+    monkeypatch.setattr("kb.incremental.update_graph", broken)
+    _edit(synthetic / "claims" / "c000003.yaml", 'statement: "', 'statement: "Edited. ')
+    with pytest.raises(RuntimeError):
+        build(synthetic, site, log=lambda _line: None, parse_cache=cache)
+    assert MEMORY_KEY not in cache
+    monkeypatch.undo()
+    assert build(synthetic, site, log=lambda _line: None, parse_cache=cache).exit_code == 0
+    clean = tmp_path / "clean"
+    build(synthetic, clean, log=lambda _line: None)
+    assert _tree(site) == _tree(clean)
