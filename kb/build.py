@@ -137,7 +137,7 @@ def _build(
             citations = pending.result()
             if memory is not None:
                 memory.keep_citations(citations)
-        with report.stage("prepare"):
+        with report.stage("prepare"), gc_paused():  # indexes that live to the end
             producers, keys, reused, todo = _plan(kb, graph, problems, citations, writer)
         staging = writer.staging(in_place=todo * 2 <= len(keys) + 16)  # few pages changed
         report.in_place = staging.in_place
