@@ -100,6 +100,23 @@ def test_edges_to_missing_records_are_left_out(make_kb: MakeKB) -> None:
     assert g.number_of_edges() == 0
 
 
+def test_a_repeated_related_claim_keeps_the_last_relation_alone(make_kb: MakeKB) -> None:
+    """Edges with equal attributes share one dict: the second `related` entry to the same
+    claim replaces the first edge's attributes, and no other edge's."""
+    root = make_kb(
+        {
+            "claims/a.yaml": "statement: A.\nrelated: [{claim: b, relation: supports}, "
+            "{claim: b, relation: contradicts}]\n",
+            "claims/b.yaml": "statement: B.\n",
+            "claims/c.yaml": "statement: C.\nrelated: [{claim: b, relation: supports}]\n",
+        }
+    )
+    g = build_graph(load_kb(root)[0])
+    assert g.edges["claim:a", "claim:b", "related"]["relation"] == "contradicts"
+    assert g.edges["claim:c", "claim:b", "related"]["relation"] == "supports"
+    assert g.number_of_edges() == 2
+
+
 def test_derived_from_edges(make_kb: MakeKB) -> None:
     root = make_kb(
         {
