@@ -7,7 +7,10 @@ import contextlib
 import gc
 import multiprocessing as mp
 import os
+import pickle
+import shutil
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -137,13 +140,20 @@ def _build(
             citations = pending.result()
             if memory is not None:
                 memory.keep_citations(citations)
-        with report.stage("prepare"), gc_paused():  # indexes that live to the end
-            producers, keys, reused, todo = _plan(kb, graph, problems, citations, writer)
-        staging = writer.staging(in_place=todo * 2 <= len(keys) + 16)  # few pages changed
-        report.in_place = staging.in_place
-        with report.stage("render"):  # pages, exports and assets, written by parallel workers
-            # the site-wide outputs cover every record: a large base is worth forking for
-            placed, spent = write_files(producers, staging, pages=todo + len(keys) // 10)
+        spool = _Spool(memory) if memory is not None else None
+        try:
+            with report.stage("prepare"), gc_paused():  # indexes that live to the end
+                producers, keys, reused, todo = _plan(
+                    kb, graph, problems, citations, writer, memory, spool
+                )
+            staging = writer.staging(in_place=todo * 2 <= len(keys) + 16)  # few pages changed
+            report.in_place = staging.in_place
+            with report.stage("render"):  # pages, exports and assets, by parallel workers
+                # the site-wide outputs cover every record: a large base is worth forking for
+                placed, spent = write_files(producers, staging, pages=todo + len(keys) // 10)
+        finally:
+            if spool is not None:
+                spool.collect()
         report.work = {"citations": pending.seconds, **spent}
         with report.stage("write"):
             counts = writer.finish(placed, keys, reused)
@@ -277,8 +287,46 @@ def cache_dir(root: Path) -> Path | None:
     return path
 
 
+class _Spool:
+    """Brings back to this process what producers keep for the next build (their memos) when
+    they ran in a forked worker: pickled into a folder of its own, read after the work."""
+
+    def __init__(self, memory: Memory) -> None:
+        self.memory = memory
+        self.pid = os.getpid()
+        self.folder = Path(tempfile.mkdtemp(prefix="kb-memo-"))
+        self.count = 0
+
+    def keep(self, name: str, value: Any) -> None:
+        """Keep `value` as the memory's cache `name` (from this process or a worker)."""
+        if os.getpid() == self.pid:
+            self.memory.caches[name] = value
+            return
+        self.count += 1  # in a worker: its own count, its own file names
+        path = self.folder / f"{os.getpid()}-{self.count}"
+        with open(path.with_suffix(".part"), "wb") as fh:
+            pickle.dump((name, value), fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(path.with_suffix(".part"), path.with_suffix(".pickle"))
+
+    def collect(self) -> None:
+        """Read what workers kept, then remove the folder."""
+        try:
+            for path in sorted(self.folder.glob("*.pickle")):
+                with open(path, "rb") as fh:
+                    name, value = pickle.load(fh)
+                self.memory.caches[name] = value
+        finally:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+
 def _plan(
-    kb: Any, graph: Any, problems: list[Problem], citations: Any, writer: SiteWriter
+    kb: Any,
+    graph: Any,
+    problems: list[Problem],
+    citations: Any,
+    writer: SiteWriter,
+    memory: Memory | None = None,
+    spool: _Spool | None = None,
 ) -> tuple[list[Producer], dict[str, str], list[str], int]:
     """Decide what to make: the exports, the assets, and the pages whose inputs changed (the
     others are `reused`: linked from the previous site); `keys` are the page keys to record.
@@ -287,7 +335,7 @@ def _plan(
     from kb.render import assets, default_jobs, page_producers, pages
     from kb.site import build_date_from_env, prepare
 
-    exports = _export_producers(kb, graph, problems)
+    exports = _export_producers(kb, graph, problems, memory, spool)
     site = prepare(
         kb, graph, problems, citations, exports=sorted(exports), build_date=build_date_from_env()
     )
@@ -301,15 +349,32 @@ def _plan(
     return producers, keys, reused, len(todo)
 
 
-def _export_producers(kb: Any, graph: Any, problems: list[Problem]) -> dict[str, Producer]:
-    """One producer per export file: {site path: producer}."""
+def _export_producers(
+    kb: Any,
+    graph: Any,
+    problems: list[Problem],
+    memory: Memory | None = None,
+    spool: _Spool | None = None,
+) -> dict[str, Producer]:
+    """One producer per export file: {site path: producer}; with a memory (and its spool),
+    each export keeps what it encoded for the next build."""
     try:
-        from kb.export import EXPORT_DIR, FORMATS
+        from kb.export import EXPORT_DIR, FORMATS, Memo
     except ImportError:
         return {}
 
     def one(path: str, func: Any) -> Producer:
-        return ("exports", lambda: {path: func(kb, graph, problems)})
+        if memory is None or spool is None:
+            return ("exports", lambda: {path: func(kb, graph, problems)})
+        name = "export:" + path
+        memo = Memo(memory.digests, memory.world, memory.structure, memory.caches.get(name, {}))
+
+        def make() -> dict[str, bytes]:
+            data = func(kb, graph, problems, memo=memo)
+            spool.keep(name, memo.store)
+            return {path: data}
+
+        return ("exports", make)
 
     return {
         f"{EXPORT_DIR}/{name}": one(f"{EXPORT_DIR}/{name}", func)

@@ -184,3 +184,25 @@ def test_a_failed_build_forgets_the_memory(
     clean = tmp_path / "clean"
     build(synthetic, clean, log=lambda _line: None)
     assert _tree(site) == _tree(clean)
+
+
+def test_what_forked_workers_keep_comes_back_and_stays_right(
+    synthetic: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Exports (and assets) made in a forked worker send their memos back through the spool:
+    the next rebuild uses them, and still equals a clean build."""
+    monkeypatch.setattr("kb.render.PARALLEL_MIN", 0)
+    monkeypatch.setenv("KB_JOBS", "2")
+    cache: dict[str, Any] = {}
+    site = tmp_path / "site"
+    assert build(synthetic, site, log=lambda _line: None, parse_cache=cache).exit_code == 0
+    memory: Memory = cache[MEMORY_KEY]
+    for path in ("kb.csl.json", "kb.bib", "claimreview.jsonld", "graph.graphml", "claims.csv"):
+        assert memory.caches["export:exports/" + path], path
+    for what, edit in _edits(synthetic)[:4]:
+        edit()
+        assert build(synthetic, site, log=lambda _line: None, parse_cache=cache).exit_code == 0
+        clean = tmp_path / "clean"
+        shutil.rmtree(clean, ignore_errors=True)
+        assert build(synthetic, clean, log=lambda _line: None).exit_code == 0
+        assert _tree(site) == _tree(clean), what

@@ -1,7 +1,8 @@
 """Exports for writers and tools: CSL-JSON, BibTeX, ClaimReview, GraphML, CSV and the audit.
 
-Every format is a module with `export(kb, graph, problems) -> bytes`; the output is
-deterministic (sorted, no timestamps). `export_files` gives the site's `exports/` folder and
+Every format is a module with `export(kb, graph, problems, memo=None) -> bytes`; the output is
+deterministic (sorted, no timestamps); a long-running process passes a `Memo` so that only the
+records that changed are encoded again. `export_files` gives the site's `exports/` folder and
 `kb export FORMAT` writes one of them to standard output or a file.
 """
 
@@ -9,16 +10,31 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Protocol
 
 import networkx as nx
 
 from kb.errors import KBError, Problem, Severity
 from kb.export import audit, bibtex, claimreview, claimscsv, csljson, graphml
+from kb.export.memo import Memo
 from kb.model import KnowledgeBase
 
-Exporter = Callable[[KnowledgeBase, "nx.MultiDiGraph[str]", Sequence[Problem]], bytes]
+__all__ = ["EXPORT_DIR", "FORMATS", "Exporter", "Memo", "export_files"]
+
+
+class Exporter(Protocol):
+    """`export(kb, graph, problems, memo=None) -> bytes`."""
+
+    def __call__(
+        self,
+        kb: KnowledgeBase,
+        graph: nx.MultiDiGraph[str],
+        problems: Sequence[Problem],
+        memo: Memo | None = None,
+    ) -> bytes: ...
+
 
 # format name -> (file name in exports/, exporter, aliases)
 FORMATS: dict[str, tuple[str, Exporter, tuple[str, ...]]] = {

@@ -10,32 +10,74 @@ import networkx as nx
 
 from kb.errors import Problem, Severity
 from kb.export import jsontext
+from kb.export.memo import Memo
 from kb.model import VERDICTS, KnowledgeBase
 
 
-def export(kb: KnowledgeBase, graph: nx.MultiDiGraph[str], problems: Sequence[Problem]) -> bytes:
-    """Return a summary, the problems (by place) and each claim's verdict and problem codes."""
+def export(
+    kb: KnowledgeBase,
+    graph: nx.MultiDiGraph[str],
+    problems: Sequence[Problem],
+    memo: Memo | None = None,
+) -> bytes:
+    """Return a summary, the problems (by place) and each claim's verdict and problem codes.
+
+    With a `memo`, the text of each claim's entry is kept by its digest and problems (all it
+    shows), and that of each problem by the problem itself.
+    """
     ordered = sorted(problems, key=Problem.sort_key)
     by_subject: dict[str, list[Problem]] = {}
     for p in ordered:
         if p.subject:
             by_subject.setdefault(p.subject, []).append(p)
-    claims: list[dict[str, Any]] = []
+    claims: list[Any] = []
+    old_claims: dict[str, tuple[Any, str]] = memo.store.get("claims", {}) if memo else {}
+    new_claims: dict[str, tuple[Any, str]] = {}
     for cid in sorted(kb.claims):
         c = kb.claims[cid]
         review = c.review
         mine = by_subject.get("claim:" + cid)
-        claims.append(
-            {
-                "id": cid,
-                "verdict": c.verdict,
-                "reviewer": review.reviewer if review else None,
-                "review_date": review.date if review else None,
-                "errors": sum(p.severity is Severity.ERROR for p in mine) if mine else 0,
-                "warnings": sum(p.severity is Severity.WARNING for p in mine) if mine else 0,
-                "codes": sorted({p.code for p in mine}) if mine else [],
-            }
-        )
+        codes = sorted({p.code for p in mine}) if mine else []
+        entry = {
+            "id": cid,
+            "verdict": c.verdict,
+            "reviewer": review.reviewer if review else None,
+            "review_date": review.date if review else None,
+            "errors": sum(p.severity is Severity.ERROR for p in mine) if mine else 0,
+            "warnings": sum(p.severity is Severity.WARNING for p in mine) if mine else 0,
+            "codes": codes,
+        }
+        if memo is not None and (digest := memo.digest("claim:" + cid)) is not None:
+            key = (digest, entry["errors"], entry["warnings"], tuple(codes))
+            got = old_claims.get(cid)
+            if got is None or got[0] != key:
+                text = jsontext.encode_at(entry, 2)
+                if text is None:
+                    claims.append(entry)
+                    continue
+                got = (key, text)
+            new_claims[cid] = got
+            claims.append(jsontext.Raw(got[1]))
+        else:
+            claims.append(entry)
+    listed: list[Any] = []
+    old_problems: dict[int, tuple[Problem, str]] = memo.store.get("problems", {}) if memo else {}
+    new_problems: dict[int, tuple[Problem, str]] = {}
+    for p in ordered:
+        seen = old_problems.get(id(p))
+        if seen is not None and seen[0] is p:  # the same problem, kept alive by the memo
+            new_problems[id(p)] = seen
+            listed.append(jsontext.Raw(seen[1]))
+            continue
+        item = {**p.as_dict(), "subject": p.subject}
+        text = jsontext.encode_at(item, 2) if memo is not None else None
+        if text is None:
+            listed.append(item)
+        else:
+            new_problems[id(p)] = (p, text)
+            listed.append(jsontext.Raw(text))
+    if memo is not None:
+        memo.store = {"claims": new_claims, "problems": new_problems}
     verdicts = Counter(c.verdict for c in kb.claims.values())
     summary = {
         "title": kb.config.title,
@@ -47,9 +89,5 @@ def export(kb: KnowledgeBase, graph: nx.MultiDiGraph[str], problems: Sequence[Pr
         "warnings": sum(p.severity is Severity.WARNING for p in ordered),
         "codes": dict(sorted(Counter(p.code for p in ordered).items())),
     }
-    doc = {
-        "summary": summary,
-        "problems": [{**p.as_dict(), "subject": p.subject} for p in ordered],
-        "claims": claims,
-    }
+    doc = {"summary": summary, "problems": listed, "claims": claims}
     return (jsontext.dumps(doc) + "\n").encode("utf-8")

@@ -16,6 +16,7 @@ import networkx as nx
 
 from kb.csl import to_csl
 from kb.errors import Problem
+from kb.export.memo import Memo
 from kb.model import KnowledgeBase
 
 TYPES = {
@@ -151,8 +152,28 @@ def render_entry(item: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def export(kb: KnowledgeBase, graph: nx.MultiDiGraph[str], problems: Sequence[Problem]) -> bytes:
-    """Return every source as BibTeX, sorted by id."""
-    entries = [render_entry(to_csl(kb.sources[sid])) for sid in sorted(kb.sources)]
+def export(
+    kb: KnowledgeBase,
+    graph: nx.MultiDiGraph[str],
+    problems: Sequence[Problem],
+    memo: Memo | None = None,
+) -> bytes:
+    """Return every source as BibTeX, sorted by id; with a `memo`, each entry is kept by its
+    source's digest (an entry shows its source alone)."""
+    if memo is None:
+        entries = [render_entry(to_csl(kb.sources[sid])) for sid in sorted(kb.sources)]
+    else:
+        old: dict[str, Any] = memo.store
+        new: dict[str, Any] = {}
+        entries = []
+        for sid in sorted(kb.sources):
+            digest = memo.digest("source:" + sid)
+            got = old.get(sid)
+            if got is None or digest is None or got[0] != digest:
+                got = (digest, render_entry(to_csl(kb.sources[sid])))
+            if digest is not None:
+                new[sid] = got
+            entries.append(got[1])
+        memo.store = new
     header = f"% {len(entries)} references exported by kb\n\n"
     return (header + "\n\n".join(entries) + "\n").encode("utf-8")

@@ -16,6 +16,7 @@ from typing import Any
 import networkx as nx
 
 from kb.errors import Problem
+from kb.export.memo import Memo
 from kb.model import (
     VERDICT_LABELS,
     VERDICTS,
@@ -180,26 +181,45 @@ def claim_review(kb: KnowledgeBase, claim: Claim, memo: _Memo | None = None) -> 
     return review
 
 
-def export(kb: KnowledgeBase, graph: nx.MultiDiGraph[str], problems: Sequence[Problem]) -> bytes:
+def export(
+    kb: KnowledgeBase,
+    graph: nx.MultiDiGraph[str],
+    problems: Sequence[Problem],
+    memo: Memo | None = None,
+) -> bytes:
     """Return one JSON-LD document with a ClaimReview per reviewed claim, sorted by claim id.
 
     One review per line (compact JSON is ten times faster to write than indented, and a line
-    per claim keeps diffs readable).
+    per claim keeps diffs readable). With a `memo`, each line is kept by its claim's digest
+    while kb.yaml, the sources and the experts (all a review shows besides) stay the same.
     """
-    memo = _Memo(kb)
-    writer = _Writer(memo.shared)
-    out = ['{"@context": "https://schema.org", "@graph": [\n']
-    for _, c in sorted(kb.claims.items()):
-        if c.review is not None:
-            if len(out) > 1:
-                out.append(",\n")
-            writer.review(claim_review(kb, c, memo), out)
-    out.append("\n]}\n")
-    text = "".join(out)
-    del out, writer, memo
-    if any(ch in text for ch in _UNSAFE):  # str's own search is much faster than a regex scan
-        text = _EMBED_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
-    return text.encode()
+    shared = _Memo(kb)
+    writer = _Writer(shared.shared)
+    old: dict[str, tuple[str | None, str]] = {}
+    if memo is not None and memo.store.get("world") == memo.world:
+        old = memo.store.get("lines", {})
+    lines: dict[str, tuple[str | None, str]] = {}
+    out: list[str] = []
+    for cid, c in sorted(kb.claims.items()):
+        if c.review is None:
+            continue
+        digest = memo.digest("claim:" + cid) if memo is not None else None
+        got = old.get(cid)
+        if got is None or digest is None or got[0] != digest:
+            mine: list[str] = []
+            writer.review(claim_review(kb, c, shared), mine)
+            text = "".join(mine)
+            if any(ch in text for ch in _UNSAFE):  # str's own search beats a regex scan
+                text = _EMBED_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+            got = (digest, text)
+        if digest is not None:
+            lines[cid] = got
+        out.append(got[1])
+    if memo is not None:
+        memo.store = {"world": memo.world, "lines": lines}
+    del writer, shared
+    head = '{"@context": "https://schema.org", "@graph": [\n'
+    return (head + ",\n".join(out) + "\n]}\n").encode()
 
 
 class _Writer:

@@ -6,10 +6,12 @@ import csv
 import io
 from collections import Counter
 from collections.abc import Sequence
+from typing import Any
 
 import networkx as nx
 
 from kb.errors import Problem, Severity
+from kb.export.memo import Memo
 from kb.model import STANCES, VERDICT_LABELS, VERDICTS, Claim, KnowledgeBase
 from kb.urls import page_path
 
@@ -30,8 +32,14 @@ def cell(value: object) -> str:
     return "'" + text if text[:1] in _FORMULA else text
 
 
-def export(kb: KnowledgeBase, graph: nx.MultiDiGraph[str], problems: Sequence[Problem]) -> bytes:
-    """Return the claims as CSV (RFC 4180, UTF-8, header row), sorted by id."""
+def export(
+    kb: KnowledgeBase,
+    graph: nx.MultiDiGraph[str],
+    problems: Sequence[Problem],
+    memo: Memo | None = None,
+) -> bytes:
+    """Return the claims as CSV (RFC 4180, UTF-8, header row), sorted by id; with a `memo`,
+    each row is kept by its claim's digest and problem counts (all a row shows)."""
     errors: Counter[str] = Counter()
     warnings: Counter[str] = Counter()
     for p in problems:
@@ -40,8 +48,26 @@ def export(kb: KnowledgeBase, graph: nx.MultiDiGraph[str], problems: Sequence[Pr
     buf = io.StringIO()
     out = csv.writer(buf, lineterminator="\r\n")
     out.writerow(COLUMNS)
-    out.writerows(_row(cid, kb.claims[cid], errors, warnings) for cid in sorted(kb.claims))
-    return buf.getvalue().encode("utf-8")
+    if memo is None:
+        out.writerows(_row(cid, kb.claims[cid], errors, warnings) for cid in sorted(kb.claims))
+        return buf.getvalue().encode("utf-8")
+    texts = [buf.getvalue()]
+    old: dict[str, Any] = memo.store
+    new: dict[str, Any] = {}
+    for cid in sorted(kb.claims):
+        subject = "claim:" + cid
+        key = (memo.digest(subject), errors[subject], warnings[subject])
+        got = old.get(cid)
+        if got is None or key[0] is None or got[0] != key:
+            buf.seek(0)
+            buf.truncate()
+            out.writerow(_row(cid, kb.claims[cid], errors, warnings))
+            got = (key, buf.getvalue())
+        if key[0] is not None:
+            new[cid] = got
+        texts.append(got[1])
+    memo.store = new
+    return "".join(texts).encode("utf-8")
 
 
 def _row(cid: str, c: Claim, errors: Counter[str], warnings: Counter[str]) -> list[object]:

@@ -6,15 +6,40 @@ from collections.abc import Sequence
 
 import networkx as nx
 
-from kb.csl import csl_items
+from kb.csl import csl_items, to_csl
 from kb.errors import Problem
 from kb.export import jsontext
+from kb.export.memo import Memo
 from kb.model import KnowledgeBase
 
 
-def export(kb: KnowledgeBase, graph: nx.MultiDiGraph[str], problems: Sequence[Problem]) -> bytes:
+def export(
+    kb: KnowledgeBase,
+    graph: nx.MultiDiGraph[str],
+    problems: Sequence[Problem],
+    memo: Memo | None = None,
+) -> bytes:
     """Return the sources as a CSL-JSON list sorted by id (CSL fields only, date-parts dates).
 
-    The text of kb.csl.dumps (indented, sorted keys), written by kb.export.jsontext.
+    The text of kb.csl.dumps (indented, sorted keys), written by kb.export.jsontext; with a
+    `memo`, each item's text is kept by its source's digest (an item shows its source alone).
     """
-    return (jsontext.dumps(csl_items(kb)) + "\n").encode("utf-8")
+    if memo is None or not kb.sources:
+        return (jsontext.dumps(csl_items(kb)) + "\n").encode("utf-8")
+    old = memo.store
+    new: dict[str, tuple[str, str]] = {}
+    pieces: list[jsontext.Raw] = []
+    for sid in sorted(kb.sources):
+        digest = memo.digest("source:" + sid)
+        got = old.get(sid)
+        if got is None or digest is None or got[0] != digest:
+            text = jsontext.encode_at(to_csl(kb.sources[sid]), 1)
+            if text is None:  # unusual: json.dumps writes the whole list (or says why not)
+                memo.store = {}
+                return (jsontext.dumps(csl_items(kb)) + "\n").encode("utf-8")
+            got = (digest or "", text)
+        if digest is not None:
+            new[sid] = got
+        pieces.append(jsontext.Raw(got[1]))
+    memo.store = new
+    return (jsontext.dumps(pieces) + "\n").encode("utf-8")

@@ -18,6 +18,7 @@ from xml.sax.saxutils import quoteattr
 import networkx as nx
 
 from kb.errors import Problem
+from kb.export.memo import Memo
 from kb.model import KnowledgeBase
 
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -149,13 +150,36 @@ class _Edges:
                     self.ends.append(ends)
 
 
-def export(kb: KnowledgeBase, graph: nx.MultiDiGraph[str], problems: Sequence[Problem]) -> bytes:
-    """Return the graph as GraphML: every node and edge with its type and attributes."""
+def export(
+    kb: KnowledgeBase,
+    graph: nx.MultiDiGraph[str],
+    problems: Sequence[Problem],
+    memo: Memo | None = None,
+) -> bytes:
+    """Return the graph as GraphML: every node and edge with its type and attributes.
+
+    With a `memo`, the edges' text is kept while the graph's structure (nodes, edges and their
+    attributes) stays the same, and each node's line by its attributes.
+    """
     nodes = [(n, d) for n, d in graph.nodes(data=True)]
-    ids = {node: _text(node) for node, _ in nodes}
-    edges = _Edges(graph, ids)
+    store = memo.store if memo is not None else {}
+    kept = store.get("edges")
+    if memo is not None and kept is not None and kept[0] == memo.structure:
+        ekeys, edge_lines = kept[1], kept[2]
+        ids = kept[3]
+    else:
+        ids = {node: _text(node) for node, _ in nodes}
+        edges = _Edges(graph, ids)
+        ekeys = _keys([*edges.first, *edges.odd], "k")
+        texts = [_data(data, ekeys) + "</edge>" for data in edges.first]
+        edge_lines = "\n".join(  # edge ids unique, as Gephi needs
+            f'    <edge id="e{i}{ends}{texts[k]}'
+            for i, (ends, k) in enumerate(zip(edges.ends, edges.at, strict=True))
+        )
+        del edges
+        if memo is not None:
+            store["edges"] = (memo.structure, ekeys, edge_lines, ids)
     nkeys = _keys((d for _, d in nodes), "n")
-    ekeys = _keys([*edges.first, *edges.odd], "k")
     out = [
         '<?xml version="1.0" encoding="utf-8"?>',
         '<graphml xmlns="http://graphml.graphdrawing.org/xmlns" '
@@ -172,13 +196,28 @@ def export(kb: KnowledgeBase, graph: nx.MultiDiGraph[str], problems: Sequence[Pr
     out.append('  <key id="g0" for="graph" attr.name="name" attr.type="string"/>')
     out.append('  <graph edgedefault="directed">')
     out.append(f'    <data key="g0">{_text(kb.config.title)}</data>')
-    out += _nodes(nodes, ids, nkeys)
-    texts = [_data(data, ekeys) + "</edge>" for data in edges.first]
-    out += [  # edge ids unique, as Gephi needs
-        f'    <edge id="e{i}{ends}{texts[k]}'
-        for i, (ends, k) in enumerate(zip(edges.ends, edges.at, strict=True))
-    ]
+    if memo is None:
+        out += _nodes(nodes, ids, nkeys)
+    else:
+        old = store.get("nodes")
+        lines: dict[str, tuple[Any, str]] = old[1] if old is not None and old[0] == nkeys else {}
+        sigs = [tuple(data.items()) for _, data in nodes]
+        todo = [
+            (node, data)
+            for (node, data), sig in zip(nodes, sigs, strict=True)
+            if (got := lines.get(node)) is None or got[0] != sig
+        ]
+        made = dict(zip((node for node, _ in todo), _nodes(todo, ids, nkeys), strict=True))
+        fresh: dict[str, tuple[Any, str]] = {}
+        for (node, _), sig in zip(nodes, sigs, strict=True):
+            text = made.get(node)
+            got = lines[node] if text is None else (sig, text)
+            fresh[node] = got
+            out.append(got[1])
+        store["nodes"] = (nkeys, fresh)
+    if edge_lines:
+        out.append(edge_lines)
     out += ["  </graph>", "</graphml>", ""]
     text = "\n".join(out)
-    del out, edges  # the lines go before the bytes come: a third less memory at the peak
+    del out  # the lines go before the bytes come: a third less memory at the peak
     return text.encode("utf-8")

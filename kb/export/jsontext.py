@@ -73,6 +73,27 @@ def dumps(value: Any) -> str:
     return "".join(out)
 
 
+class Raw:
+    """Text already encoded (by `encode_at`, at the depth where it goes), written as it is:
+    a document is put together from pieces kept between builds."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+def encode_at(value: Any, level: int) -> str | None:
+    """Return the text `dumps` writes for `value` inside containers `level` deep, or None
+    when the value is unusual (then only `dumps` of the whole document says what it is)."""
+    out: list[str] = []
+    try:
+        _encode(value, level, out)
+    except _Unusual:
+        return None
+    return "".join(out)
+
+
 def _flat(values: Any) -> bool:
     return all(type(v) in _FLAT or (not v and type(v) in _CONTAINERS) for v in values)
 
@@ -95,6 +116,8 @@ def _encode(value: Any, level: int, out: list[str]) -> None:
         out.append(int.__repr__(value))
     elif kind is float:
         out.append(json.dumps(value))
+    elif kind is Raw:
+        out.append(value.text)
     else:
         raise _Unusual
 
