@@ -65,8 +65,10 @@ def _node_bits(site: Site, node: str) -> _Bits:
 
 
 def _link_open(site: Site, node: str, u: Links) -> tuple[str, str, str]:
-    """Return (kind, `<a ...><title>...</title>`, label) of a neighbour, made once per folder."""
-    key = (node, u.folder)
+    """Return (kind, `<a ...><title>...</title>`, label) of a neighbour, made once per way of
+    linking to it (`Links.reach`)."""
+    kind_, _, ident = node.partition(":")
+    key = (node, u.reach(kind_, ident))
     got: tuple[str, str, str] | None = site.graph_links.get(key)
     if got is None:
         kind, vcls, title, label, _ = _node_bits(site, node)

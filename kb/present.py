@@ -244,6 +244,12 @@ class Links:
         href = _record_prefix(self.folder, kind) + ident + ".html"
         return f"{href}#{anchor}" if anchor else href
 
+    def reach(self, kind: str, ident: str) -> str:
+        """What `record(kind, ident)` depends on besides `kind` and `ident`: pages in different
+        folders that link to a record alike (`../claims/` from experts/, sources/ and topics/)
+        share it, so views of records are cached under it."""
+        return _record_prefix(self.folder, kind) if "/" not in ident else "\0" + self.folder
+
     def claim(self, ident: str, anchor: str | None = None) -> str:
         """Link to a claim page."""
         return self.record("claim", ident, anchor)

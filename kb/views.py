@@ -53,10 +53,11 @@ def problem_rows(problems: list[Problem]) -> list[View]:
 def claim_ref(site: Site, cid: str, u: Links) -> View:
     """Return how a claim is shown wherever it is listed: statement, link and verdict.
 
-    Like `source_ref` and `expert_ref`, the view is made once per folder of the site (links
-    from pages of one folder are the same), kept in `site.refs` and never mutated.
+    Like `source_ref` and `expert_ref`, the view is made once per way of linking to the record
+    (`Links.reach`: pages of one folder, and folders at one depth, link alike), kept in
+    `site.refs` and never mutated.
     """
-    key = ("c", cid, u.folder)
+    key = ("c", cid, u.reach("claim", cid))
     view = site.refs.get(key)
     if view is None:
         claim = site.kb.claims[cid]  # type: ignore[index]
@@ -79,7 +80,7 @@ def source_ref(site: Site, sid: str, u: Links, anchor: str | None = None) -> Vie
     With an `anchor`, the link leads to that place in the source (made each time: anchors
     are those of one claim's quotes, shown on one page).
     """
-    key = ("s", sid, u.folder)
+    key = ("s", sid, u.reach("source", sid))
     view = site.refs.get(key)
     if view is None:
         view = site.refs[key] = _source_ref(site, sid, u, None)
@@ -113,7 +114,7 @@ def expert_ref(site: Site, eid: str | None, u: Links) -> View | None:
     """Return how a person is shown wherever they are named (missing ones are shown unlinked)."""
     if not eid:
         return None
-    key = ("e", eid, u.folder)
+    key = ("e", eid, u.reach("expert", eid))
     view = site.refs.get(key)
     if view is None:
         person = site.kb.experts.get(eid)  # type: ignore[call-overload]
