@@ -493,13 +493,17 @@ def _produce(producer: Producer, staging: Staging) -> tuple[str, float, list[Pla
     return what, time.process_time() - t0, placed
 
 
+SHARE_MAX = 400  # pages per producer at most: the last ones to finish keep a core busy alone
+
+
 def page_producers(site: Site, todo: Sequence[Page], shares: int) -> list[Producer]:
-    """Split the pages to render into `shares` producers of about equal work."""
+    """Split the pages to render into `shares` producers (or more: see SHARE_MAX) of about
+    equal work."""
     heavy = [p for p in todo if p.kind in _LIST_VIEWS or p.kind == "topic"]
     light = [p for p in todo if not (p.kind in _LIST_VIEWS or p.kind == "topic")]
     out: list[Producer] = [("render", _pages_of(site, [p])) for p in heavy]  # biggest first
     if light:
-        n = max(1, min(shares, len(light)))
+        n = max(1, min(max(shares, -(-len(light) // SHARE_MAX)), len(light)))
         out += [("render", _pages_of(site, light[i::n])) for i in range(n)]
     return out
 
