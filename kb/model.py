@@ -83,7 +83,17 @@ class Located:
 
     def sub(self, *path: str | int) -> Located:
         """Return a locator for a nested record."""
-        return Located(self.file, self.marks, self.base + path)
+        base = self.base + path
+        kept = _BASES.get(base)
+        if kept is None:  # the records of a base share a few paths: ("quotes", 0), ...
+            if len(_BASES) >= _BASES_MAX:
+                _BASES.clear()
+            kept = _BASES[base] = base
+        return Located(self.file, self.marks, kept)
+
+
+_BASES: dict[Path_, Path_] = {}  # each path of a nested record, kept once
+_BASES_MAX = 10_000
 
 
 @dataclass(frozen=True, slots=True)

@@ -78,38 +78,59 @@ class Marks(Mapping[Path_, Mark]):
     "<key>"), the place read later is the one kept.
 
     Kept compactly and found when asked for: `ints` holds the 0-based line and column of each
-    value and each key (before its value) in document order, which is the order of the value's
-    mappings and lists; a place is found by walking the value to it and counting the places of
-    what comes before. A dropped value is a negative int -(i + 1) where it was read, and
-    `extras[i]` is (depth of its mapping, key, value); a key read last, whose value never came
-    (the document broke off), is such an int too, with extras[i] = (depth, key, line, col).
-    The value must not be changed after reading.
+    value and each key (before its value) in document order, as bytes when every one is under
+    256 (most record files), else as an array; a place is found by walking the document's
+    structure to it and counting the places of what comes before.
+
+    A document read completely and without a key given twice keeps only its structure, not its
+    value: `shape` is a tuple of tokens in document order (see _shape_of), and documents of the
+    same structure share one (most records of a base have one of a few), so that the parsed
+    value can be dropped once the records are built from it. Otherwise `value` is kept and
+    walked: a dropped value is a negative int -(i + 1) where it was read, and `extras[i]` is
+    (depth of its mapping, key, value); a key read last, whose value never came (the document
+    broke off), is such an int too, with extras[i] = (depth, key, line, col). The value must
+    not be changed after reading.
     """
 
-    __slots__ = ("_all", "extras", "ints", "value")
+    __slots__ = ("_all", "extras", "ints", "shape", "value")
 
     def __init__(
         self,
         value: Any = None,
-        ints: array[int] | None = None,
+        ints: Sequence[int] | None = None,
         extras: Sequence[Any] | None = None,
+        shape: tuple[str | int, ...] | None = None,
     ) -> None:
-        self.value = value
-        self.ints: array[int] = array("i") if ints is None else ints
+        self.shape = shape
+        self.value: Any = None if shape is not None else value  # the shape stands for it
+        self.ints: Sequence[int] = b"" if ints is None else ints
         self.extras: Sequence[Any] = extras or ()  # no list kept per file for nothing
         # every mark as a dict: made once asked for when a place cannot be found by the walk
         self._all: dict[Path_, Mark] | None = None
 
-    def parts(self) -> tuple[bytes, Sequence[Any]]:
+    def parts(self) -> tuple[Any, ...]:
         """What `from_parts` needs besides the value, in types marshal can send."""
-        return self.ints.tobytes(), self.extras
+        ints = self.ints
+        if type(ints) is bytes:
+            return "B", ints, self.extras, self.shape
+        assert isinstance(ints, array)
+        return ints.typecode, ints.tobytes(), self.extras, self.shape
 
     @classmethod
-    def from_parts(cls, value: Any, ints: bytes, extras: Sequence[Any]) -> Marks:
+    def from_parts(
+        cls,
+        value: Any,
+        typecode: str,
+        ints: bytes,
+        extras: Sequence[Any],
+        shape: tuple[str | int, ...] | None,
+    ) -> Marks:
         """Rebuild marks from the document's value and `parts()`."""
-        stream = array("i")
-        stream.frombytes(ints)
-        return cls(value, stream, extras)
+        stream: Sequence[int] = ints
+        if typecode != "B":
+            stream = array(typecode)
+            stream.frombytes(ints)
+        return cls(value, stream, extras, None if shape is None else _shared(shape))
 
     @overload
     def get(self, path: Path_, /) -> Mark | None: ...
@@ -151,6 +172,10 @@ class Marks(Mapping[Path_, Mark]):
             return self._all
         out: dict[Path_, Mark] = {}
         ints = self.ints
+        if self.shape is not None:
+            if ints:
+                _replay_shape(self.shape, ints, out)
+            return out
         if ints:
             out[()] = (ints[0] + 1, ints[1] + 1)
             _replay(self.value, (), ints, 2, 1, self.extras, out)
@@ -168,6 +193,8 @@ class Marks(Mapping[Path_, Mark]):
         steps = path[:-1] if of_key else path
         if KEY in steps or DUPLICATE in steps:  # a key written as "<key>" (or "<duplicate>")
             return self._slow(path)
+        if self.shape is not None:
+            return self._find_in_shape(path, steps, of_key)
         v = self.value
         at = 0  # where v's own mark is in ints
         key_at = -1  # where the key of v is, when v is in a mapping
@@ -200,10 +227,144 @@ class Marks(Mapping[Path_, Mark]):
             return self._slow(path)
         return None if key_at < 0 else (ints[key_at] + 1, ints[key_at + 1] + 1)
 
+    def _find_in_shape(self, path: Path_, steps: Path_, of_key: bool) -> Mark | None:
+        """`_find` by the shape: the same walk over tokens instead of the value."""
+        shape, ints = self.shape, self.ints
+        assert shape is not None
+        if KEY in shape:  # a key written as "<key>": its places may replace others'
+            return self._slow(path)
+        n = len(shape)
+        t = 0 if n else -1  # the open token of the value walked into; -1: a scalar
+        at = 0  # where that value's own mark is in ints
+        key_at = -1  # where its key is, when it is in a mapping
+        for step in steps:
+            if t < 0:
+                return None
+            kind = shape[t]
+            t += 1
+            at += 2
+            if kind == _MAP:
+                while True:
+                    tok = shape[t]
+                    if type(tok) is not str:
+                        return None  # the mapping's end: no such key
+                    t += 1
+                    opens = shape[t] in _OPENS
+                    if tok == step:
+                        key_at = at
+                        at += 2
+                        if not opens:
+                            t = -1
+                        break
+                    at += 2
+                    if opens:
+                        t, at = _skip(shape, t, at)
+                    else:
+                        at += 2
+            else:
+                if not isinstance(step, int) or step < 0:
+                    return None
+                for _ in range(step):
+                    tok = shape[t]
+                    if tok == _END:
+                        return None
+                    if tok == _ITEM:
+                        t += 1
+                        at += 2
+                    else:
+                        t, at = _skip(shape, t, at)
+                tok = shape[t]
+                if tok == _END:
+                    return None
+                if tok == _ITEM:
+                    t = -1
+                key_at = -1
+        if not of_key:
+            return (ints[at] + 1, ints[at + 1] + 1)
+        return None if key_at < 0 else (ints[key_at] + 1, ints[key_at + 1] + 1)
+
     def _slow(self, path: Path_) -> Mark | None:
         if self._all is None:
             self._all = self._every()
         return self._all.get(path)
+
+
+# The tokens of a shape: a mapping or a list opens (its own place is counted there), one ends,
+# a list holds a scalar; a str is a key of the open mapping, and its value is a scalar unless
+# an opening token follows it.
+_MAP, _SEQ, _END, _ITEM = 0, 1, 2, 3
+_OPENS = (_MAP, _SEQ)
+# Shapes read so far, each kept once (a long-running process starts a new set when full).
+_SHAPES: dict[tuple[str | int, ...], tuple[str | int, ...]] = {}
+_SHAPES_MAX = 50_000
+
+
+def _shared(shape: tuple[str | int, ...]) -> tuple[str | int, ...]:
+    """The one copy of `shape` kept for every document of that structure."""
+    kept = _SHAPES.get(shape)
+    if kept is None:
+        if len(_SHAPES) >= _SHAPES_MAX:
+            _SHAPES.clear()
+        kept = _SHAPES[shape] = shape
+    return kept
+
+
+def _skip(shape: tuple[str | int, ...], t: int, at: int) -> tuple[int, int]:
+    """Step over the mapping or list opened at `shape[t]`, whose own mark is at `ints[at]`;
+    return the token and the place after it."""
+    depth = 0
+    n = len(shape)
+    while t < n:
+        tok = shape[t]
+        t += 1
+        if type(tok) is str:
+            at += 2 if t < n and shape[t] in _OPENS else 4
+        elif tok == _ITEM:
+            at += 2
+        elif tok == _END:
+            depth -= 1
+            if not depth:
+                break
+        else:
+            depth += 1
+            at += 2
+    return t, at
+
+
+def _replay_shape(
+    shape: tuple[str | int, ...], ints: Sequence[int], out: dict[Path_, Mark]
+) -> None:
+    """Put every place of a document read with this shape into `out`, in the order read."""
+    out[()] = (ints[0] + 1, ints[1] + 1)
+    at = 2
+    n = len(shape)
+    path: Path_ = ()
+    stack: list[tuple[Path_, int]] = []
+    index = 0  # in an open list: the index of the next item
+    t = 1  # shape[0] opens the document's mapping or list
+    while t < n:
+        tok = shape[t]
+        t += 1
+        if type(tok) is str:
+            out[(*path, tok, KEY)] = (ints[at] + 1, ints[at + 1] + 1)
+            out[(*path, tok)] = (ints[at + 2] + 1, ints[at + 3] + 1)
+            at += 4
+            if t < n and shape[t] in _OPENS:
+                t += 1
+                stack.append((path, index))
+                path, index = (*path, tok), 0
+        elif tok == _ITEM:
+            out[(*path, index)] = (ints[at] + 1, ints[at + 1] + 1)
+            at += 2
+            index += 1
+        elif tok == _END:
+            if stack:
+                path, index = stack.pop()  # and in a list, the index after the one closed
+        else:
+            out[(*path, index)] = (ints[at] + 1, ints[at + 1] + 1)
+            at += 2
+            stack.append((path, index + 1))
+            path, index = (*path, index), 0
 
 
 _CONTAINERS = (dict, list)
@@ -391,6 +552,8 @@ def read_yaml(text: str) -> Document:
     issues = doc.issues
     ints: list[int] = []  # see Marks
     put = ints.append
+    tokens: list[str | int] = []  # the shape (see Marks)
+    tok = tokens.append
     extras: list[Any] = []
     # Around the open mapping or list `cur`: the (cur, firsts) of each enclosing one.
     stack: list[tuple[Any, dict[str, int] | None]] = []
@@ -430,6 +593,7 @@ def read_yaml(text: str) -> Document:
                             firsts[value] = len(ints)
                             put(mark.line)
                             put(mark.column)
+                            tok(value)
                             key = value
                     elif type(key) is str:
                         cur[key] = value
@@ -444,6 +608,7 @@ def read_yaml(text: str) -> Document:
                     cur.append(value)
                     put(mark.line)
                     put(mark.column)
+                    tok(_ITEM)
                 else:
                     doc.value = value
                     put(mark.line)
@@ -451,6 +616,7 @@ def read_yaml(text: str) -> Document:
             elif kind is _MAPPING_END or kind is _SEQUENCE_END:
                 cur, firsts = stack.pop()
                 key = None
+                tok(_END)
             elif kind is _MAPPING_START or kind is _SEQUENCE_START:
                 mark = event.start_mark
                 if event.anchor is not None:
@@ -491,7 +657,12 @@ def read_yaml(text: str) -> Document:
                     put(mark.column)
                 stack.append((cur, firsts))
                 cur = new
-                firsts = {} if kind is _MAPPING_START else None
+                if kind is _MAPPING_START:
+                    firsts = {}
+                    tok(_MAP)
+                else:
+                    firsts = None
+                    tok(_SEQ)
             elif kind is ev.AliasEvent:
                 raise _Alias(event.start_mark, f"alias *{event.anchor}")
             elif kind is ev.DocumentStartEvent:
@@ -538,11 +709,26 @@ def read_yaml(text: str) -> Document:
         extras.append((len(stack), key, ints[-2], ints[-1]))
         del ints[-2:]
         put(-len(extras))
-    doc.marks = Marks(doc.value, array("i", ints), extras)
+    if extras or other is not None or not doc.ok:
+        doc.marks = Marks(doc.value, _packed(ints), extras)
+    else:  # read completely: the structure stands for the value (see Marks)
+        doc.marks = Marks(None, _packed(ints), shape=_shared(tuple(tokens)))
     if other is not None:
         line, col = max(doc.marks.values(), default=(1, 1))
         issues.append(Issue("yaml-syntax", f"invalid YAML: {other}".splitlines()[0], line, col))
     return doc
+
+
+def _packed(ints: list[int]) -> Sequence[int]:
+    """`ints` in as few bytes as they fit in: one each under 256, else two, else four."""
+    try:
+        return bytes(ints)
+    except ValueError:
+        pass
+    try:
+        return array("H", ints)
+    except OverflowError:
+        return array("i", ints)
 
 
 def _syntax_issue(text: str, exc: yaml.MarkedYAMLError) -> Issue:

@@ -179,9 +179,9 @@ def same_as_reference(text: str) -> None:
         assert doc.marks.get(path) == marks.get(path), path
         assert (path in doc.marks) == (path in marks), path
     # sent from the helper process as marshal, and rebuilt
-    ints, extras = marshal.loads(marshal.dumps(doc.marks.parts()))
+    parts = marshal.loads(marshal.dumps(doc.marks.parts()))
     value2 = marshal.loads(marshal.dumps(doc.value))
-    assert Marks.from_parts(value2, ints, extras) == marks
+    assert Marks.from_parts(value2, *parts) == marks
 
 
 CASES = [
