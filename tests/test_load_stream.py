@@ -1,0 +1,201 @@
+"""Loading a large base: the helper process streams chunks of readings, the parse cache and the
+marks keep no parsed values; the records, places and problems stay those of a serial load."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import kb.load as kl
+from kb.load import load_kb
+from kb.model import Located
+from kb.yamlio import read_yaml
+
+MakeKB = Callable[[dict[str, str | bytes]], Path]  # the make_kb fixture (conftest.py)
+
+OK_TAIL = "evidence: [{source: s, stance: supports}]\nreview: {verdict: accurate, reviewer: r}\n"
+FILES: dict[str, str | bytes] = {
+    "sources/s.yaml": "type: article-journal\ntitle: S\nevidence_level: rct\n",
+    "sources/t.yaml": "type: book\ntitle: T\nauthor: [{family: A}, B]\n",
+    "experts/r.yaml": "name: R\n",
+    "experts/q.yaml": "name: Q\nroles: [{title: x, bad: 1}]\n",
+    **{
+        f"claims/c{i:02}.yaml": f"statement: C{i}.\ntopics: [t{i % 3}]\n" + OK_TAIL
+        for i in range(40)
+    },
+    "claims/c05.yaml": "statement: A.\nstatement: B.\n",
+    "claims/c11.yaml": "statement: [unclosed\n",
+    "claims/c17.yaml": b"statement: caf\xe9\n",
+    "claims/c23.yaml": "statement: Z.\nquotes:\n  - {text: x}\n" + OK_TAIL,
+    "claims/c29.yaml": "statement: Y.\nquotes:\n  - {text: x, source: nowhere, speaker: 5}\n",
+    "claims/c31.yaml": "statement: X.\nrelated: [{claim: c00, relation: wrong}]\n" + OK_TAIL,
+    "claims/c37.yaml": "",
+    "claims/notes.txt": "stray\n",
+}
+FORK = pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork()")
+
+
+def load(root: Path, monkeypatch: pytest.MonkeyPatch, helper: bool) -> tuple[Any, ...]:
+    monkeypatch.setattr(kl, "_may_fork", lambda files: helper and hasattr(os, "fork"))
+    monkeypatch.setattr(kl, "_CHUNK", 3)  # many chunks, shared between the two processes
+    kb, found = load_kb(root)
+    marks = {cid: dict(c.where.marks.items()) for cid, c in kb.claims.items()}
+    return kb.claims, kb.sources, kb.experts, kb.digests, marks, [p.text() for p in found]
+
+
+class Spy:
+    """Count the chunks the parent took from the helper and those it read ahead."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.unpacked = 0
+        self.ahead = 0
+        unpack, take = kl._Helper._unpack, kl._Helper._take
+
+        def spy_unpack(helper: kl._Helper, c: int) -> Any:
+            got = unpack(helper, c)
+            self.unpacked += got is not None
+            return got
+
+        def spy_take(helper: kl._Helper, c: int) -> Any:
+            got = take(helper, c)
+            self.ahead = max(self.ahead, len(helper.ahead))
+            return got
+
+        monkeypatch.setattr(kl._Helper, "_unpack", spy_unpack)
+        monkeypatch.setattr(kl._Helper, "_take", spy_take)
+
+
+@FORK
+def test_chunks_shared_between_the_processes(
+    make_kb: MakeKB, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_kb(FILES)
+    serial = load(root, monkeypatch, helper=False)
+    assert len(serial[5]) > 5
+    for _ in range(3):  # who takes which chunk differs from run to run
+        assert load(root, monkeypatch, helper=True) == serial
+
+
+@FORK
+def test_a_slow_helper_while_the_parent_reads_ahead(
+    make_kb: MakeKB, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The parent reads chunks ahead while it waits for one of the helper's, and builds every
+    record in file order."""
+    root = make_kb(FILES)
+    serial = load(root, monkeypatch, helper=False)
+    real = kl._read_for_helper
+
+    def slow(path: str, rel: str) -> Any:
+        time.sleep(0.02)
+        return real(path, rel)
+
+    monkeypatch.setattr(kl, "_read_for_helper", slow)
+    spy = Spy(monkeypatch)
+    assert load(root, monkeypatch, helper=True) == serial
+    assert spy.unpacked >= 1  # the helper's readings were used
+    assert spy.ahead >= 1  # and the parent read ahead meanwhile
+
+
+@FORK
+def test_the_helper_reads_everything(make_kb: MakeKB, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = make_kb(FILES)
+    serial = load(root, monkeypatch, helper=False)
+    spy = Spy(monkeypatch)
+    monkeypatch.setattr(kl._Helper, "_claim", lambda helper: None)
+    assert load(root, monkeypatch, helper=True) == serial
+    assert spy.unpacked == -(-(len(FILES) - 1) // 3)
+
+
+@FORK
+def test_a_helper_that_takes_nothing(make_kb: MakeKB, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = make_kb(FILES)
+    serial = load(root, monkeypatch, helper=False)
+    spy = Spy(monkeypatch)
+    monkeypatch.setattr(kl, "_help", lambda *args: None)
+    assert load(root, monkeypatch, helper=True) == serial
+    assert spy.unpacked == 0
+
+
+@FORK
+@pytest.mark.parametrize("failure", ["raise", "exit", "garble", "hang"])
+def test_a_helper_failing_after_some_chunks(
+    make_kb: MakeKB, monkeypatch: pytest.MonkeyPatch, failure: str
+) -> None:
+    root = make_kb(FILES)
+    serial = load(root, monkeypatch, helper=False)
+    real = kl._read_for_helper
+    calls = 0
+
+    def failing(path: str, rel: str) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls <= 7:
+            return real(path, rel)
+        if failure == "raise":
+            raise RuntimeError("boom")
+        if failure == "exit":
+            os._exit(0)
+        if failure == "hang":
+            time.sleep(60)
+        return ("not", "a", "reading")
+
+    monkeypatch.setattr(kl, "_read_for_helper", failing)
+    monkeypatch.setattr(kl, "_HELPER_WAIT", 1.0)
+    t0 = time.monotonic()
+    assert load(root, monkeypatch, helper=True) == serial
+    assert time.monotonic() - t0 < 20
+
+
+def test_read_marks_keep_the_structure_not_the_value() -> None:
+    """A document read completely keeps its places and the shape of its value (shared by all
+    documents of that shape), not the value; its places fit in one byte each here."""
+    a = read_yaml("statement: A.\nquotes:\n  - {text: x, source: s}\ntopics: [a, b]\n")
+    b = read_yaml("statement: B!\nquotes:\n  - {text: yy, source: t}\ntopics: [c, d]\n")
+    assert a.value["quotes"][0]["text"] == "x"
+    assert a.marks.value is None and b.marks.value is None
+    assert a.marks.shape is b.marks.shape
+    assert type(a.marks.ints) is bytes
+    assert a.marks[("quotes", 0, "source")] == (3, 23)
+    assert b.marks[("topics", 1)] == (4, 13)
+    assert a.marks.get(("quotes", 1)) is None
+    assert a.marks.get(("topics", 0, "x")) is None
+    # a key given twice keeps the value (its dropped places are found by walking it)
+    dup = read_yaml("a: 1\na: 2\n")
+    assert dup.marks.shape is None and dup.marks.value == {"a": 1}
+    # places past 255 need more than a byte
+    long = read_yaml("".join(f"k{i}: {i}\n" for i in range(300)))
+    assert long.marks[("k299",)] == (300, 7)
+    assert type(long.marks.ints) is not bytes
+
+
+def test_nested_locators_share_their_paths() -> None:
+    where = Located("claims/a.yaml")
+    assert where.sub("quotes", 0).base is Located("claims/b.yaml").sub("quotes", 0).base
+
+
+def test_the_parse_cache_keeps_no_values(tmp_path: Path) -> None:
+    """A long-running caller's cache keeps each record file's built record and marks, not its
+    parsed value; problems found later (by the checks) are still placed."""
+    import shutil
+
+    from kb.checks import run_checks
+    from kb.graph import build_graph
+
+    root = tmp_path / "kb"
+    shutil.copytree(Path(__file__).parent / "data" / "failures", root)
+    cache: kl.ParseCache = {}
+    fresh, fresh_problems = load_kb(root)
+    expected = [p.text() for p in [*fresh_problems, *run_checks(fresh, build_graph(fresh))]]
+    for _ in range(2):
+        kept, kept_problems = load_kb(root, cache)
+        got = [p.text() for p in [*kept_problems, *run_checks(kept, build_graph(kept))]]
+        assert got == expected
+    docs = [doc for _, doc, _ in cache.values() if doc is not None]
+    assert docs
+    assert all(doc.value is None for doc in docs if doc.marks.shape is not None)
