@@ -13,7 +13,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -140,7 +140,7 @@ def _build(
             citations = pending.result()
             if memory is not None:
                 memory.keep_citations(citations)
-        spool = _Spool(memory) if memory is not None else None
+        spool = _Spool(memory, memory.warm()) if memory is not None else None
         try:
             with report.stage("prepare"), gc_paused():  # indexes that live to the end
                 producers, keys, reused, todo = _plan(
@@ -151,6 +151,10 @@ def _build(
             with report.stage("render"):  # pages, exports and assets, by parallel workers
                 # the site-wide outputs cover every record: a large base is worth forking for
                 placed, spent = write_files(producers, staging, pages=todo + len(keys) // 10)
+                for what, make in spool.declined() if spool is not None else ():
+                    t0 = time.process_time()
+                    placed += [staging.put(path, data) for path, data in make().items()]
+                    spent[what] = spent.get(what, 0.0) + time.process_time() - t0
         finally:
             if spool is not None:
                 spool.collect()
@@ -288,14 +292,34 @@ def cache_dir(root: Path) -> Path | None:
 
 
 class _Spool:
-    """Brings back to this process what producers keep for the next build (their memos) when
-    they ran in a forked worker: pickled into a folder of its own, read after the work."""
+    """Brings back to this process what producers keep for the next build (their memos).
 
-    def __init__(self, memory: Memory) -> None:
+    When the memos are warm (the last build filled them), a forked worker that takes such a
+    producer declines it and this process runs it after the parallel work (`declined`): the
+    work is small, and the memos stay here. When they are cold (a first build), workers run
+    them too and pickle the memos into a folder of its own, read after the work (`collect`).
+    """
+
+    def __init__(self, memory: Memory, warm: bool) -> None:
         self.memory = memory
+        self.warm = warm
         self.pid = os.getpid()
         self.folder = Path(tempfile.mkdtemp(prefix="kb-memo-"))
         self.count = 0
+        self.makers: list[Producer] = []
+
+    def producer(self, what: str, make: Callable[[], Mapping[str, bytes]]) -> Producer:
+        """Wrap a producer that keeps a memo: in a worker, declined when the memos are warm."""
+        number = len(self.makers)
+        self.makers.append((what, make))
+
+        def run() -> Mapping[str, bytes]:
+            if self.warm and os.getpid() != self.pid:
+                (self.folder / f"{number}.declined").touch()
+                return {}
+            return make()
+
+        return (what, run)
 
     def keep(self, name: str, value: Any) -> None:
         """Keep `value` as the memory's cache `name` (from this process or a worker)."""
@@ -307,6 +331,11 @@ class _Spool:
         with open(path.with_suffix(".part"), "wb") as fh:
             pickle.dump((name, value), fh, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(path.with_suffix(".part"), path.with_suffix(".pickle"))
+
+    def declined(self) -> list[Producer]:
+        """The producers that workers declined: this process runs them now."""
+        numbers = sorted(int(p.stem) for p in self.folder.glob("*.declined"))
+        return [self.makers[n] for n in numbers]
 
     def collect(self) -> None:
         """Read what workers kept, then remove the folder."""
@@ -344,7 +373,25 @@ def _plan(
     reused = [p.path for p in every if p.path in keys and writer.reusable(p.path, keys[p.path])]
     skip = set(reused)
     todo = [p for p in every if p.path not in skip]
-    producers: list[Producer] = [*exports.values(), ("assets", lambda: assets(site))]
+    if memory is not None and spool is not None:
+        from kb.export import Memo
+
+        memo = site.memo = Memo(
+            memory.digests, memory.world, memory.structure, memory.caches.get("assets", {})
+        )
+
+        def make_assets() -> Mapping[str, bytes]:
+            files = assets(site)
+            spool.keep("assets", memo.store)
+            return files
+
+    else:
+
+        def make_assets() -> Mapping[str, bytes]:
+            return assets(site)
+
+    made = ("assets", make_assets) if spool is None else spool.producer("assets", make_assets)
+    producers: list[Producer] = [*exports.values(), made]
     producers += page_producers(site, todo, shares=default_jobs() * 8)
     return producers, keys, reused, len(todo)
 
@@ -374,7 +421,7 @@ def _export_producers(
             spool.keep(name, memo.store)
             return {path: data}
 
-        return ("exports", make)
+        return spool.producer("exports", make)
 
     return {
         f"{EXPORT_DIR}/{name}": one(f"{EXPORT_DIR}/{name}", func)

@@ -227,6 +227,10 @@ class Memory:
         got = self.caches.get("citations")
         return got[1] if got is not None and got[0] == self.world else None
 
+    def warm(self) -> bool:
+        """True when the outputs' caches were filled by the last build (not a first one)."""
+        return "assets" in self.caches
+
     def keep_citations(self, citations: Any) -> None:
         """Keep this build's citations for the next."""
         self.caches["citations"] = (self.world, citations)

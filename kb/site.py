@@ -85,6 +85,9 @@ class Site:
     succ: dict[str, dict[str, dict[Any, dict[str, Any]]]] = field(default_factory=dict)
     pred: dict[str, dict[str, dict[Any, dict[str, Any]]]] = field(default_factory=dict)
     near: dict[str, frozenset[str]] = field(default_factory=dict)  # see `neighbours`
+    # What the browser data (kb.sitedata) keeps between builds of a long-running process: a
+    # kb.export.Memo, or None
+    memo: Any = None
 
     def problems_of(self, node: str) -> list[Problem]:
         """Return the problems about one graph node, in file order."""

@@ -16,6 +16,7 @@ from typing import Any
 import networkx as nx
 
 from kb.graph import EDGE_TYPES, NODE_TYPES
+from kb.model import Claim, Expert, Source
 from kb.present import VERDICT_ORDER, author_list, verdict_label
 from kb.site import Site
 from kb.urls import node_path, page_path
@@ -52,65 +53,127 @@ def words(text: str) -> set[str]:
 
 
 def search_index(site: Site) -> bytes:
-    """Return `search-index.js`: every claim, expert, source and topic, and a word index."""
+    """Return `search-index.js`: every claim, expert, source and topic, and a word index.
+
+    With `site.memo`, each record's entry and words are kept by the record's digest.
+    """
     kb = site.kb
-    docs: list[list[str]] = []
-    texts: list[str] = []
+    memo = site.memo
+    old: dict[str, tuple[str, str, frozenset[str]]] = {}
+    if memo is not None:
+        old = memo.store.get("search", {})
+    kept: dict[str, tuple[str, str, frozenset[str]]] = {}
+    docs: list[str] = []  # each entry's JSON text
+    texts: list[frozenset[str]] = []  # each entry's words
+
+    def add(node: str, make: Any) -> None:
+        digest = memo.digest(node) if memo is not None else None
+        got = old.get(node)
+        if got is None or digest is None or got[0] != digest:
+            doc, text = make()
+            got = (digest or "", js_json(doc), frozenset(words(text)))
+        if digest is not None:
+            kept[node] = got
+        docs.append(got[1])
+        texts.append(got[2])
+
     for cid, c in sorted(kb.claims.items()):
-        docs.append(["claim", c.statement, page_path("claim", cid), verdict_label(c.verdict)])
-        parts = [cid, c.statement, *c.topics]
-        for q in c.quotes:
-            parts += [q.text, q.attribution or ""]
-        if c.review and c.review.rationale:
-            parts.append(c.review.rationale)
-        texts.append(" ".join(parts))
+        add("claim:" + cid, lambda c=c, cid=cid: _claim_entry(cid, c))
     for eid, e in sorted(kb.experts.items()):
-        roles = [" ".join(filter(None, (r.title, r.organization))) for r in e.roles]
-        docs.append(["expert", e.name, page_path("expert", eid), roles[0] if roles else ""])
-        texts.append(" ".join([eid, e.name, e.credentials or "", *roles]))
+        add("expert:" + eid, lambda e=e, eid=eid: _expert_entry(eid, e))
     for sid, s in sorted(kb.sources.items()):
-        authors = author_list(s, limit=3)
-        sub = " · ".join(x for x in (authors, s.year or "") if x)
-        docs.append(["source", s.title, page_path("source", sid), sub])
-        csl = s.csl
-        extra = [str(csl.get(k, "")) for k in ("container-title", "publisher", "DOI")]
-        texts.append(" ".join([sid, s.title, author_list(s, limit=100), s.year or "", *extra]))
+        add("source:" + sid, lambda s=s, sid=sid: _source_entry(sid, s))
     for slug in sorted(site.topic_of):
         n = len(site.claims_by_topic.get(slug, []))
-        docs.append(["topic", site.topic_of[slug], page_path("topic", slug),
-                     f"{n} claim{'s' if n != 1 else ''}"])  # fmt: skip
-        texts.append(site.topic_of[slug])
+        doc = ["topic", site.topic_of[slug], page_path("topic", slug),
+               f"{n} claim{'s' if n != 1 else ''}"]  # fmt: skip
+        docs.append(js_json(doc))
+        texts.append(frozenset(words(site.topic_of[slug])))
+    if memo is not None:
+        memo.store["search"] = kept
     postings: dict[str, list[int]] = defaultdict(list)
-    for i, text in enumerate(texts):
-        for w in words(text):
+    for i, found in enumerate(texts):
+        for w in found:
             postings[w].append(i)
     vocab = sorted(postings)
-    return js_assign(
-        "KB_SEARCH",
-        {"docs": docs, "words": vocab, "postings": [postings[w] for w in vocab]},
-    )
+    # js_assign of {"docs": ..., "postings": ..., "words": ...}, written in pieces
+    return (
+        'window.KB_SEARCH = {"docs":['
+        + ",".join(docs)
+        + '],"postings":'
+        + js_json([postings[w] for w in vocab])
+        + ',"words":'
+        + js_json(vocab)
+        + "};\n"
+    ).encode()
+
+
+def _claim_entry(cid: str, c: Claim) -> tuple[list[str], str]:
+    doc = ["claim", c.statement, page_path("claim", cid), verdict_label(c.verdict)]
+    parts = [cid, c.statement, *c.topics]
+    for q in c.quotes:
+        parts += [q.text, q.attribution or ""]
+    if c.review and c.review.rationale:
+        parts.append(c.review.rationale)
+    return doc, " ".join(parts)
+
+
+def _expert_entry(eid: str, e: Expert) -> tuple[list[str], str]:
+    roles = [" ".join(filter(None, (r.title, r.organization))) for r in e.roles]
+    doc = ["expert", e.name, page_path("expert", eid), roles[0] if roles else ""]
+    return doc, " ".join([eid, e.name, e.credentials or "", *roles])
+
+
+def _source_entry(sid: str, s: Source) -> tuple[list[str], str]:
+    authors = author_list(s, limit=3)
+    sub = " · ".join(x for x in (authors, s.year or "") if x)
+    doc = ["source", s.title, page_path("source", sid), sub]
+    csl = s.csl
+    extra = [str(csl.get(k, "")) for k in ("container-title", "publisher", "DOI")]
+    return doc, " ".join([sid, s.title, author_list(s, limit=100), s.year or "", *extra])
 
 
 def graph_data(site: Site) -> bytes:
-    """Return `graph-data.js`: nodes with a precomputed layout, and edges as index triples."""
+    """Return `graph-data.js`: nodes with a precomputed layout, and edges as index triples.
+
+    With `site.memo`, all but the labels and verdicts is kept while the graph's structure (its
+    nodes and edges) stays the same: an edited statement moves no node.
+    """
     g = site.graph
+    memo = site.memo
+    kept = memo.store.get("graph") if memo is not None else None
+    if kept is None or kept[0] != memo.structure:
+        kept = (memo.structure if memo is not None else None, *_graph_pieces(g))
+        if memo is not None:
+            memo.store["graph"] = kept
+    nodes: list[str] = kept[1]
+    data: dict[str, dict[str, Any]] = {n: d for n, d in g.nodes(data=True)}
+    attrs = [data[n] for n in nodes]
+    verdicts = {v: i for i, v in enumerate(VERDICT_ORDER)}
+    label = [str(d.get("label", n)) for n, d in zip(nodes, attrs, strict=True)]
+    verdict = [verdicts.get(d["verdict"], -1) if "verdict" in d else -1 for d in attrs]
+    p = kept[2]
+    # js_assign of the whole dict, sorted keys, written in pieces
+    return (
+        f'window.KB_GRAPH = {{"edgeTypes":{js_json(list(EDGE_TYPES))},"edges":{p["edges"]},'
+        f'"ids":{p["ids"]},"nodeTypes":{js_json(list(NODE_TYPES))},'
+        f'"nodes":{{"label":{js_json(label)},"type":{p["type"]},"url":{p["url"]},'
+        f'"verdict":{js_json(verdict)},"x":{p["x"]},"y":{p["y"]}}},'
+        f'"verdictLabels":{js_json([verdict_label(v) for v in VERDICT_ORDER])},'
+        f'"verdicts":{js_json(list(VERDICT_ORDER))}}};\n'
+    ).encode()
+
+
+def _graph_pieces(g: nx.MultiDiGraph[str]) -> tuple[list[str], dict[str, str]]:
+    """What graph-data.js shows of the graph's structure: the nodes in order, and the JSON of
+    their ids, types, places and links and of the edges."""
     pos = layout(g)
     nodes = sorted(g.nodes)
     index = {n: i for i, n in enumerate(nodes)}
     ntype = {t: i for i, t in enumerate(NODE_TYPES)}
     etype = {t: i for i, t in enumerate(EDGE_TYPES)}
-    verdicts = {v: i for i, v in enumerate(VERDICT_ORDER)}
     data: dict[str, dict[str, Any]] = {n: d for n, d in g.nodes(data=True)}
-    attrs = [data[n] for n in nodes]
     xy = [pos[n] for n in nodes]
-    cols: dict[str, list[Any]] = {
-        "type": [ntype.get(d["type"], 0) for d in attrs],
-        "label": [str(d.get("label", n)) for n, d in zip(nodes, attrs, strict=True)],
-        "verdict": [verdicts.get(d["verdict"], -1) if "verdict" in d else -1 for d in attrs],
-        "x": [round(x, 1) for x, _ in xy],
-        "y": [round(y, 1) for _, y in xy],
-        "url": [node_path(n) for n in nodes],
-    }
     adjacency = dict(g.adjacency())  # node -> {other: {key: edge data}} for its out-edges
     flat: list[int] = []  # (from, to, type) triples, sorted, each once; loops left out
     for i, u in enumerate(nodes):
@@ -125,18 +188,14 @@ def graph_data(site: Site) -> bytes:
             else:
                 for t in sorted({etype.get(d["type"], 0) for d in keyed.values()}):
                     flat += (i, j, t)
-    return js_assign(
-        "KB_GRAPH",
-        {
-            "nodeTypes": list(NODE_TYPES),
-            "edgeTypes": list(EDGE_TYPES),
-            "verdicts": list(VERDICT_ORDER),
-            "verdictLabels": [verdict_label(v) for v in VERDICT_ORDER],
-            "ids": nodes,
-            "nodes": cols,
-            "edges": flat,
-        },
-    )
+    return nodes, {
+        "ids": js_json(nodes),
+        "type": js_json([ntype.get(data[n]["type"], 0) for n in nodes]),
+        "x": js_json([round(x, 1) for x, _ in xy]),
+        "y": js_json([round(y, 1) for _, y in xy]),
+        "url": js_json([node_path(n) for n in nodes]),
+        "edges": js_json(flat),
+    }
 
 
 _LAYOUT_SKIP = frozenset({"reviewed-by"})  # edges drawn but not used to place nodes
