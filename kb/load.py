@@ -14,6 +14,7 @@ import struct
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -59,14 +60,19 @@ _ISSUE = {
 }
 
 
-ParseCache = dict[str, tuple[str, Document | None, list[Problem]]]
+# A file's size, times of change (content, then metadata) and identity, as stat() gives them.
+Stamp = tuple[int, int, int, int, int]
+# file -> (SHA-1 of its bytes, their reading, the problems it gave, its stamp when it was read,
+# or None when it was changed too shortly before: see read_file)
+ParseCache = dict[str, tuple[str, Document | None, list[Problem], Stamp | None]]
 
 
 def load_kb(root: Path, cache: ParseCache | None = None) -> tuple[KnowledgeBase, list[Problem]]:
     """Read kb.yaml, claims/, experts/ and sources/ under `root`; never raises on bad content.
 
     `cache` (kept by a long-running caller such as `kb serve`) maps a file to the hash of its
-    bytes and what reading them gave, so that only changed files are parsed again.
+    bytes and what reading them gave, so that only changed files are parsed again; a file whose
+    stat() is the same as when it was read is not even read again (see read_file).
 
     The cyclic garbage collector is paused meanwhile (as kb.build.gc_paused does for a whole
     build): loading makes many objects that live on and form no cycles, and each full
@@ -143,38 +149,77 @@ def read_file(
     problems: list[Problem],
     cache: ParseCache | None = None,
     digests: dict[str, str] | None = None,
-    parsed: tuple[str, Document] | None = None,
+    parsed: Reading | None = None,
 ) -> Document | None:
     """Read and parse one YAML file; report and return None when it cannot be read at all.
 
-    `parsed` is the hash of the file's bytes and their reading, already made by a helper process.
+    `parsed` is the hash of the file's bytes, their reading and the file's stamp (see below),
+    already made by a helper process.
+
+    With a `cache`, a file is not read again when stat() gives the same size, times and identity
+    as when it was read (any write changes the ctime, which no one can set back), unless it had
+    been changed less than _RACY_NS before it was read: a change made in the same tick of the
+    file system's clock as that read could leave every time as it was. Such a file is read again
+    (and its hash compared) until it has stood unchanged long enough.
     """
     if parsed is not None:
-        digest, read = parsed
+        digest, read, stamp = parsed
         if digests is not None:
             digests[rel] = digest
         found: list[Problem] = []
         ok = _report(read, rel, found)
         problems.extend(found)
         if cache is not None:
-            cache[rel] = (digest, ok, found)
+            cache[rel] = (digest, ok, found, stamp)
         return ok
-    data = _read_bytes(path, rel, problems)
+    hit = cache.get(rel) if cache is not None else None
+    if hit is not None and hit[3] is not None:
+        try:
+            same = _stamp(os.stat(path)) == hit[3]
+        except OSError:
+            same = False
+        if same:
+            if digests is not None:
+                digests[rel] = hit[0]
+            problems.extend(hit[2])
+            return hit[1]
+    now = time.time_ns()
+    data, st = _read_stat(path, rel, problems)
     if data is None:
         return None
     digest = hashlib.sha1(data).hexdigest()
     if digests is not None:
         digests[rel] = digest
-    hit = cache.get(rel) if cache is not None else None
+    stamp = _trusted(st, now)
     if hit is not None and hit[0] == digest:
         problems.extend(hit[2])
+        assert cache is not None
+        if stamp != hit[3]:
+            cache[rel] = (*hit[:3], stamp)
         return hit[1]
     found = []
     doc = _parse(data, rel, found)
     problems.extend(found)
     if cache is not None:
-        cache[rel] = (digest, doc, found)
+        cache[rel] = (digest, doc, found, stamp)
     return doc
+
+
+# How long before it is read a file must have been last changed for its stat() to be trusted
+# later: longer than any file system's clock tick (FAT's is 2 s), and than clocks drift apart.
+_RACY_NS = 3_000_000_000
+
+
+def _stamp(st: os.stat_result) -> Stamp:
+    return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev
+
+
+def _trusted(st: os.stat_result | None, now: int) -> Stamp | None:
+    """The stamp of a file read at `now` (time.time_ns()), or None if it had been changed too
+    shortly before for a later stat() to tell whether it changed again."""
+    if st is None or max(st.st_mtime_ns, st.st_ctime_ns) + _RACY_NS >= now:
+        return None
+    return _stamp(st)
 
 
 def _parse(data: bytes, rel: str, problems: list[Problem]) -> Document | None:
@@ -198,7 +243,8 @@ _CHUNK = 100  # files per chunk at least; a base has at most _CHUNKS_MAX chunks
 _CHUNKS_MAX = 1000  # their numbers (4 bytes each) fit in any pipe's buffer
 _HELPER_WAIT = 30.0  # seconds the parent waits for the helper's next chunk before it gives up
 
-Reading = tuple[str, Document]  # the SHA-1 of a file's bytes and their reading
+# the SHA-1 of a file's bytes, their reading, and the file's stamp (see read_file)
+Reading = tuple[str, Document, Stamp | None]
 
 
 def _may_fork(files: int) -> bool:
@@ -356,10 +402,10 @@ class _Helper:
                 if item is None:
                     out.append(None)
                     continue
-                digest, value, marks, issues, escapes = item
+                digest, value, marks, issues, escapes, stamp = item
                 marks = Marks.from_parts(value, *marks)
                 issues = [Issue(*i) for i in issues]
-                out.append((digest, Document(value, marks, issues, escapes)))
+                out.append((digest, Document(value, marks, issues, escapes), stamp))
             return out
         except Exception:  # a truncated or garbled answer: this process reads the files itself
             self._give_up()
@@ -430,26 +476,25 @@ def _help(
 
 def _reading(rel: str, path: str) -> Reading | None:
     """This process's reading of a file read ahead, as the helper would send it."""
-    data = _read_bytes(path, rel, [])
-    if data is None:
+    found: list[Problem] = []
+    now = time.time_ns()
+    data, st = _read_stat(path, rel, found)
+    if data is None or found:
         return None  # read again in order, and the problem reported then
     text, _ = decode(data)
     if text is None:
         return None
-    return hashlib.sha1(data).hexdigest(), read_yaml(text)
+    return hashlib.sha1(data).hexdigest(), read_yaml(text), _trusted(st, now)
 
 
 def _read_for_helper(path: str, rel: str) -> tuple[Any, ...] | None:  # pragma: no cover
-    found: list[Problem] = []
-    data = _read_bytes(path, rel, found)
-    if data is None or found:
-        return None  # the parent reads it again and reports why
-    text, _ = decode(data)
-    if text is None:
+    """The helper's reading of a file, in types marshal can send (see _reading)."""
+    reading = _reading(rel, path)
+    if reading is None:
         return None
-    doc = read_yaml(text)
+    digest, doc, stamp = reading
     issues = tuple((i.code, i.message, i.line, i.col) for i in doc.issues)
-    return hashlib.sha1(data).hexdigest(), doc.value, doc.marks.parts(), issues, doc.escapes
+    return digest, doc.value, doc.marks.parts(), issues, doc.escapes, stamp
 
 
 def _send(fd: int, data: bytes) -> None:
@@ -459,6 +504,13 @@ def _send(fd: int, data: bytes) -> None:
 
 
 def _read_bytes(path: str | Path, rel: str, problems: list[Problem]) -> bytes | None:
+    return _read_stat(path, rel, problems)[0]
+
+
+def _read_stat(
+    path: str | Path, rel: str, problems: list[Problem]
+) -> tuple[bytes | None, os.stat_result | None]:
+    """The bytes of a file (None if it cannot be read: reported), and its stat() before reading."""
     try:
         # O_NONBLOCK: opening a named pipe must not wait for a writer; the open file is then
         # checked (not the name, which could be swapped between a check and the open).
@@ -470,10 +522,10 @@ def _read_bytes(path: str | Path, rel: str, problems: list[Problem]) -> bytes | 
                 problems.append(
                     L.unsafe_path(Loc(rel), name, "not a regular file (a pipe or a device)")
                 )
-                return None
+                return None, None
             if st.st_size > MAX_BYTES:
                 problems.append(L.file_too_large(Loc(rel), st.st_size, MAX_BYTES))
-                return None
+                return None, None
             data = _read_fd(fd, st.st_size + 1)  # not a 5 MB buffer per file: that is slow
             if len(data) > st.st_size:  # it grew since fstat: read on, up to the limit
                 data += _read_fd(fd, MAX_BYTES + 1 - len(data))
@@ -481,11 +533,11 @@ def _read_bytes(path: str | Path, rel: str, problems: list[Problem]) -> bytes | 
             os.close(fd)
     except OSError as exc:
         problems.append(L.yaml_syntax(Loc(rel), f"cannot read the file: {exc.strerror}"))
-        return None
+        return None, None
     if len(data) > MAX_BYTES:  # grew while we looked
         problems.append(L.file_too_large(Loc(rel), len(data), MAX_BYTES))
-        return None
-    return data
+        return None, None
+    return data, st
 
 
 def _read_fd(fd: int, size: int) -> bytes:

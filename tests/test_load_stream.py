@@ -196,6 +196,104 @@ def test_the_parse_cache_keeps_no_values(tmp_path: Path) -> None:
         kept, kept_problems = load_kb(root, cache)
         got = [p.text() for p in [*kept_problems, *run_checks(kept, build_graph(kept))]]
         assert got == expected
-    docs = [doc for _, doc, _ in cache.values() if doc is not None]
+    docs = [doc for _, doc, _, _ in cache.values() if doc is not None]
     assert docs
     assert all(doc.value is None for doc in docs if doc.marks.shape is not None)
+
+
+class TestStamps:
+    """A long-running caller's cache: a file whose stat() is as it was is not read again."""
+
+    def reads(self, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+        read: list[str] = []
+        real = kl._read_stat
+
+        def spy(path: str | Path, rel: str, problems: list[Any]) -> Any:
+            read.append(rel)
+            return real(path, rel, problems)
+
+        monkeypatch.setattr(kl, "_read_stat", spy)
+        return read
+
+    def test_unchanged_files_are_not_read_again(
+        self, make_kb: MakeKB, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        root = make_kb(FILES)
+        monkeypatch.setattr(kl, "_RACY_NS", 0)  # every file was written long enough ago
+        cache: kl.ParseCache = {}
+        fresh = load_kb(root)
+        first = load_kb(root, cache)
+        read = self.reads(monkeypatch)
+        again = load_kb(root, cache)
+        assert [p.text() for p in again[1]] == [p.text() for p in fresh[1]]
+        assert again[0].claims == fresh[0].claims and again[0].digests == fresh[0].digests
+        assert not [r for r in read if r.endswith(".yaml")]
+        assert first[0].claims == again[0].claims
+        # an edit, a file put in another's place (a new inode), a removed file
+        path = root / "claims" / "c01.yaml"
+        path.write_text(path.read_text() + "unknown_field: 1\n", encoding="utf-8")
+        other = root / "claims" / "c02.yaml"
+        st = other.stat()
+        new = root / "claims" / ".tmp"
+        new.write_text(other.read_text().replace("C2.", "X2."), encoding="utf-8")
+        os.utime(new, ns=(st.st_atime_ns, st.st_mtime_ns))
+        new.replace(other)
+        (root / "claims" / "c03.yaml").unlink()
+        read.clear()
+        edited = load_kb(root, cache)
+        assert sorted(r for r in read if r.endswith(".yaml")) == [
+            "claims/c01.yaml",
+            "claims/c02.yaml",
+        ]
+        fresh = load_kb(root)
+        assert [p.text() for p in edited[1]] == [p.text() for p in fresh[1]]
+        assert edited[0].claims == fresh[0].claims and edited[0].digests == fresh[0].digests
+        assert any("unknown_field" in p.text() for p in edited[1])
+        assert edited[0].claims["c02"].statement == "X2."  # type: ignore[index]
+
+    def test_a_change_in_the_same_tick_as_the_read_is_seen(
+        self, make_kb: MakeKB, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A file changed within the file system's clock tick of its reading can keep every
+        time stamp: it is read again at the next load, however its stat() looks."""
+        # as if the change time could not tell either: only size, mtime and identity are left
+        monkeypatch.setattr(
+            kl, "_stamp", lambda st: (st.st_size, st.st_mtime_ns, 0, st.st_ino, st.st_dev)
+        )
+        root = make_kb({**FILES, "claims/c01.yaml": "statement: One.\n"})
+        path = root / "claims" / "c01.yaml"
+        cache: kl.ParseCache = {}
+        assert load_kb(root, cache)[0].claims["c01"].statement == "One."  # type: ignore[index]
+        st = path.stat()
+        path.write_text("statement: Two.\n", encoding="utf-8")  # the same size
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))  # and the same mtime
+        assert kl._stamp(path.stat()) == kl._stamp(st)
+        read = self.reads(monkeypatch)
+        assert load_kb(root, cache)[0].claims["c01"].statement == "Two."  # type: ignore[index]
+        assert "claims/c01.yaml" in read
+
+    def test_a_stamp_is_trusted_once_the_file_is_old_enough(self, tmp_path: Path) -> None:
+        path = tmp_path / "a.yaml"
+        path.write_text("a: 1\n", encoding="utf-8")
+        st = os.stat(path)
+        changed = max(st.st_mtime_ns, st.st_ctime_ns)
+        assert kl._trusted(st, changed) is None
+        assert kl._trusted(st, changed + kl._RACY_NS) is None
+        assert kl._trusted(st, changed + kl._RACY_NS + 1) == kl._stamp(st)
+        assert kl._trusted(None, changed + kl._RACY_NS + 1) is None
+
+    @FORK
+    def test_the_helper_sends_stamps(
+        self, make_kb: MakeKB, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        root = make_kb(FILES)
+        monkeypatch.setattr(kl, "_RACY_NS", 0)
+        monkeypatch.setattr(kl, "_may_fork", lambda files: True)
+        monkeypatch.setattr(kl, "_CHUNK", 3)
+        cache: kl.ParseCache = {}
+        first = load_kb(root, cache)
+        assert all(hit[3] is not None for hit in cache.values())
+        read = self.reads(monkeypatch)
+        again = load_kb(root, cache)
+        assert [p.text() for p in again[1]] == [p.text() for p in first[1]]
+        assert not [r for r in read if r.endswith(".yaml")]
