@@ -366,10 +366,16 @@ def _plan(
 
     exports = _export_producers(kb, graph, problems, memory, spool)
     site = prepare(
-        kb, graph, problems, citations, exports=sorted(exports), build_date=build_date_from_env()
+        kb,
+        graph,
+        problems,
+        citations,
+        exports=sorted(exports),
+        build_date=build_date_from_env(),
+        memory=memory,
     )
     every = pages(site)
-    keys = page_keys(site, every)
+    keys = page_keys(site, every, memory)
     reused = [p.path for p in every if p.path in keys and writer.reusable(p.path, keys[p.path])]
     skip = set(reused)
     todo = [p for p in every if p.path not in skip]

@@ -74,8 +74,16 @@ def page_dependencies(site: Any, page: Any) -> set[str]:
     return deps
 
 
-def page_keys(site: Any, pages: Iterable[Any]) -> dict[str, str]:
-    """Return {page path: key} for every record page (claim, expert, source, topic)."""
+_RECORD_PAGES = ("claim", "expert", "source", "topic")
+
+
+def page_keys(site: Any, pages: Iterable[Any], memory: Memory | None = None) -> dict[str, str]:
+    """Return {page path: key} for every record page (claim, expert, source, topic).
+
+    With a `memory` whose last keys were made for the same graph structure, kb.yaml, sources,
+    experts and citations, only the keys of the pages that show a record that changed since, or
+    a node whose problems changed, are made again (`_stale`); the others are those of last time.
+    """
     common = "\0".join(
         [
             code_version(),
@@ -85,44 +93,123 @@ def page_keys(site: Any, pages: Iterable[Any]) -> dict[str, str]:
             str(site.build_date),
         ]
     ).encode()
-    out_degree = {n: sum(map(len, nbrs.values())) for n, nbrs in site.graph.adjacency()}
-
-    class Digests(dict[str, bytes]):
-        """Everything a page can show of a node, hashed once per node (on first use)."""
-
-        def __missing__(self, n: str) -> bytes:
-            h = hashlib.sha1(f"{n}\0{_node_digest(site, n)}\0".encode())
-            h.update(str(out_degree.get(n, -1)).encode())
-            for p in site.problems_by_subject.get(n, ()):
-                h.update(f"\0{p.code}\0{p.severity}\0{p.loc}\0{p.message}".encode())
-            if n.startswith("source:"):
-                sid = n.partition(":")[2]
-                for style in site.styles:
-                    c = site.citations.get(style, {}).get(sid)
-                    if c is not None:
-                        h.update(
-                            f"\0{style}\0{c.reference_html}\0{c.intext}\0{c.intext_html}".encode()
-                        )
-            got = self[n] = h.digest()
-            return got
-
-    digest = Digests().__getitem__
-    # The graph's nodes in sorted order: sorting their places sorts the nodes, quicker.
-    nodes = sorted(site.graph)
-    place = {n: i for i, n in enumerate(nodes)}.__getitem__
-    at = [digest(n) for n in nodes].__getitem__
-    keys: dict[str, str] = {}
-    for page in pages:
-        if page.kind not in ("claim", "expert", "source", "topic"):
-            continue
-        deps = page_dependencies(site, page)
-        try:
-            digests = map(at, sorted(map(place, deps)))
-        except KeyError:  # a node outside the graph
-            digests = map(digest, sorted(deps))
-        # One update with the digests joined hashes the same bytes as one update per digest.
-        keys[page.path] = hashlib.sha1(common + b"".join(digests)).hexdigest()
+    pages = list(pages)
+    last = memory.caches.get("page-keys") if memory is not None else None
+    if (
+        memory is not None
+        and last is not None
+        and last["common"] == common
+        and last["structure"] == memory.structure
+        and last["world"] == memory.world
+        and last["citations"] is site.citations
+        and last["pages"] == len(pages)
+    ):
+        stale = _stale(site, memory.since_plan, last["problems"])
+        made = _Keys(site, common, last["out_degree"], last["place"], last["digests"], stale)
+        keys = dict(last["keys"])
+        centers = {f"{p.kind}:{p.key}": p for p in pages if p.kind in _RECORD_PAGES}
+        for node in sorted(_pages_showing(site, stale)):
+            page = centers.get(node)
+            if page is not None:
+                keys[page.path] = made.key(page)
+    else:
+        out_degree = {n: sum(map(len, nbrs.values())) for n, nbrs in site.graph.adjacency()}
+        # The graph's nodes in sorted order: sorting their places sorts the nodes, quicker.
+        place = {n: i for i, n in enumerate(sorted(site.graph))}
+        made = _Keys(site, common, out_degree, place, {}, set())
+        keys = {p.path: made.key(p) for p in pages if p.kind in _RECORD_PAGES}
+    if memory is not None:
+        memory.caches["page-keys"] = {
+            "common": common,
+            "structure": memory.structure,
+            "world": memory.world,
+            "citations": site.citations,
+            "pages": len(pages),
+            "problems": site.problems_by_subject,
+            "out_degree": made.out_degree,
+            "place": made.place,
+            "digests": made.digests,
+            "keys": keys,
+        }
+        memory.since_plan = set()
     return keys
+
+
+def _stale(site: Any, changed: set[str], problems: dict[str, list[Problem]]) -> set[str]:
+    """The nodes whose digest may differ from last time: the changed records, and the nodes
+    whose problems changed."""
+    stale = set(changed)
+    now = site.problems_by_subject
+    for n in problems.keys() | now.keys():
+        if problems.get(n) != now.get(n):
+            stale.add(n)
+    return stale
+
+
+def _pages_showing(site: Any, nodes: set[str]) -> set[str]:
+    """The centres of the record pages whose dependencies (`page_dependencies`) may hold one
+    of `nodes`: the node and its neighbours; a topic two steps away through a claim (a topic
+    page shows its claims' neighbours); an expert two steps away from a source through a
+    claim (an expert page shows the sources of the quotes they spoke)."""
+    out: set[str] = set()
+    for c in nodes:
+        if c not in site.succ:
+            continue
+        near = site.neighbours(c)
+        out.add(c)
+        out.update(near)
+        from_source = c.startswith("source:")
+        for x in near:
+            if x.startswith("claim:"):
+                for q in site.neighbours(x):
+                    if q.startswith("topic:") or (from_source and q.startswith("expert:")):
+                        out.add(q)
+    return out
+
+
+class _Keys:
+    """Makes page keys: each node's digest (everything a page can show of it) made once."""
+
+    def __init__(
+        self,
+        site: Any,
+        common: bytes,
+        out_degree: dict[str, int],
+        place: dict[str, int],
+        digests: dict[str, bytes],
+        stale: set[str],
+    ) -> None:
+        self.site, self.common = site, common
+        self.out_degree, self.place = out_degree, place
+        self.digests = {n: d for n, d in digests.items() if n not in stale} if stale else digests
+
+    def digest(self, n: str) -> bytes:
+        got = self.digests.get(n)
+        if got is not None:
+            return got
+        site = self.site
+        h = hashlib.sha1(f"{n}\0{_node_digest(site, n)}\0".encode())
+        h.update(str(self.out_degree.get(n, -1)).encode())
+        for p in site.problems_by_subject.get(n, ()):
+            h.update(f"\0{p.code}\0{p.severity}\0{p.loc}\0{p.message}".encode())
+        if n.startswith("source:"):
+            sid = n.partition(":")[2]
+            for style in site.styles:
+                c = site.citations.get(style, {}).get(sid)
+                if c is not None:
+                    h.update(f"\0{style}\0{c.reference_html}\0{c.intext}\0{c.intext_html}".encode())
+        got = self.digests[n] = h.digest()
+        return got
+
+    def key(self, page: Any) -> str:
+        deps = page_dependencies(self.site, page)
+        digest = self.digest
+        try:
+            ordered = sorted(deps, key=self.place.__getitem__)
+        except KeyError:  # a node outside the graph
+            ordered = sorted(deps)
+        # One update with the digests joined hashes the same bytes as one update per digest.
+        return hashlib.sha1(self.common + b"".join(map(digest, ordered))).hexdigest()
 
 
 MEMORY_KEY = "\0kb.memory"  # its place in a parse cache: no file's path starts with NUL
@@ -171,7 +258,8 @@ class Memory:
     world: int = 0
     structure: int = 0
     nodes: int = 0
-    changed: set[str] = field(default_factory=set)  # records changed by the last advance()
+    changed: set[str] = field(default_factory=set)  # records changed since the last build
+    since_plan: set[str] = field(default_factory=set)  # ... since page keys were last made
     # ... and whether the record ids, and kb.yaml, the sources and the experts, stayed the same
     ids_same: bool = False
     world_same: bool = False
@@ -203,6 +291,7 @@ class Memory:
         self.world += not self.world_same
         self.ids_same = digests.keys() == old.keys()
         self.changed = changed
+        self.since_plan |= changed
         self.config, self.digests = kb.config, digests
 
     def graph_of(self, kb: Any) -> nx.MultiDiGraph[str]:

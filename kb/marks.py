@@ -53,27 +53,37 @@ def find_all(kb: KnowledgeBase) -> QuoteSpans:
     origins: dict[QuoteKey, list[Span]] = {}
     by_source: dict[SourceId, list[Highlight]] = {}
     for sid in sorted(jobs):
-        src = kb.sources.get(sid)
-        if src is None or not src.snapshot_text:
-            continue
-        # (start, -end, anchor, ...): sorted by the first three, which never tie (anchors differ)
-        found: list[tuple[int, int, str, int, ClaimId, int, bool]] = []
-        for key, is_origin, text, prefix, suffix in jobs[sid]:
-            found_by_checks = kb.located.get((key[0], key[1], is_origin))
-            if found_by_checks is None:
-                found_by_checks = locate(text, src.snapshot_text, prefix, suffix)
-            spans = [s for s in found_by_checks if s[1] > s[0]]
-            (origins if is_origin else quotes)[key] = spans
-            if spans:
-                anchor = (origin_anchor if is_origin else quote_anchor)(key[0], key[1])
-                a, b = spans[0]
-                found.append((a, -b, anchor, b, key[0], key[1], is_origin))
-        found.sort()
-        by_source[sid] = [
-            Highlight(a, b, anchor, cid, i, is_origin, n)
-            for n, (a, _, anchor, b, cid, i, is_origin) in enumerate(found, 1)
-        ]
+        highlights(kb, sid, jobs[sid], QuoteSpans(quotes, origins, by_source))
     return QuoteSpans(quotes, origins, by_source)
+
+
+Job = tuple[QuoteKey, bool, str, str | None, str | None]  # (claim, index), origin?, words ...
+
+
+def highlights(kb: KnowledgeBase, sid: SourceId, jobs: list[Job], into: QuoteSpans) -> None:
+    """Locate the quotes and origin texts of `jobs` (all of those in the snapshot of `sid`, in
+    the order find_all lists them) and put their places and the source's highlights `into`."""
+    src = kb.sources.get(sid)
+    if src is None or not src.snapshot_text:
+        return
+    quotes, origins = into.quotes, into.origins
+    # (start, -end, anchor, ...): sorted by the first three, which never tie (anchors differ)
+    found: list[tuple[int, int, str, int, ClaimId, int, bool]] = []
+    for key, is_origin, text, prefix, suffix in jobs:
+        found_by_checks = kb.located.get((key[0], key[1], is_origin))
+        if found_by_checks is None:
+            found_by_checks = locate(text, src.snapshot_text, prefix, suffix)
+        spans = [s for s in found_by_checks if s[1] > s[0]]
+        (origins if is_origin else quotes)[key] = spans
+        if spans:
+            anchor = (origin_anchor if is_origin else quote_anchor)(key[0], key[1])
+            a, b = spans[0]
+            found.append((a, -b, anchor, b, key[0], key[1], is_origin))
+    found.sort()
+    into.by_source[sid] = [
+        Highlight(a, b, anchor, cid, i, is_origin, n)
+        for n, (a, _, anchor, b, cid, i, is_origin) in enumerate(found, 1)
+    ]
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,8 +14,8 @@ import networkx as nx
 
 from kb.errors import Problem, Severity
 from kb.graph import node_id
-from kb.marks import QuoteSpans, find_all
-from kb.model import ClaimId, KnowledgeBase
+from kb.marks import Job, QuoteSpans, find_all, highlights
+from kb.model import ClaimId, KnowledgeBase, SourceId
 
 
 class CitationLike(Protocol):
@@ -169,8 +169,13 @@ def prepare(
     *,
     exports: Sequence[str] = (),
     build_date: str | None = None,
+    memory: Any = None,
 ) -> Site:
-    """Index the knowledge base once for all pages (backlinks, problems, quote places, topics)."""
+    """Index the knowledge base once for all pages (backlinks, problems, quote places, topics).
+
+    With a `memory` (kb.incremental.Memory), the places of the quotes are found again only for
+    the claims that changed since the last build, and in the sources they quote.
+    """
     shown = sorted(
         (p for p in problems if p.severity != Severity.OFF),
         key=lambda p: (*p.sort_key(), p.subject or ""),
@@ -195,11 +200,61 @@ def prepare(
             (errors if p.severity == Severity.ERROR else warnings)[p.subject] += 1
     site.problems_by_subject = dict(by_subject)
     site.counts = {n: Counts(errors[n], warnings[n]) for n in sorted(set(errors) | set(warnings))}
-    site.spans = find_all(kb)
+    site.spans = find_all(kb) if memory is None else _spans(kb, graph, memory)
     site.node_data = {n: d for n, d in graph.nodes(data=True)}
     site.succ = dict(graph.adjacency())
     site.pred = dict(graph.reverse(copy=False).adjacency())
     return site
+
+
+def _spans(kb: KnowledgeBase, graph: nx.MultiDiGraph[str], memory: Any) -> QuoteSpans:
+    """find_all(kb), from the last build's where no source, no expert, not kb.yaml and not
+    the claim ids changed since: the changed claims' quotes, and the highlights of the
+    sources they quote (before and after the change), found again."""
+    last = memory.caches.get("spans")
+    if last is None or last["world"] != memory.world or last["claims"].keys() != kb.claims.keys():
+        spans = find_all(kb)
+    else:
+        changed = {n.partition(":")[2] for n in memory.since_plan if n.startswith("claim:")}
+        spans = last["spans"]
+        if changed:
+            spans = QuoteSpans(
+                {k: v for k, v in spans.quotes.items() if k[0] not in changed},
+                {k: v for k, v in spans.origins.items() if k[0] not in changed},
+                dict(spans.by_source),
+            )
+            quoted: set[str] = set()
+            for cid in changed:
+                for claim in (last["claims"].get(cid), kb.claims.get(ClaimId(cid))):
+                    for q in claim.quotes if claim is not None else ():
+                        quoted.add(q.source)
+                        if q.origin and q.origin.source:
+                            quoted.add(q.origin.source)
+            for sid in sorted(quoted):
+                spans.by_source.pop(SourceId(sid), None)
+                jobs = _jobs(kb, graph, sid)
+                if jobs:
+                    highlights(kb, SourceId(sid), jobs, spans)
+    memory.caches["spans"] = {"world": memory.world, "claims": kb.claims, "spans": spans}
+    return spans
+
+
+def _jobs(kb: KnowledgeBase, graph: nx.MultiDiGraph[str], sid: str) -> list[Job]:
+    """What find_all looks for in the snapshot of `sid`, in its order."""
+    node = "source:" + sid
+    if node not in graph:
+        return []
+    jobs: list[Job] = []
+    for other in sorted(graph.pred[node]):
+        kind, _, cid = other.partition(":")
+        claim = kb.claims.get(ClaimId(cid)) if kind == "claim" else None
+        for i, q in enumerate(claim.quotes if claim is not None else ()):
+            if q.source == sid:
+                jobs.append(((ClaimId(cid), i), False, q.text, q.prefix, q.suffix))
+            o = q.origin
+            if o and o.source == sid and o.text:
+                jobs.append(((ClaimId(cid), i), True, o.text, None, None))
+    return jobs
 
 
 def _order_styles(citations: Citations, default: str) -> tuple[str, ...]:

@@ -6,6 +6,7 @@ with `<script src>`, because `fetch()` of a JSON file fails from `file://`.
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
 import re
@@ -89,23 +90,72 @@ def search_index(site: Site) -> bytes:
                f"{n} claim{'s' if n != 1 else ''}"]  # fmt: skip
         docs.append(js_json(doc))
         texts.append(frozenset(words(site.topic_of[slug])))
+    index = _WordIndex.of(texts, memo.store.get("words") if memo is not None else None)
     if memo is not None:
         memo.store["search"] = kept
-    postings: dict[str, list[int]] = defaultdict(list)
-    for i, found in enumerate(texts):
-        for w in found:
-            postings[w].append(i)
-    vocab = sorted(postings)
+        memo.store["words"] = index
     # js_assign of {"docs": ..., "postings": ..., "words": ...}, written in pieces
     return (
         'window.KB_SEARCH = {"docs":['
         + ",".join(docs)
-        + '],"postings":'
-        + js_json([postings[w] for w in vocab])
-        + ',"words":'
-        + js_json(vocab)
+        + '],"postings":['
+        + ",".join(map(index.encoded.__getitem__, index.vocab))
+        + '],"words":'
+        + index.vocab_json
         + "};\n"
     ).encode()
+
+
+class _WordIndex:
+    """Each word's entries (by number, ascending) and their JSON; the words in order."""
+
+    def __init__(self, texts: list[frozenset[str]]) -> None:
+        postings: dict[str, list[int]] = defaultdict(list)
+        for i, found in enumerate(texts):
+            for w in found:
+                postings[w].append(i)
+        self.texts = texts
+        self.postings = dict(postings)
+        self.encoded = {w: js_json(ids) for w, ids in self.postings.items()}
+        self.vocab = sorted(self.postings)
+        self.vocab_json = js_json(self.vocab)
+
+    @classmethod
+    def of(cls, texts: list[frozenset[str]], last: _WordIndex | None) -> _WordIndex:
+        """The index of `texts`: the `last` one brought up to date where the entries differ
+        only in words (the same number of entries), else a new one."""
+        if last is None or len(last.texts) != len(texts):
+            return cls(texts)
+        postings, encoded = last.postings, last.encoded
+        touched: set[str] = set()
+        words_changed = False
+        for i, (old, new) in enumerate(zip(last.texts, texts, strict=True)):
+            if old is new or old == new:
+                continue
+            for w in old - new:
+                ids = postings[w]
+                ids.remove(i)
+                touched.add(w)
+                if not ids:
+                    del postings[w]
+                    words_changed = True
+            for w in new - old:
+                got = postings.get(w)
+                if got is None:
+                    got = postings[w] = []
+                    words_changed = True
+                bisect.insort(got, i)
+                touched.add(w)
+        for w in touched:
+            if w in postings:
+                encoded[w] = js_json(postings[w])
+            else:
+                encoded.pop(w, None)
+        last.texts = texts
+        if words_changed:
+            last.vocab = sorted(postings)
+            last.vocab_json = js_json(last.vocab)
+        return last
 
 
 def _claim_entry(cid: str, c: Claim) -> tuple[list[str], str]:

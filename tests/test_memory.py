@@ -94,8 +94,15 @@ def _edits(kb: Path) -> list[tuple[str, Callable[[], None]]]:
         path = _claim_with(kb, "reviewer: ")
         _edit(path, "  reviewer: ", "  # reviewer: ")
 
+    def shorter_quote() -> None:  # the first three words of a quote: still in the snapshot
+        path = claims / "c000008.yaml"
+        quote = path.read_text().split('  - text: "')[1].split('"')[0]
+        _edit(path, f'  - text: "{quote}"', f'  - text: "{" ".join(quote.split()[:3])}"')
+
     return [
         ("statement", lambda: _edit(c3, 'statement: "', 'statement: "Edited. ')),
+        ("quote", shorter_quote),
+        ("rationale", lambda: _edit(c3, 'rationale: "', 'rationale: "Newword ')),
         ("statement again", lambda: _edit(c3, 'statement: "Edited. ', 'statement: "Twice. ')),
         ("verdict", lambda: _edit(claims / "c000007.yaml", "verdict: ", "verdict: accurate\n  #")),
         ("evidence source", new_evidence),
