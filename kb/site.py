@@ -187,9 +187,9 @@ def prepare(
     by_topic: dict[str, list[ClaimId]] = defaultdict(list)
     for cid, claim in sorted(kb.claims.items()):
         for t in claim.topics:
-            slug = site.slugs[t]
-            if cid not in by_topic[slug]:
-                by_topic[slug].append(cid)
+            ids = by_topic[site.slugs[t]]
+            if not ids or ids[-1] != cid:  # a claim is added while it is the one looked at
+                ids.append(cid)
     site.claims_by_topic = dict(by_topic)
     by_subject: dict[str, list[Problem]] = defaultdict(list)
     errors: Counter[str] = Counter()

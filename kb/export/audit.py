@@ -35,31 +35,34 @@ def export(
     new_claims: dict[str, tuple[Any, str]] = {}
     for cid in sorted(kb.claims):
         c = kb.claims[cid]
-        review = c.review
         mine = by_subject.get("claim:" + cid)
+        errors = sum(p.severity is Severity.ERROR for p in mine) if mine else 0
+        warnings = sum(p.severity is Severity.WARNING for p in mine) if mine else 0
         codes = sorted({p.code for p in mine}) if mine else []
+        digest = memo.digest("claim:" + cid) if memo is not None else None
+        if digest is not None:
+            key = (digest, errors, warnings, tuple(codes))
+            got = old_claims.get(cid)
+            if got is not None and got[0] == key:
+                new_claims[cid] = got
+                claims.append(jsontext.Raw(got[1]))
+                continue
+        review = c.review
         entry = {
             "id": cid,
             "verdict": c.verdict,
             "reviewer": review.reviewer if review else None,
             "review_date": review.date if review else None,
-            "errors": sum(p.severity is Severity.ERROR for p in mine) if mine else 0,
-            "warnings": sum(p.severity is Severity.WARNING for p in mine) if mine else 0,
+            "errors": errors,
+            "warnings": warnings,
             "codes": codes,
         }
-        if memo is not None and (digest := memo.digest("claim:" + cid)) is not None:
-            key = (digest, entry["errors"], entry["warnings"], tuple(codes))
-            got = old_claims.get(cid)
-            if got is None or got[0] != key:
-                text = jsontext.encode_at(entry, 2)
-                if text is None:
-                    claims.append(entry)
-                    continue
-                got = (key, text)
-            new_claims[cid] = got
-            claims.append(jsontext.Raw(got[1]))
-        else:
+        text = jsontext.encode_at(entry, 2) if digest is not None else None
+        if text is None:
             claims.append(entry)
+        else:
+            new_claims[cid] = (key, text)
+            claims.append(jsontext.Raw(text))
     listed: list[Any] = []
     old_problems: dict[int, tuple[Problem, str]] = memo.store.get("problems", {}) if memo else {}
     new_problems: dict[int, tuple[Problem, str]] = {}

@@ -195,11 +195,11 @@ def export(
     """
     shared = _Memo(kb)
     writer = _Writer(shared.shared)
-    old: dict[str, tuple[str | None, str]] = {}
+    old: dict[str, tuple[str | None, bytes]] = {}
     if memo is not None and memo.store.get("world") == memo.world:
         old = memo.store.get("lines", {})
-    lines: dict[str, tuple[str | None, str]] = {}
-    out: list[str] = []
+    lines: dict[str, tuple[str | None, bytes]] = {}
+    out: list[bytes] = []
     for cid, c in sorted(kb.claims.items()):
         if c.review is None:
             continue
@@ -211,15 +211,14 @@ def export(
             text = "".join(mine)
             if any(ch in text for ch in _UNSAFE):  # str's own search beats a regex scan
                 text = _EMBED_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
-            got = (digest, text)
+            got = (digest, text.encode())
         if digest is not None:
             lines[cid] = got
         out.append(got[1])
     if memo is not None:
         memo.store = {"world": memo.world, "lines": lines}
     del writer, shared
-    head = '{"@context": "https://schema.org", "@graph": [\n'
-    return (head + ",\n".join(out) + "\n]}\n").encode()
+    return b'{"@context": "https://schema.org", "@graph": [\n' + b",\n".join(out) + b"\n]}\n"
 
 
 class _Writer:
