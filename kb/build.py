@@ -148,9 +148,11 @@ def _build(
                 )
             staging = writer.staging(in_place=todo * 2 <= len(keys) + 16)  # few pages changed
             report.in_place = staging.in_place
+            # the site-wide outputs cover every record: a large base is worth forking for,
+            # unless they keep their pieces from the last build (then they cost little)
+            work = todo if spool is not None and spool.warm else todo + len(keys) // 10
             with report.stage("render"):  # pages, exports and assets, by parallel workers
-                # the site-wide outputs cover every record: a large base is worth forking for
-                placed, spent = write_files(producers, staging, pages=todo + len(keys) // 10)
+                placed, spent = write_files(producers, staging, pages=work)
                 for what, make in spool.declined() if spool is not None else ():
                     t0 = time.process_time()
                     placed += [staging.put(path, data) for path, data in make().items()]

@@ -108,6 +108,7 @@ def page_keys(site: Any, pages: Iterable[Any], memory: Memory | None = None) -> 
         made = _Keys(site, common, last["out_degree"], last["place"], last["digests"], stale)
         keys = dict(last["keys"])
         centers = {f"{p.kind}:{p.key}": p for p in pages if p.kind in _RECORD_PAGES}
+        # the list pages' keys stay: the same structure, the same sources and experts
         for node in sorted(_pages_showing(site, stale)):
             page = centers.get(node)
             if page is not None:
@@ -118,6 +119,8 @@ def page_keys(site: Any, pages: Iterable[Any], memory: Memory | None = None) -> 
         place = {n: i for i, n in enumerate(sorted(site.graph))}
         made = _Keys(site, common, out_degree, place, {}, set())
         keys = {p.path: made.key(p) for p in pages if p.kind in _RECORD_PAGES}
+        if memory is not None:
+            keys.update(_list_keys(site, common, memory, pages))
     if memory is not None:
         memory.caches["page-keys"] = {
             "common": common,
@@ -133,6 +136,47 @@ def page_keys(site: Any, pages: Iterable[Any], memory: Memory | None = None) -> 
         }
         memory.since_plan = set()
     return keys
+
+
+# List pages whose inputs are the graph's structure (which nodes, which edges of which type),
+# the topics' names and the records of one kind (render._graph, _topic_rows, _expert_rows and
+# _source_rows show nothing else): keyed in a long-running process, where the structure's hash
+# is kept while the structure is the same. Elsewhere they are always rendered.
+_LIST_PAGES = {"graph": "", "topics": "", "experts": "expert:", "sources": "source:"}
+
+
+def _list_keys(site: Any, common: bytes, memory: Memory, pages: list[Any]) -> dict[str, str]:
+    last = memory.caches.get("structure-hash")
+    if last is None or last[0] != memory.structure:
+        last = memory.caches["structure-hash"] = (memory.structure, _structure_hash(site))
+    base = (
+        common + b"\0" + last[1] + "\0".join(f"{k}\0{v}" for k, v in site.topic_of.items()).encode()
+    )
+    keys: dict[str, str] = {}
+    for page in pages:
+        kind = _LIST_PAGES.get(page.kind)
+        if kind is None:
+            continue
+        h = hashlib.sha1(base + b"\0" + page.kind.encode())
+        if kind:
+            h.update(
+                "\0".join(
+                    f"{n}\0{d}" for n, d in sorted(memory.digests.items()) if n.startswith(kind)
+                ).encode()
+            )
+        keys[page.path] = h.hexdigest()
+    return keys
+
+
+def _structure_hash(site: Any) -> bytes:
+    """A hash of the graph's nodes and of its edges' ends and types, in the graph's order."""
+    return hashlib.sha1(
+        "\n".join(
+            n + "\0" + "\0".join(b + ":" + ",".join(d["type"] for d in keyed.values())
+                                for b, keyed in nbrs.items())
+            for n, nbrs in site.succ.items()
+        ).encode()
+    ).digest()  # fmt: skip
 
 
 def _stale(site: Any, changed: set[str], problems: dict[str, list[Problem]]) -> set[str]:

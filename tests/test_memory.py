@@ -14,6 +14,7 @@ from typing import Any
 import networkx as nx
 import pytest
 
+from kb import render, sitedata
 from kb.build import build
 from kb.checks import run_checks
 from kb.errors import Problem
@@ -153,13 +154,27 @@ def test_every_rebuild_of_a_long_running_process_equals_a_clean_build(
 
 
 def test_a_statement_edit_updates_the_graph_in_place_and_checks_one_claim(
-    synthetic: Path, tmp_path: Path
+    synthetic: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cache: dict[str, Any] = {}
     site = tmp_path / "site"
     build(synthetic, site, log=lambda _line: None, parse_cache=cache)
     memory: Memory = cache[MEMORY_KEY]
     graph, structure, world = memory.graph, memory.structure, memory.world
+    rendered: list[str] = []
+    laid: list[int] = []
+    real, real_layout = render.render_page, sitedata.layout
+
+    def spy(site_: Any, page: Any) -> bytes:
+        rendered.append(page.path)
+        return real(site_, page)
+
+    def layout_spy(g: Any) -> Any:
+        laid.append(g.number_of_edges())
+        return real_layout(g)
+
+    monkeypatch.setattr(render, "render_page", spy)
+    monkeypatch.setattr(sitedata, "layout", layout_spy)
     _edit(synthetic / "claims" / "c000003.yaml", 'statement: "', 'statement: "Edited. ')
     build(synthetic, site, log=lambda _line: None, parse_cache=cache)
     assert memory.graph is graph  # brought up to date, not made again
@@ -167,6 +182,23 @@ def test_a_statement_edit_updates_the_graph_in_place_and_checks_one_claim(
     assert memory.structure == structure  # no edge changed
     assert memory.world == world and memory.world_same  # only a claim changed
     assert graph.nodes["claim:c000003"]["label"].startswith("Edited. ")
+    assert not laid  # an edited statement moves no node: the layout is the last one
+    assert "claims/c000003.html" in rendered and "audit.html" in rendered
+    for page in ("graph.html", "topics.html", "experts.html", "sources.html"):
+        assert page not in rendered  # they show nothing of a statement
+
+    rendered.clear()  # a new evidence source: an edge changes, and the layout with it
+    text = (synthetic / "claims" / "c000003.yaml").read_text()
+    sid = text.split("evidence:\n  - source: ")[1].split("\n")[0]
+    other = next(f"s{i:06d}" for i in range(1, 12) if f"s{i:06d}" not in text)
+    _edit(synthetic / "claims" / "c000003.yaml", f"source: {sid}", f"source: {other}")
+    build(synthetic, site, log=lambda _line: None, parse_cache=cache)
+    assert memory.structure == structure + 1
+    assert laid  # placed again
+    assert "graph.html" in rendered and "sources.html" in rendered
+    clean = tmp_path / "clean"
+    build(synthetic, clean, log=lambda _line: None)
+    assert _tree(site) == _tree(clean)
 
 
 def test_a_failed_build_forgets_the_memory(
