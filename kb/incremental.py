@@ -106,6 +106,7 @@ def page_keys(site: Any, pages: Iterable[Any], memory: Memory | None = None) -> 
     ):
         stale = _stale(site, memory.since_plan, last["problems"])
         made = _Keys(site, common, last["out_degree"], last["place"], last["digests"], stale)
+        made.orders = last["orders"]  # the same structure: every page's dependencies too
         keys = dict(last["keys"])
         centers = {f"{p.kind}:{p.key}": p for p in pages if p.kind in _RECORD_PAGES}
         # the list pages' keys stay: the same structure, the same sources and experts
@@ -132,6 +133,7 @@ def page_keys(site: Any, pages: Iterable[Any], memory: Memory | None = None) -> 
             "out_degree": made.out_degree,
             "place": made.place,
             "digests": made.digests,
+            "orders": made.orders,
             "keys": keys,
         }
         memory.since_plan = set()
@@ -226,6 +228,7 @@ class _Keys:
         self.site, self.common = site, common
         self.out_degree, self.place = out_degree, place
         self.digests = {n: d for n, d in digests.items() if n not in stale} if stale else digests
+        self.orders: dict[str, list[str]] = {}  # page -> its dependencies, in order
 
     def digest(self, n: str) -> bytes:
         got = self.digests.get(n)
@@ -246,12 +249,15 @@ class _Keys:
         return got
 
     def key(self, page: Any) -> str:
-        deps = page_dependencies(self.site, page)
+        ordered = self.orders.get(page.path)
+        if ordered is None:
+            deps = page_dependencies(self.site, page)
+            try:
+                ordered = sorted(deps, key=self.place.__getitem__)
+            except KeyError:  # a node outside the graph
+                ordered = sorted(deps)
+            self.orders[page.path] = ordered
         digest = self.digest
-        try:
-            ordered = sorted(deps, key=self.place.__getitem__)
-        except KeyError:  # a node outside the graph
-            ordered = sorted(deps)
         # One update with the digests joined hashes the same bytes as one update per digest.
         return hashlib.sha1(self.common + b"".join(map(digest, ordered))).hexdigest()
 

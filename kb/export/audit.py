@@ -23,7 +23,7 @@ def export(
     """Return a summary, the problems (by place) and each claim's verdict and problem codes.
 
     With a `memo`, the text of each claim's entry is kept by its digest and problems (all it
-    shows), and that of each problem by the problem itself.
+    shows), and that of each problem by the problem (an equal one has the same text).
     """
     ordered = sorted(problems, key=Problem.sort_key)
     by_subject: dict[str, list[Problem]] = {}
@@ -64,20 +64,20 @@ def export(
             new_claims[cid] = (key, text)
             claims.append(jsontext.Raw(text))
     listed: list[Any] = []
-    old_problems: dict[int, tuple[Problem, str]] = memo.store.get("problems", {}) if memo else {}
-    new_problems: dict[int, tuple[Problem, str]] = {}
+    old_problems: dict[Problem, str] = memo.store.get("problems", {}) if memo else {}
+    new_problems: dict[Problem, str] = {}
     for p in ordered:
-        seen = old_problems.get(id(p))
-        if seen is not None and seen[0] is p:  # the same problem, kept alive by the memo
-            new_problems[id(p)] = seen
-            listed.append(jsontext.Raw(seen[1]))
+        seen = old_problems.get(p)  # an equal problem: the same text
+        if seen is not None:
+            new_problems[p] = seen
+            listed.append(jsontext.Raw(seen))
             continue
         item = {**p.as_dict(), "subject": p.subject}
         text = jsontext.encode_at(item, 2) if memo is not None else None
         if text is None:
             listed.append(item)
         else:
-            new_problems[id(p)] = (p, text)
+            new_problems[p] = text
             listed.append(jsontext.Raw(text))
     if memo is not None:
         memo.store = {"claims": new_claims, "problems": new_problems}

@@ -228,9 +228,9 @@ def export(
         parts.append(got[1])
     store["nodes"] = (nkeys, fresh)
     kept = store["edges"]
-    if len(kept) == 4:  # the edges' text as bytes, made once per structure
-        kept = store["edges"] = (*kept, edge_lines.encode("utf-8"))
-    if edge_lines:
-        parts.append(kept[4])
+    if type(kept[2]) is str:  # the edges' text kept as bytes (made once per structure)
+        kept = store["edges"] = (kept[0], kept[1], kept[2].encode("utf-8"), kept[3])
+    if kept[2]:
+        parts.append(kept[2])
     parts.append(b"  </graph>\n</graphml>\n")
     return b"\n".join(parts)
