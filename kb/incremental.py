@@ -303,6 +303,7 @@ class Memory:
     graph: nx.MultiDiGraph[str] | None = None
     checks: CheckMemory = field(default_factory=CheckMemory)
     checked: bool = False
+    checked_at: tuple[int, int] = (-1, -1)  # (structure, world) of the last check
     # Counters, each raised when what it counts changes: kb.yaml or any source or expert
     # (`world`), the graph's nodes or edges (`structure`), any node's attributes (`nodes`).
     world: int = 0
@@ -378,7 +379,15 @@ class Memory:
         """Run the checks: on the changed claims only, where that gives what a full run would."""
         few = self.checked and self.ids_same and self.world_same
         changed = {n.partition(":")[2] for n in self.changed} if few else None
+        # The checks across records see the edges (loops of related claims, orphans), sources,
+        # experts and kb.yaml; and a reported claim's file, for the place of the report.
+        same_across = (
+            few
+            and self.checked_at == (self.structure, self.world)
+            and not any(p.subject in self.changed for p in self.checks.across)
+        )
         self.checked = False  # until this run is over
-        found = self.checks.check(kb, graph, changed)
+        found = self.checks.check(kb, graph, changed, same_across)
         self.checked = True
+        self.checked_at = (self.structure, self.world)
         return found

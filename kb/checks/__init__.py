@@ -53,12 +53,21 @@ class CheckMemory:
 
     by_claim: dict[str, list[Problem]] = field(default_factory=dict)
     located: dict[tuple[str, int, bool], list[tuple[int, int]]] = field(default_factory=dict)
+    across: list[Problem] = field(default_factory=list)  # what the checks across records found
 
     def check(
-        self, kb: KnowledgeBase, graph: nx.MultiDiGraph[str], changed: Collection[str] | None
+        self,
+        kb: KnowledgeBase,
+        graph: nx.MultiDiGraph[str],
+        changed: Collection[str] | None,
+        same_across: bool = False,
     ) -> list[Problem]:
         """Check the `changed` claims (None: all) and what looks across records; return every
-        problem, as run_checks(kb, graph) would."""
+        problem, as run_checks(kb, graph) would.
+
+        `same_across`: the checks across records would find what they found last time (the
+        caller knows that the graph's edges, the sources, the experts and kb.yaml are the same,
+        and that no record they reported about changed), so they do not run again."""
         if changed is None:
             self.by_claim = {}
         else:  # what was found in the unchanged claims' quotes holds: the snapshots are the same
@@ -75,7 +84,10 @@ class CheckMemory:
         for cid in set(by_claim) - kb.claims.keys():
             del by_claim[cid]
         by_claim.update(mine)
-        across = _run(Context(kb, graph, scope=(), across=True), keep=False)
+        if same_across and changed is not None:
+            across = self.across
+        else:
+            across = self.across = _run(Context(kb, graph, scope=(), across=True), keep=False)
         self.located = kb.located
         every = [p for found in by_claim.values() for p in found]
         return sorted([*every, *across], key=_total_order)
