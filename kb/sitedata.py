@@ -60,19 +60,19 @@ def search_index(site: Site) -> bytes:
     """
     kb = site.kb
     memo = site.memo
-    old: dict[str, tuple[str, str, frozenset[str]]] = {}
+    old: dict[str, tuple[str, str, str]] = {}
     if memo is not None:
         old = memo.store.get("search", {})
-    kept: dict[str, tuple[str, str, frozenset[str]]] = {}
+    kept: dict[str, tuple[str, str, str]] = {}
     docs: list[str] = []  # each entry's JSON text
-    texts: list[frozenset[str]] = []  # each entry's words
+    texts: list[str] = []  # each entry's words, sorted, joined by spaces (kept small)
 
     def add(node: str, make: Any) -> None:
         digest = memo.digest(node) if memo is not None else None
         got = old.get(node)
         if got is None or digest is None or got[0] != digest:
             doc, text = make()
-            got = (digest or "", js_json(doc), frozenset(words(text)))
+            got = (digest or "", js_json(doc), " ".join(sorted(words(text))))
         if digest is not None:
             kept[node] = got
         docs.append(got[1])
@@ -89,7 +89,7 @@ def search_index(site: Site) -> bytes:
         doc = ["topic", site.topic_of[slug], page_path("topic", slug),
                f"{n} claim{'s' if n != 1 else ''}"]  # fmt: skip
         docs.append(js_json(doc))
-        texts.append(frozenset(words(site.topic_of[slug])))
+        texts.append(" ".join(sorted(words(site.topic_of[slug]))))
     index = _WordIndex.of(texts, memo.store.get("words") if memo is not None else None)
     if memo is not None:
         memo.store["search"] = kept
@@ -107,53 +107,52 @@ def search_index(site: Site) -> bytes:
 
 
 class _WordIndex:
-    """Each word's entries (by number, ascending) and their JSON; the words in order."""
+    """Each word's entries (by number, ascending) as JSON, and the words in order; `texts` are
+    the entries' words (sorted, joined by spaces: a word has no space)."""
 
-    def __init__(self, texts: list[frozenset[str]]) -> None:
+    def __init__(self, texts: list[str]) -> None:
         postings: dict[str, list[int]] = defaultdict(list)
         for i, found in enumerate(texts):
-            for w in found:
+            for w in found.split():
                 postings[w].append(i)
         self.texts = texts
-        self.postings = dict(postings)
-        self.encoded = {w: js_json(ids) for w, ids in self.postings.items()}
-        self.vocab = sorted(self.postings)
+        self.encoded = {w: js_json(ids) for w, ids in postings.items()}
+        self.vocab = sorted(postings)
         self.vocab_json = js_json(self.vocab)
 
     @classmethod
-    def of(cls, texts: list[frozenset[str]], last: _WordIndex | None) -> _WordIndex:
+    def of(cls, texts: list[str], last: _WordIndex | None) -> _WordIndex:
         """The index of `texts`: the `last` one brought up to date where the entries differ
         only in words (the same number of entries), else a new one."""
         if last is None or len(last.texts) != len(texts):
             return cls(texts)
-        postings, encoded = last.postings, last.encoded
-        touched: set[str] = set()
-        words_changed = False
+        encoded = last.encoded
+        changed: dict[str, list[int]] = {}  # word -> its entries, for the words that changed
         for i, (old, new) in enumerate(zip(last.texts, texts, strict=True)):
-            if old is new or old == new:
+            if old == new:
                 continue
-            for w in old - new:
-                ids = postings[w]
+            before, after = set(old.split()), set(new.split())
+            for w in before - after:
+                ids = changed.get(w)
+                if ids is None:
+                    ids = changed[w] = json.loads(encoded[w])
                 ids.remove(i)
-                touched.add(w)
-                if not ids:
-                    del postings[w]
-                    words_changed = True
-            for w in new - old:
-                got = postings.get(w)
-                if got is None:
-                    got = postings[w] = []
-                    words_changed = True
-                bisect.insort(got, i)
-                touched.add(w)
-        for w in touched:
-            if w in postings:
-                encoded[w] = js_json(postings[w])
+            for w in after - before:
+                ids = changed.get(w)
+                if ids is None:
+                    ids = changed[w] = json.loads(encoded[w]) if w in encoded else []
+                bisect.insort(ids, i)
+        words_changed = False
+        for w, ids in changed.items():
+            if ids:
+                words_changed |= w not in encoded
+                encoded[w] = js_json(ids)
             else:
-                encoded.pop(w, None)
+                del encoded[w]
+                words_changed = True
         last.texts = texts
         if words_changed:
-            last.vocab = sorted(postings)
+            last.vocab = sorted(encoded)
             last.vocab_json = js_json(last.vocab)
         return last
 
