@@ -60,11 +60,14 @@ _ISSUE = {
 }
 
 
-# A file's size, times of change (content, then metadata) and identity, as stat() gives them.
-Stamp = tuple[int, int, int, int, int]
-# file -> (SHA-1 of its bytes, their reading, the problems it gave, its stamp when it was read,
-# or None when it was changed too shortly before: see read_file)
-ParseCache = dict[str, tuple[str, Document | None, list[Problem], Stamp | None]]
+# A file's size, times of change (content, then metadata) and identity, as stat() gives them,
+# packed (40 bytes) so that a cache of a large base keeps them small.
+Stamp = bytes
+_STAMP = struct.Struct("<qqqQQ")
+# file -> (SHA-1 of its bytes, their reading, the problems it gave (a tuple: most files give
+# none, and the empty tuple is one object), its stamp when it was read, or None when it was
+# changed too shortly before: see read_file)
+ParseCache = dict[str, tuple[str, Document | None, tuple[Problem, ...], Stamp | None]]
 
 
 def load_kb(root: Path, cache: ParseCache | None = None) -> tuple[KnowledgeBase, list[Problem]]:
@@ -136,7 +139,7 @@ def _load_records(
             reader = RecordReader(where, problems, subject, doc.escapes)
             _BUILDERS[kind](kb, ident, doc.value, reader)
             if cache is not None:  # kept for the next build of a long-running caller
-                doc.built = (kind, ident, records.get(ident), problems[start:])
+                doc.built = (kind, ident, records.get(ident), tuple(problems[start:]))
                 # the file's kind and id follow from its name: the cached document is not built
                 # again, and its value need not be kept (its marks keep what places need)
                 if doc.marks.shape is not None:
@@ -170,7 +173,7 @@ def read_file(
         ok = _report(read, rel, found)
         problems.extend(found)
         if cache is not None:
-            cache[rel] = (digest, ok, found, stamp)
+            cache[rel] = (digest, ok, tuple(found), stamp)
         return ok
     hit = cache.get(rel) if cache is not None else None
     if hit is not None and hit[3] is not None:
@@ -201,7 +204,7 @@ def read_file(
     doc = _parse(data, rel, found)
     problems.extend(found)
     if cache is not None:
-        cache[rel] = (digest, doc, found, stamp)
+        cache[rel] = (digest, doc, tuple(found), stamp)
     return doc
 
 
@@ -211,7 +214,7 @@ _RACY_NS = 3_000_000_000
 
 
 def _stamp(st: os.stat_result) -> Stamp:
-    return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev
+    return _STAMP.pack(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
 
 
 def _trusted(st: os.stat_result | None, now: int) -> Stamp | None:
@@ -650,10 +653,11 @@ def _quote(value: Any, p: tuple[Any, ...], r: RecordReader) -> Quote | None:
         )
         if om is not None:
             osrc = r.text(om, "source", (*p, "origin"))
+            otext = r.text(om, "text", (*p, "origin"))
             origin = Origin(
                 r.where.sub(*p, "origin"),
                 source=SourceId(osrc) if osrc else None,
-                text=r.text(om, "text", (*p, "origin")),
+                text=text if otext == text else otext,  # often the same words: kept once
             )
     speaker = r.text(m, "speaker", p)
     return Quote(
@@ -833,8 +837,8 @@ def _attach_snapshots(
         name = src.snapshot or (f"{sid}.txt" if f"{sid}.txt" in files else None)
         if name is None:
             continue
-        loc = src.where.at("snapshot")
         if name not in files:
+            loc = src.where.at("snapshot")
             if "/" in name or "\\" in name or name.startswith("."):
                 problems.append(L.unsafe_path(loc, name, "a snapshot is a file name in sources/"))
             else:
