@@ -119,3 +119,18 @@ def test_a_small_edit_is_moved_into_the_previous_site(synthetic: Path, tmp_path:
     assert _tree(site) == _tree(clean)
     assert _layout(site) == _layout(clean)
     assert not list(tmp_path.glob(".site.kb-*[!k]"))  # no staging folder or journal left
+
+
+def test_an_expert_page_shows_the_titles_of_the_sources_quoted_from_them(
+    synthetic: Path, tmp_path: Path
+) -> None:
+    """An expert page names the source of each quote the expert spoke (two steps away in the
+    graph): a new title there renders the page again."""
+    site = tmp_path / "site"
+    assert build(synthetic, site, log=lambda _line: None).exit_code == 0
+    _edit(synthetic / "sources" / "s000004.yaml", "title: ", "title: Retitled ")
+    assert build(synthetic, site, log=lambda _line: None).exit_code == 0
+    clean = tmp_path / "clean"
+    build(synthetic, clean, log=lambda _line: None)
+    assert _tree(site) == _tree(clean)
+    assert any(b"Retitled " in p.read_bytes() for p in (site / "experts").glob("*.html"))
