@@ -136,16 +136,24 @@ def _build(
         report.exit_code = 1
         return report
     with SiteWriter(out) as writer:
-        with report.stage("citations"):
-            citations = pending.result()
+
+        def cited() -> Any:
+            """Wait for the citations: _plan asks once it has indexed what needs none."""
+            with report.stage("citations"):
+                citations = pending.result()
             if memory is not None:
                 memory.keep_citations(citations)
+            return citations
+
         spool = _Spool(memory, memory.warm()) if memory is not None else None
         try:
-            with report.stage("prepare"), gc_paused():  # indexes that live to the end
+            t0 = time.perf_counter()
+            with gc_paused():  # indexes that live to the end
                 producers, keys, reused, todo = _plan(
-                    kb, graph, problems, citations, writer, memory, spool
+                    kb, graph, problems, cited, writer, memory, spool
                 )
+            waited = report.stages.get("citations", 0.0)
+            report.stages["prepare"] = time.perf_counter() - t0 - waited  # without the wait
             staging = writer.staging(in_place=todo * 2 <= len(keys) + 16)  # few pages changed
             report.in_place = staging.in_place
             # the site-wide outputs cover every record: a large base is worth forking for,
@@ -354,29 +362,34 @@ def _plan(
     kb: Any,
     graph: Any,
     problems: list[Problem],
-    citations: Any,
+    cited: Callable[[], Any],
     writer: SiteWriter,
     memory: Memory | None = None,
     spool: _Spool | None = None,
 ) -> tuple[list[Producer], dict[str, str], list[str], int]:
     """Decide what to make: the exports, the assets, and the pages whose inputs changed (the
     others are `reused`: linked from the previous site); `keys` are the page keys to record.
-    The last item is the number of pages to render."""
+    The last item is the number of pages to render.
+
+    The site is indexed before `cited()` is called to wait for the citations (pandoc is still
+    at work on a first build): only the page keys and the pages need them.
+    """
     from kb.incremental import page_keys
     from kb.render import assets, default_jobs, page_producers, pages
-    from kb.site import build_date_from_env, prepare
+    from kb.site import build_date_from_env, prepare, with_citations
 
     exports = _export_producers(kb, graph, problems, memory, spool)
     site = prepare(
         kb,
         graph,
         problems,
-        citations,
+        {},
         exports=sorted(exports),
         build_date=build_date_from_env(),
         memory=memory,
     )
     every = pages(site)
+    with_citations(site, cited())
     keys = page_keys(site, every, memory)
     reused = [p.path for p in every if p.path in keys and writer.reusable(p.path, keys[p.path])]
     skip = set(reused)

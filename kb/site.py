@@ -257,6 +257,14 @@ def _jobs(kb: KnowledgeBase, graph: nx.MultiDiGraph[str], sid: str) -> list[Job]
     return jobs
 
 
+def with_citations(site: Site, citations: Citations) -> Site:
+    """Give a site prepared without citations (while they were being formatted) its citations,
+    as `prepare` would have: nothing else it indexes depends on them."""
+    site.citations = citations
+    site.styles = _order_styles(citations, site.kb.config.style)
+    return site
+
+
 def _order_styles(citations: Citations, default: str) -> tuple[str, ...]:
     styles = [s for s in citations if citations[s]]
     styles.sort(key=lambda s: (s != default, s))
