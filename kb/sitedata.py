@@ -67,23 +67,24 @@ def search_index(site: Site) -> bytes:
     docs: list[str] = []  # each entry's JSON text
     texts: list[str] = []  # each entry's words, sorted, joined by spaces (kept small)
 
-    def add(node: str, make: Any) -> None:
-        digest = memo.digest(node) if memo is not None else None
-        got = old.get(node)
-        if got is None or digest is None or got[0] != digest:
-            doc, text = make()
-            got = (digest or "", js_json(doc), " ".join(sorted(words(text))))
-        if digest is not None:
-            kept[node] = got
-        docs.append(got[1])
-        texts.append(got[2])
-
-    for cid, c in sorted(kb.claims.items()):
-        add("claim:" + cid, lambda c=c, cid=cid: _claim_entry(cid, c))
-    for eid, e in sorted(kb.experts.items()):
-        add("expert:" + eid, lambda e=e, eid=eid: _expert_entry(eid, e))
-    for sid, s in sorted(kb.sources.items()):
-        add("source:" + sid, lambda s=s, sid=sid: _source_entry(sid, s))
+    digests = memo.digests if memo is not None else {}
+    kinds: list[tuple[str, dict[Any, Any], Any]] = [
+        ("claim:", kb.claims, _claim_entry),
+        ("expert:", kb.experts, _expert_entry),
+        ("source:", kb.sources, _source_entry),
+    ]
+    for prefix, records, entry in kinds:
+        for ident, rec in sorted(records.items()):
+            node = prefix + ident
+            digest = digests.get(node)
+            got = old.get(node)
+            if got is None or digest is None or got[0] != digest:
+                doc, text = entry(ident, rec)
+                got = (digest or "", js_json(doc), " ".join(sorted(words(text))))
+            if digest is not None:
+                kept[node] = got
+            docs.append(got[1])
+            texts.append(got[2])
     for slug in sorted(site.topic_of):
         n = len(site.claims_by_topic.get(slug, []))
         doc = ["topic", site.topic_of[slug], page_path("topic", slug),

@@ -33,20 +33,22 @@ def export(
     claims: list[Any] = []
     old_claims: dict[str, tuple[Any, str]] = memo.store.get("claims", {}) if memo else {}
     new_claims: dict[str, tuple[Any, str]] = {}
+    digests = memo.digests if memo is not None else {}
     for cid in sorted(kb.claims):
         c = kb.claims[cid]
-        mine = by_subject.get("claim:" + cid)
-        errors = sum(p.severity is Severity.ERROR for p in mine) if mine else 0
-        warnings = sum(p.severity is Severity.WARNING for p in mine) if mine else 0
-        codes = sorted({p.code for p in mine}) if mine else []
-        digest = memo.digest("claim:" + cid) if memo is not None else None
+        node = "claim:" + cid
+        mine = by_subject.get(node)
+        digest = digests.get(node)
         if digest is not None:
-            key = (digest, errors, warnings, tuple(codes))
+            key = (digest, mine)  # the claim and its problems: all its entry shows
             got = old_claims.get(cid)
-            if got is not None and got[0] == key:
+            if got is not None and got[0] == key:  # equal problems: the same counts and codes
                 new_claims[cid] = got
                 claims.append(jsontext.Raw(got[1]))
                 continue
+        errors = sum(p.severity is Severity.ERROR for p in mine) if mine else 0
+        warnings = sum(p.severity is Severity.WARNING for p in mine) if mine else 0
+        codes = sorted({p.code for p in mine}) if mine else []
         review = c.review
         entry = {
             "id": cid,
@@ -63,24 +65,32 @@ def export(
         else:
             new_claims[cid] = (key, text)
             claims.append(jsontext.Raw(text))
-    listed: list[Any] = []
+    listed: Any = []
     old_problems: dict[Problem, str] = memo.store.get("problems", {}) if memo else {}
     new_problems: dict[Problem, str] = {}
-    for p in ordered:
-        seen = old_problems.get(p)  # an equal problem: the same text
-        if seen is not None:
-            new_problems[p] = seen
-            listed.append(jsontext.Raw(seen))
-            continue
-        item = {**p.as_dict(), "subject": p.subject}
-        text = jsontext.encode_at(item, 2) if memo is not None else None
-        if text is None:
-            listed.append(item)
-        else:
-            new_problems[p] = text
-            listed.append(jsontext.Raw(text))
+    last = memo.store.get("listed") if memo else None
+    if last is not None and last[0] == ordered:  # equal problems: the same text
+        listed, new_problems = jsontext.Raw(last[1]), old_problems
+    else:
+        for p in ordered:
+            seen = old_problems.get(p)  # an equal problem: the same text
+            if seen is not None:
+                new_problems[p] = seen
+                listed.append(jsontext.Raw(seen))
+                continue
+            item = {**p.as_dict(), "subject": p.subject}
+            text = jsontext.encode_at(item, 2) if memo is not None else None
+            if text is None:
+                listed.append(item)
+            else:
+                new_problems[p] = text
+                listed.append(jsontext.Raw(text))
+        section = jsontext.encode_at(listed, 1) if memo is not None else None
+        last = None if section is None else (ordered, section)
+        if section is not None:
+            listed = jsontext.Raw(section)
     if memo is not None:
-        memo.store = {"claims": new_claims, "problems": new_problems}
+        memo.store = {"claims": new_claims, "problems": new_problems, "listed": last}
     verdicts = Counter(c.verdict for c in kb.claims.values())
     summary = {
         "title": kb.config.title,
