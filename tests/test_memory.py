@@ -4,6 +4,7 @@ problems what a fresh process finds."""
 
 from __future__ import annotations
 
+import random
 import shutil
 import subprocess
 import sys
@@ -259,6 +260,60 @@ def test_what_forked_workers_keep_comes_back_and_stays_right(
             continue
         edit()
         assert build(synthetic, site, log=lambda _line: None, parse_cache=cache).exit_code == 0
+        clean = tmp_path / "clean"
+        shutil.rmtree(clean, ignore_errors=True)
+        assert build(synthetic, clean, log=lambda _line: None).exit_code == 0
+        assert _tree(site) == _tree(clean), what
+
+
+def _mutations(kb: Path, rng: random.Random) -> Callable[[], str]:
+    """A random small edit of a random claim, as someone editing a base would make."""
+    claims = sorted((kb / "claims").glob("*.yaml"))
+
+    def one() -> str:
+        path = rng.choice(claims)
+        text = path.read_text()
+        kind = rng.choice(["statement", "verdict", "stance", "topic", "relation", "comment"])
+        if kind == "statement":
+            text = text.replace('statement: "', f'statement: "W{rng.randrange(99)} ', 1)
+        elif kind == "verdict" and "verdict: " in text:
+            old = text.split("verdict: ")[1].split("\n")[0]
+            new = rng.choice(["accurate", "misleading", "unsupported", "needs-context"])
+            text = text.replace(f"verdict: {old}", f"verdict: {new}", 1)
+        elif kind == "stance" and "stance: " in text:
+            old = text.split("stance: ")[1].split("\n")[0]
+            text = text.replace(f"stance: {old}", f"stance: {rng.choice(['context', 'qualifies'])}")
+        elif kind == "topic" and 'topics: ["' in text:
+            old = text.split('topics: ["')[1].split('"')[0]
+            text = text.replace(f'"{old}"', f'"topic {rng.randrange(1, 9)}"', 1)
+        elif kind == "relation" and "relation: " in text:
+            old = text.split("relation: ")[1].split("\n")[0]
+            new = rng.choice(["refines", "part-of"])
+            text = text.replace(f"relation: {old}", f"relation: {new}")
+        else:
+            text = "# moved\n" + text
+        path.write_text(text)
+        return f"{kind} in {path.name}"
+
+    return one
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_random_edits_rebuild_as_a_clean_build(synthetic: Path, tmp_path: Path, seed: int) -> None:
+    rng = random.Random(seed)
+    edit = _mutations(synthetic, rng)
+    cache: dict[str, Any] = {}
+    site = tmp_path / "site"
+    build(synthetic, site, log=lambda _line: None, parse_cache=cache)
+    for _ in range(8):
+        what = " + ".join(edit() for _ in range(rng.randrange(1, 3)))
+        rep = build(synthetic, site, log=lambda _line: None, parse_cache=cache)
+        kb, loaded = load_kb(synthetic)
+        fresh = build_graph(kb)
+        assert graph_signature(cache[MEMORY_KEY].graph) == graph_signature(fresh), what
+        assert rep.problems == sorted([*loaded, *run_checks(kb, fresh)], key=Problem.sort_key)
+        if rep.exit_code:
+            continue
         clean = tmp_path / "clean"
         shutil.rmtree(clean, ignore_errors=True)
         assert build(synthetic, clean, log=lambda _line: None).exit_code == 0
