@@ -106,7 +106,7 @@ def _load_kb(root: Path, cache: ParseCache | None) -> tuple[KnowledgeBase, list[
     finally:
         if helper is not None:
             helper.stop()
-    _attach_snapshots(kb, root, snapshot_files, problems)
+    _attach_snapshots(kb, root, snapshot_files, problems, cache)
     return kb, apply_severity(problems, config.severity)
 
 
@@ -829,7 +829,11 @@ def _names(value: Any, key: str, r: RecordReader) -> list[dict[str, Any]]:
 
 
 def _attach_snapshots(
-    kb: KnowledgeBase, root: Path, files: dict[str, str], problems: list[Problem]
+    kb: KnowledgeBase,
+    root: Path,
+    files: dict[str, str],
+    problems: list[Problem],
+    cache: ParseCache | None = None,
 ) -> None:
     """Read each source's snapshot; report unsafe names, bad text and changed hashes."""
     used: set[str] = set()
@@ -845,18 +849,9 @@ def _attach_snapshots(
                 problems.append(L.bad_value(loc, "snapshot", name, "no such file in sources/"))
             continue
         used.add(name)
-        rel = f"sources/{printable(name)}"
-        data = _read_bytes(files[name], rel, problems)
-        if data is None:
-            continue
-        text, issue = decode(data)
-        if text is None:
-            assert issue is not None
-            problems.append(L.bad_encoding(Loc(rel, issue.line, issue.col), issue.message))
-            continue
-        text = text.replace("\r\n", "\n")
-        digest = hashlib.sha256(data).hexdigest()
-        kb.sources[sid] = _replace_snapshot(src, name, text, digest, problems)
+        read = _read_snapshot(files[name], f"sources/{printable(name)}", problems, cache)
+        if read is not None:
+            kb.sources[sid] = _replace_snapshot(src, name, *read, problems)
     for name in sorted(set(files) - used):
         problems.append(
             L.stray_file(
@@ -865,6 +860,41 @@ def _attach_snapshots(
                 "no source names it as its snapshot",
             )
         )
+
+
+def _read_snapshot(
+    path: str, rel: str, problems: list[Problem], cache: ParseCache | None
+) -> tuple[str, str] | None:
+    """A snapshot's text (line ends as \\n) and the SHA-256 of its bytes; None (reported) if it
+    cannot be read or is not UTF-8. A long-running caller's cache keeps them as it keeps a
+    record file's reading (see read_file): the text as the value of a Document (None if it is
+    not UTF-8), the SHA-256 as its digest, the problem, and the file's stamp."""
+    hit = cache.get(rel) if cache is not None else None
+    if hit is not None and hit[3] is not None:
+        try:
+            same = _stamp(os.stat(path)) == hit[3]
+        except OSError:
+            same = False
+        if same:
+            problems.extend(hit[2])
+            return None if hit[1] is None else (hit[1].value, hit[0])
+    now = time.time_ns()
+    data, st = _read_stat(path, rel, problems)
+    if data is None:
+        return None
+    digest = hashlib.sha256(data).hexdigest()
+    text, issue = decode(data)
+    if text is None:
+        assert issue is not None
+        bad = L.bad_encoding(Loc(rel, issue.line, issue.col), issue.message)
+        problems.append(bad)
+        if cache is not None:
+            cache[rel] = (digest, None, (bad,), _trusted(st, now))
+        return None
+    text = text.replace("\r\n", "\n")
+    if cache is not None:
+        cache[rel] = (digest, Document(text), (), _trusted(st, now))
+    return text, digest
 
 
 def _replace_snapshot(

@@ -36,6 +36,9 @@ FILES: dict[str, str | bytes] = {
     "claims/c31.yaml": "statement: X.\nrelated: [{claim: c00, relation: wrong}]\n" + OK_TAIL,
     "claims/c37.yaml": "",
     "claims/notes.txt": "stray\n",
+    "sources/s.txt": "The words of S.\r\n",
+    "sources/t.txt": b"caf\xe9\n",
+    "sources/stray.txt": "no source names it\n",
 }
 FORK = pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork()")
 
@@ -109,7 +112,8 @@ def test_the_helper_reads_everything(make_kb: MakeKB, monkeypatch: pytest.Monkey
     spy = Spy(monkeypatch)
     monkeypatch.setattr(kl._Helper, "_claim", lambda helper: None)
     assert load(root, monkeypatch, helper=True) == serial
-    assert spy.unpacked == -(-(len(FILES) - 1) // 3)
+    records = sum(name.endswith(".yaml") for name in FILES)
+    assert spy.unpacked == -(-records // 3)
 
 
 @FORK
@@ -227,8 +231,9 @@ class TestStamps:
         again = load_kb(root, cache)
         assert [p.text() for p in again[1]] == [p.text() for p in fresh[1]]
         assert again[0].claims == fresh[0].claims and again[0].digests == fresh[0].digests
-        assert not [r for r in read if r.endswith(".yaml")]
+        assert read == []  # neither records nor snapshots
         assert first[0].claims == again[0].claims
+        assert again[0].sources == fresh[0].sources
         # an edit, a file put in another's place (a new inode), a removed file
         path = root / "claims" / "c01.yaml"
         path.write_text(path.read_text() + "unknown_field: 1\n", encoding="utf-8")
@@ -239,17 +244,17 @@ class TestStamps:
         os.utime(new, ns=(st.st_atime_ns, st.st_mtime_ns))
         new.replace(other)
         (root / "claims" / "c03.yaml").unlink()
+        (root / "sources" / "s.txt").write_text("Other words.\n", encoding="utf-8")
         read.clear()
         edited = load_kb(root, cache)
-        assert sorted(r for r in read if r.endswith(".yaml")) == [
-            "claims/c01.yaml",
-            "claims/c02.yaml",
-        ]
+        assert sorted(read) == ["claims/c01.yaml", "claims/c02.yaml", "sources/s.txt"]
         fresh = load_kb(root)
         assert [p.text() for p in edited[1]] == [p.text() for p in fresh[1]]
         assert edited[0].claims == fresh[0].claims and edited[0].digests == fresh[0].digests
         assert any("unknown_field" in p.text() for p in edited[1])
         assert edited[0].claims["c02"].statement == "X2."  # type: ignore[index]
+        assert edited[0].sources == fresh[0].sources
+        assert edited[0].sources["s"].snapshot_text == "Other words.\n"  # type: ignore[index]
 
     def test_a_change_in_the_same_tick_as_the_read_is_seen(
         self, make_kb: MakeKB, monkeypatch: pytest.MonkeyPatch
@@ -261,16 +266,21 @@ class TestStamps:
             kl, "_stamp", lambda st: (st.st_size, st.st_mtime_ns, 0, st.st_ino, st.st_dev)
         )
         root = make_kb({**FILES, "claims/c01.yaml": "statement: One.\n"})
-        path = root / "claims" / "c01.yaml"
         cache: kl.ParseCache = {}
-        assert load_kb(root, cache)[0].claims["c01"].statement == "One."  # type: ignore[index]
-        st = path.stat()
-        path.write_text("statement: Two.\n", encoding="utf-8")  # the same size
-        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))  # and the same mtime
-        assert kl._stamp(path.stat()) == kl._stamp(st)
+        kb = load_kb(root, cache)[0]
+        assert kb.claims["c01"].statement == "One."  # type: ignore[index]
+        assert kb.sources["s"].snapshot_text == "The words of S.\n"  # type: ignore[index]
+        for rel, text in [("claims/c01.yaml", "statement: Two.\n"), ("sources/s.txt", "X" * 17)]:
+            path = root / rel
+            st = path.stat()
+            path.write_text(text, encoding="utf-8")  # the same size
+            os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))  # and the same mtime
+            assert kl._stamp(path.stat()) == kl._stamp(st)
         read = self.reads(monkeypatch)
-        assert load_kb(root, cache)[0].claims["c01"].statement == "Two."  # type: ignore[index]
-        assert "claims/c01.yaml" in read
+        kb = load_kb(root, cache)[0]
+        assert kb.claims["c01"].statement == "Two."  # type: ignore[index]
+        assert kb.sources["s"].snapshot_text == "X" * 17  # type: ignore[index]
+        assert {"claims/c01.yaml", "sources/s.txt"} <= set(read)
 
     def test_a_stamp_is_trusted_once_the_file_is_old_enough(self, tmp_path: Path) -> None:
         path = tmp_path / "a.yaml"
