@@ -163,7 +163,9 @@ def read_file(
     as when it was read (any write changes the ctime, which no one can set back), unless it had
     been changed less than _RACY_NS before it was read: a change made in the same tick of the
     file system's clock as that read could leave every time as it was. Such a file is read again
-    (and its hash compared) until it has stood unchanged long enough.
+    (and its hash compared) until it has stood unchanged long enough. (The file system's clock
+    is taken to be this machine's, give or take _RACY_NS: true of a local disk; a network file
+    system whose server's clock is behind by more could hide such a change.)
     """
     if parsed is not None:
         digest, read, stamp = parsed
