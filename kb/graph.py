@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
@@ -240,9 +241,19 @@ def update_graph(
         touched.update(out)
         if _edges_of(out) != before:
             edges_changed = True
+    relinked = set(changed)
     for b in touched:  # each node's predecessors in the order build_graph links them
         into = w.pred[b]
-        ordered = sorted(into.items(), key=lambda item: _pred_order(item[0]))
+        moved = [item for item in into.items() if item[0] in relinked]
+        if not moved:
+            continue  # only links taken away: the others keep their order
+        # The others are in order already: put each relinked one in its place among them.
+        ordered = [item for item in into.items() if item[0] not in relinked]
+        for item in sorted(moved, key=lambda kv: _pred_order(kv[0])):
+            at = bisect.bisect_left(
+                ordered, _pred_order(item[0]), key=lambda kv: _pred_order(kv[0])
+            )
+            ordered.insert(at, item)
         into.clear()
         into.update(ordered)
     return attrs_changed, edges_changed

@@ -218,11 +218,12 @@ def _spans(kb: KnowledgeBase, graph: nx.MultiDiGraph[str], memory: Any) -> Quote
         changed = {n.partition(":")[2] for n in memory.since_plan if n.startswith("claim:")}
         spans = last["spans"]
         if changed:
-            spans = QuoteSpans(
-                {k: v for k, v in spans.quotes.items() if k[0] not in changed},
-                {k: v for k, v in spans.origins.items() if k[0] not in changed},
-                dict(spans.by_source),
-            )
+            spans = QuoteSpans(dict(spans.quotes), dict(spans.origins), dict(spans.by_source))
+            for cid in changed:  # what was found of the changed claims' quotes goes
+                old = last["claims"].get(cid)
+                for i in range(len(old.quotes) if old is not None else 0):
+                    spans.quotes.pop((cid, i), None)
+                    spans.origins.pop((cid, i), None)
             quoted: set[str] = set()
             for cid in changed:
                 for claim in (last["claims"].get(cid), kb.claims.get(ClaimId(cid))):
