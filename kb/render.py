@@ -302,15 +302,20 @@ def _index(site: Site, u: Links) -> dict[str, Any]:
 def _audit(site: Site, u: Links) -> dict[str, Any]:
     k = site.kb
     rank = {v: i for i, v in enumerate(VERDICT_ORDER)}
-    # Rows are tuples, unpacked by the template's loops: these tables have thousands of rows.
+    # Rows are tuples of plain values, unpacked by the macros of _tables.html.
     rows = []
     for cid, c in sorted(k.claims.items()):
         counts = site.counts_of(node_id("claim", cid))
+        reviewer = views.expert_ref(site, c.review.reviewer if c.review else None, u)
         rows.append(
             (
-                views.claim_ref(site, cid, u),
+                cid,
+                c.statement,
+                u.claim(cid),
+                c.verdict,
                 rank.get(c.verdict, len(VERDICT_ORDER)),
-                views.expert_ref(site, c.review.reviewer if c.review else None, u),
+                reviewer["name"] if reviewer else None,
+                reviewer["href"] if reviewer else None,
                 c.review.date if c.review and c.review.date else "",
                 counts.errors,
                 counts.warnings,
@@ -318,14 +323,11 @@ def _audit(site: Site, u: Links) -> dict[str, Any]:
         )
     problems = []
     for p in site.problems:
-        subject = None
+        kind = href = label = None
         if p.subject and p.subject in site.succ:  # a node of the graph
-            kind, _, ident = p.subject.partition(":")
-            subject = {
-                "href": u.node(p.subject),
-                "label": ident,
-                "kind": KIND_LABELS.get(kind, kind),
-            }
+            kind, _, label = p.subject.partition(":")
+            href = u.node(p.subject)
+            kind = KIND_LABELS.get(kind, kind)
         severity = p.severity.value
         problems.append(
             (
@@ -336,16 +338,50 @@ def _audit(site: Site, u: Links) -> dict[str, Any]:
                 str(p.loc),
                 p.loc.path,
                 p.loc.line,
-                subject,
+                kind,
+                href,
+                label,
             )
         )
     return {
         "title": "Audit",
-        "rows": rows,
-        "problems": problems,
+        "claim_count": len(rows),
+        "problem_count": len(problems),
+        "claim_rows": table(site, "claim_rows", rows),
+        "problem_rows": table(site, "problem_rows", problems),
+        "problems": bool(problems),
         "verdicts": [(v, verdict_label(v)) for v in VERDICT_ORDER],
         "codes": sorted({p.code for p in site.problems}),
     }
+
+
+_CHUNK = 200  # rows drawn together, and kept together between builds
+# A long-running process's chunks of table rows from its last build, per macro: rows -> markup.
+_kept_rows: dict[str, dict[tuple[tuple[Any, ...], ...], Markup]] = {}
+
+
+def table(site: Site, macro: str, rows: list[tuple[Any, ...]]) -> Markup:
+    """Draw a long table's or list's rows (tuples of plain values) with a macro of _tables.html.
+
+    In a long-running process (`site.memo` set) each chunk of rows is kept until the next
+    build, which draws again only the chunks with a changed row: the markup of a chunk depends
+    on nothing but its rows (and the templates, which do not change while a process runs).
+    """
+    draw = getattr(_template("_tables.html").module, macro)
+    if site.memo is None:
+        return Markup(draw(rows))
+    kept = _kept_rows.get(macro, {})
+    fresh: dict[tuple[tuple[Any, ...], ...], Markup] = {}
+    parts = []
+    for i in range(0, len(rows), _CHUNK):
+        chunk = tuple(rows[i : i + _CHUNK])
+        got = kept.get(chunk)
+        if got is None:
+            got = Markup(draw(chunk))
+        fresh[chunk] = got
+        parts.append(got)
+    _kept_rows[macro] = fresh
+    return Markup("").join(parts)
 
 
 def _graph(site: Site, u: Links) -> dict[str, Any]:

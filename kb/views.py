@@ -306,6 +306,8 @@ def _quote_status(src: Source | None, found: list[tuple[int, int]] | None) -> st
 
 def expert_page(site: Site, person: Expert, u: Links) -> View:
     """Return the context of an expert page."""
+    from kb.render import table  # render imports this module
+
     me = node_id("expert", person.id)
     roles = [
         {
@@ -339,12 +341,8 @@ def expert_page(site: Site, person: Expert, u: Links) -> View:
                 {"attribution": q.attribution, "href": u.claim(cid, quote_anchor(cid, i))}
             )
         elif kind == "reviewed-by":
-            reviewed.append(
-                {
-                    "claim": claim_ref(site, cid, u),
-                    "date": claim.review.date if claim.review else None,
-                }
-            )
+            date = claim.review.date if claim.review else None
+            reviewed.append((claim.verdict, u.claim(cid), claim.statement, date))
     descriptions = []
     for sid in sorted(described):
         seen: list[str | None] = []
@@ -363,7 +361,8 @@ def expert_page(site: Site, person: Expert, u: Links) -> View:
         "identifiers": identifiers,
         "quotes": quotes,
         "descriptions": descriptions,
-        "reviewed": reviewed,
+        "reviewed": len(reviewed),  # an editor may have reviewed thousands: a chunked list
+        "reviewed_rows": table(site, "reviewed_rows", reviewed) if reviewed else "",
         "problems": problem_rows(site.problems_of(me)),
         "graph": local_graph(site, me, u),
     }
