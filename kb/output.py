@@ -123,8 +123,26 @@ class Manifest:
     sizes: dict[str, int] = field(default_factory=dict)
 
 
+# The last manifest read or written by this process, with the stamp of its file: a
+# long-running process (`kb serve`) reads the one it wrote without parsing it again.
+_last_manifest: tuple[tuple[int, ...], Manifest] | None = None
+
+
+def _stamp(path: Path) -> tuple[int, ...] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
 def read_manifest(out: Path) -> Manifest:
     """Return the manifest of the site in `out` (empty when there is none or it is unreadable)."""
+    global _last_manifest
+    stamp = _stamp(out / MARKER)
+    last = _last_manifest
+    if stamp is not None and last is not None and last[0] == stamp:
+        return last[1]  # the same file, unchanged (a rename or a write changes its ctime)
     try:
         data = json.loads((out / MARKER).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -136,11 +154,21 @@ def read_manifest(out: Path) -> Manifest:
         got = data.get(name)
         return got if isinstance(got, dict) else {}
 
-    return Manifest(
+    got = Manifest(
         {str(k): str(v) for k, v in mapping("files").items()},
         {str(k): str(v) for k, v in mapping("keys").items()},
         {str(k): v for k, v in mapping("sizes").items() if isinstance(v, int)},
     )
+    if stamp is not None:
+        _last_manifest = (stamp, got)
+    return got
+
+
+def _remember_manifest(out: Path, manifest: Manifest) -> None:
+    """Note the manifest just written into `out` (see read_manifest)."""
+    global _last_manifest
+    stamp = _stamp(out / MARKER)
+    _last_manifest = (stamp, manifest) if stamp is not None else None
 
 
 class SiteWriter:
@@ -245,9 +273,10 @@ class SiteWriter:
                 sizes[path] = size
                 linked += was_linked
                 written += not was_linked
-            body = json.dumps(
-                {"generator": "kb", "files": manifest, "keys": dict(keys or {}), "sizes": sizes},
-                indent=0,
+            kept = dict(keys or {})
+            body = json.dumps(  # compact: an indent would take json's slow pure-Python encoder
+                {"generator": "kb", "files": manifest, "keys": kept, "sizes": sizes},
+                separators=(",", ":"),
                 sort_keys=True,
             )
             (tmp / MARKER).write_text(body + "\n", encoding="utf-8")
@@ -258,6 +287,7 @@ class SiteWriter:
             else:
                 os.chmod(tmp, 0o755)
                 _swap(tmp, out)
+            _remember_manifest(out, Manifest(manifest, kept, sizes))
         except BaseException:
             staging.discard()
             raise
