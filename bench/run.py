@@ -1,6 +1,6 @@
 """Benchmark a full build, `kb check`, and the rebuild after one edit, on a synthetic base.
 
-usage: python bench/run.py --claims N [--repeat K] [--out DIR]
+usage: python bench/run.py --claims N [--repeat K] [--tree-memory] [--all-styles] [--out DIR]
 
 Generates (once, deterministically) a knowledge base of N claims with bench/generate.py, then
 prints the wall time of each build stage, the total and the peak RSS; the time of `kb check`
@@ -10,7 +10,9 @@ once, then rebuilds after each edit).
 
 With --repeat K the clean build runs K times (site and citation cache removed before each) and
 the median is printed beside every run's time: file creation on a virtual disk varies from run
-to run by seconds.
+to run by seconds. With --tree-memory one more clean build runs while a separate process
+samples the memory of the whole process tree (sum of PSS); that build is not timed with the
+others, as sampling slows it (reading a process's smaps_rollup stalls its page faults).
 """
 
 from __future__ import annotations
@@ -146,6 +148,11 @@ def main() -> int:
         "--repeat", type=int, default=1, help="run the clean build K times, print the median"
     )
     ap.add_argument(
+        "--tree-memory",
+        action="store_true",
+        help="one more clean build, with the memory of the whole process tree sampled",
+    )
+    ap.add_argument(
         "--all-styles", action="store_true", help="format all five citation styles, not only APA"
     )
     args = ap.parse_args()
@@ -171,22 +178,22 @@ def main() -> int:
         f"{len(list((kb / 'experts').glob('*.yaml')))} experts; {os.cpu_count()} cores"
     )
 
-    walls: list[float] = []
-    peak_tree, interval = 0.0, 0.05
-    for run in range(max(1, args.repeat)):
+    def clean_build() -> tuple[object, float]:
         shutil.rmtree(site, ignore_errors=True)
         shutil.rmtree(kb / ".kb-cache", ignore_errors=True)
         os.sync()  # the removed site's blocks are not written back during the timed build
-        with TreeMemory() as memory:
-            t0 = time.perf_counter()
-            rep = build(kb, site, log=lambda _line: None)  # as `kb build` does: no cache kept
-            wall = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        rep = build(kb, site, log=lambda _line: None)  # as `kb build` does: no cache kept
+        wall = time.perf_counter() - t0
         if rep.exit_code:
             errors = [p.text() for p in rep.problems if p.severity == "error"][:10]
             sys.exit("the build failed:\n" + "\n".join(errors))
+        return rep, wall
+
+    walls: list[float] = []
+    for run in range(max(1, args.repeat)):
+        rep, wall = clean_build()
         walls.append(wall)
-        peak_tree = max(peak_tree, memory.peak_mb)
-        interval = max(interval, memory.interval)
         label = "full build (clean: no site, no citation cache)"
         report(label if args.repeat <= 1 else f"{label}, run {run + 1} of {args.repeat}", rep, wall)
     if len(walls) > 1:
@@ -198,12 +205,16 @@ def main() -> int:
         f"  peak RSS: {rss_mb(resource.RUSAGE_SELF):.0f} MB (this process), "
         f"{rss_mb(resource.RUSAGE_CHILDREN):.0f} MB (largest child: render workers, pandoc)"
     )
-    if memory.available:
-        print(
-            f"  peak memory of the whole process tree: {peak_tree:.0f} MB "
-            f"(sum of PSS, sampled every 50 to {interval * 1000:.0f} ms: pages shared by forked "
-            "workers counted once)"
-        )
+    if args.tree_memory:
+        with TreeMemory() as memory:
+            rep, wall = clean_build()
+        if memory.available:
+            print(
+                f"\none more clean build, its memory sampled: {wall:.2f} s wall (sampling slows "
+                f"it); peak memory of the whole process tree: {memory.peak_mb:.0f} MB (sum of "
+                f"PSS, sampled every 50 to {memory.interval * 1000:.0f} ms: pages shared by "
+                "forked workers counted once)"
+            )
 
     kb_cmd = [sys.executable, "-m", "kb", "-C", str(kb)]
     check = timed([*kb_cmd, "check"])
