@@ -134,3 +134,24 @@ def test_an_expert_page_shows_the_titles_of_the_sources_quoted_from_them(
     build(synthetic, clean, log=lambda _line: None)
     assert _tree(site) == _tree(clean)
     assert any(b"Retitled " in p.read_bytes() for p in (site / "experts").glob("*.html"))
+
+
+def test_a_whole_base_is_keyed_as_page_by_page(synthetic: Path) -> None:
+    """A build without memory keys every page at once (node digests in a list, places sorted
+    as ints): the keys are those a long-running process makes page by page."""
+    import kb.incremental as inc
+    from kb.checks import run_checks
+    from kb.graph import build_graph
+    from kb.load import load_kb
+    from kb.render import pages
+    from kb.site import prepare
+
+    kb_, problems = load_kb(synthetic)
+    graph = build_graph(kb_)
+    site = prepare(kb_, graph, [*problems, *run_checks(kb_, graph)], {})
+    every = pages(site)
+    place = {n: i for i, n in enumerate(sorted(site.graph))}
+    degree = {n: sum(map(len, nbrs.values())) for n, nbrs in site.graph.adjacency()}
+    made = inc._Keys(site, inc._common(site), degree, place, {}, set())
+    one_by_one = {p.path: made.key(p) for p in every if p.kind in inc._RECORD_PAGES}
+    assert inc.page_keys(site, every) == one_by_one and len(one_by_one) > 60
