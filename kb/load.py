@@ -146,6 +146,16 @@ def _load_records(
                     doc.value = None
 
 
+def _unchanged(stamp: Stamp | None, path: str | Path) -> bool:
+    """True when the file at `path` has the `stamp` a cache entry kept of it (see read_file)."""
+    if stamp is None:
+        return False
+    try:
+        return _stamp(os.stat(path)) == stamp
+    except OSError:
+        return False
+
+
 def read_file(
     path: str | Path,
     rel: str,
@@ -178,16 +188,11 @@ def read_file(
             cache[rel] = (digest, ok, tuple(found), stamp)
         return ok
     hit = cache.get(rel) if cache is not None else None
-    if hit is not None and hit[3] is not None:
-        try:
-            same = _stamp(os.stat(path)) == hit[3]
-        except OSError:
-            same = False
-        if same:
-            if digests is not None:
-                digests[rel] = hit[0]
-            problems.extend(hit[2])
-            return hit[1]
+    if hit is not None and _unchanged(hit[3], path):
+        if digests is not None:
+            digests[rel] = hit[0]
+        problems.extend(hit[2])
+        return hit[1]
     now = time.time_ns()
     data, st = _read_stat(path, rel, problems)
     if data is None:
@@ -872,14 +877,9 @@ def _read_snapshot(
     record file's reading (see read_file): the text as the value of a Document (None if it is
     not UTF-8), the SHA-256 as its digest, the problem, and the file's stamp."""
     hit = cache.get(rel) if cache is not None else None
-    if hit is not None and hit[3] is not None:
-        try:
-            same = _stamp(os.stat(path)) == hit[3]
-        except OSError:
-            same = False
-        if same:
-            problems.extend(hit[2])
-            return None if hit[1] is None else (hit[1].value, hit[0])
+    if hit is not None and _unchanged(hit[3], path):
+        problems.extend(hit[2])
+        return None if hit[1] is None else (hit[1].value, hit[0])
     now = time.time_ns()
     data, st = _read_stat(path, rel, problems)
     if data is None:
