@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,3 +64,18 @@ def run_kb(capsys: pytest.CaptureFixture[str]) -> RunKB:
         return Run(code, captured.out, captured.err)
 
     return run
+
+
+def generate_kb(out: Path, claims: int = 60) -> Path:
+    """Write bench/generate.py's synthetic knowledge base of `claims` claims into `out`."""
+    script = Path(__file__).resolve().parent.parent / "bench" / "generate.py"
+    subprocess.run(
+        [sys.executable, str(script), str(claims), str(out)], check=True, capture_output=True
+    )
+    return out
+
+
+@pytest.fixture()
+def synthetic(tmp_path: Path) -> Path:
+    """A fresh synthetic knowledge base of 60 claims (bench/generate.py)."""
+    return generate_kb(tmp_path / "kb")

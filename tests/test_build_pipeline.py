@@ -3,18 +3,15 @@ pages written by this process and forked workers; the same site either way."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from conftest import generate_kb
 
 import kb.build
 from kb.build import build
 from kb.errors import KBError
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def _tree(path: Path) -> dict[str, bytes]:
@@ -25,13 +22,7 @@ def _tree(path: Path) -> dict[str, bytes]:
 
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    base = tmp_path_factory.mktemp("pipeline") / "kb"
-    subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "generate.py"), "60", str(base)],
-        check=True,
-        capture_output=True,
-    )
-    return base
+    return generate_kb(tmp_path_factory.mktemp("pipeline") / "kb")
 
 
 def test_forked_citations_and_workers_give_the_same_site(

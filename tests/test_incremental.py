@@ -4,32 +4,15 @@ byte-identical to a clean build."""
 from __future__ import annotations
 
 import filecmp
-import subprocess
-import sys
 from pathlib import Path
 
-import pytest
-
 from kb.build import build
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def _tree(path: Path) -> dict[str, bytes]:
     return {
         str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()
     }
-
-
-@pytest.fixture()
-def synthetic(tmp_path: Path) -> Path:
-    kb = tmp_path / "kb"
-    subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "generate.py"), "60", str(kb)],
-        check=True,
-        capture_output=True,
-    )
-    return kb
 
 
 def _edit(path: Path, old: str, new: str) -> None:

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import random
 import shutil
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,8 +20,6 @@ from kb.errors import Problem
 from kb.graph import build_graph
 from kb.incremental import MEMORY_KEY, Memory
 from kb.load import load_kb
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def _tree(path: Path) -> dict[str, bytes]:
@@ -52,17 +48,6 @@ def graph_signature(g: nx.MultiDiGraph[str]) -> list[Any]:
 
 def _adjacent(nbrs: dict[str, dict[Any, dict[str, Any]]]) -> list[Any]:
     return [(b, [(k, list(d.items())) for k, d in keyed.items()]) for b, keyed in nbrs.items()]
-
-
-@pytest.fixture()
-def synthetic(tmp_path: Path) -> Path:
-    kb = tmp_path / "kb"
-    subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "generate.py"), "60", str(kb)],
-        check=True,
-        capture_output=True,
-    )
-    return kb
 
 
 def _claim_with(kb: Path, needle: str) -> Path:
