@@ -10,11 +10,18 @@ once, then rebuilds after each edit).
 
 The base's files are read once before the first build, untimed, so that every build finds them
 in the page cache as it would after an edit. With --repeat K the clean build runs K times (site
-and citation cache removed before each) and the median is printed beside every run's time: file
-creation on a virtual disk varies from run to run by seconds. With --tree-memory one more clean
-build runs while a separate process samples the memory of the whole process tree (sum of PSS);
-that build is not timed with the others, as sampling slows it (reading a process's
-smaps_rollup stalls its page faults).
+and citation cache moved aside before each) and the median is printed beside every run's time:
+file creation on a virtual disk varies from run to run by seconds.
+
+The previous site is moved aside, not deleted, before a clean build, and what was moved aside
+is deleted when the benchmark ends: on an ext4 file system without a journal (as on the
+machine these figures come from), creating a file within 30 seconds of deleting many others
+scans the recently deleted inodes one by one (the kernel's recently_deleted()), which adds
+seconds to any program that writes 13,000 files just after 13,000 were deleted.
+
+With --tree-memory one more clean build runs while a separate process samples the memory of the
+whole process tree (sum of PSS); that build is not timed with the others, as sampling slows it
+(reading a process's smaps_rollup stalls its page faults).
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
@@ -180,6 +188,10 @@ def main() -> int:
         f"{len(list((kb / 'experts').glob('*.yaml')))} experts; {os.cpu_count()} cores"
     )
 
+    trash = args.out / ".moved-aside"
+    shutil.rmtree(trash, ignore_errors=True)  # left by an interrupted run
+    trash.mkdir(parents=True)
+
     # Read every file of the base once, untimed: the builds are timed with the files in the
     # page cache, as after editing them (a virtual disk's cold reads would dominate otherwise).
     t0 = time.perf_counter()
@@ -187,10 +199,15 @@ def main() -> int:
     secs = time.perf_counter() - t0
     print(f"read the base once before timing ({warmed / 1e6:.0f} MB): {secs:.1f} s")
 
+    moved = 0
+
     def clean_build() -> tuple[object, float]:
-        shutil.rmtree(site, ignore_errors=True)
-        shutil.rmtree(kb / ".kb-cache", ignore_errors=True)
-        os.sync()  # the removed site's blocks are not written back during the timed build
+        nonlocal moved
+        for old in (site, kb / ".kb-cache"):  # moved aside, deleted when the benchmark ends
+            if old.exists():
+                moved += 1
+                old.rename(trash / f"{moved}-{old.name}")
+        os.sync()  # the last build's files are not written back during the timed build
         t0 = time.perf_counter()
         rep = build(kb, site, log=lambda _line: None)  # as `kb build` does: no cache kept
         wall = time.perf_counter() - t0
@@ -199,6 +216,13 @@ def main() -> int:
             sys.exit("the build failed:\n" + "\n".join(errors))
         return rep, wall
 
+    try:
+        return _timed(args, kb, site, clean_build)
+    finally:
+        shutil.rmtree(trash, ignore_errors=True)
+
+
+def _timed(args: argparse.Namespace, kb: Path, site: Path, clean_build: Any) -> int:
     walls: list[float] = []
     for run in range(max(1, args.repeat)):
         rep, wall = clean_build()
