@@ -317,6 +317,7 @@ class _Spool:
         self.folder = Path(tempfile.mkdtemp(prefix="kb-memo-"))
         self.count = 0
         self.makers: list[Producer] = []
+        self.merged: dict[str, dict[Any, Any]] = {}  # see keep(merge=True)
 
     def producer(self, what: str, make: Callable[[], Mapping[str, bytes]]) -> Producer:
         """Wrap a producer that keeps a memo: in a worker, declined when the memos are warm."""
@@ -331,15 +332,20 @@ class _Spool:
 
         return (what, run)
 
-    def keep(self, name: str, value: Any) -> None:
-        """Keep `value` as the memory's cache `name` (from this process or a worker)."""
+    def keep(self, name: str, value: Any, merge: bool = False) -> None:
+        """Keep `value` as the memory's cache `name` (from this process or a worker); `merge`:
+        `value` is a dict, and the cache becomes the union of every dict kept under `name` in
+        this build, by any process (replacing the last build's when the work is over)."""
         if os.getpid() == self.pid:
-            self.memory.caches[name] = value
+            if merge:
+                self.merged.setdefault(name, {}).update(value)
+            else:
+                self.memory.caches[name] = value
             return
         self.count += 1  # in a worker: its own count, its own file names
         path = self.folder / f"{os.getpid()}-{self.count}"
         with open(path.with_suffix(".part"), "wb") as fh:
-            pickle.dump((name, value), fh, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump((name, value, merge), fh, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(path.with_suffix(".part"), path.with_suffix(".pickle"))
 
     def declined(self) -> list[Producer]:
@@ -352,8 +358,12 @@ class _Spool:
         try:
             for path in sorted(self.folder.glob("*.pickle")):
                 with open(path, "rb") as fh:
-                    name, value = pickle.load(fh)
-                self.memory.caches[name] = value
+                    name, value, merge = pickle.load(fh)
+                if merge:
+                    self.merged.setdefault(name, {}).update(value)
+                else:
+                    self.memory.caches[name] = value
+            self.memory.caches.update(self.merged)
         finally:
             shutil.rmtree(self.folder, ignore_errors=True)
 
@@ -413,8 +423,26 @@ def _plan(
 
     made = ("assets", make_assets) if spool is None else spool.producer("assets", make_assets)
     producers: list[Producer] = [*exports.values(), made]
-    producers += page_producers(site, todo, shares=default_jobs() * 8)
-    return producers, keys, reused, len(todo)
+    shared = page_producers(site, todo, shares=default_jobs() * 8)
+    if memory is not None and spool is not None:
+        site.caches = memory.caches
+        shared = [_keeping_rows(site, spool, p) for p in shared]
+    return [*producers, *shared], keys, reused, len(todo)
+
+
+def _keeping_rows(site: Any, spool: _Spool, producer: Producer) -> Producer:
+    """Wrap a page producer so that the table rows it draws are kept for the next build, also
+    when a worker draws them (see kb.render.table)."""
+    what, make = producer
+
+    def run() -> Mapping[str, bytes]:
+        site.drawn = {}
+        files = make()
+        for name, drawn in site.drawn.items():
+            spool.keep(name, drawn, merge=True)
+        return files
+
+    return (what, run)
 
 
 def _export_producers(

@@ -356,31 +356,30 @@ def _audit(site: Site, u: Links) -> dict[str, Any]:
 
 
 _CHUNK = 200  # rows drawn together, and kept together between builds
-# A long-running process's chunks of table rows from its last build, per macro: rows -> markup.
-_kept_rows: dict[str, dict[tuple[tuple[Any, ...], ...], Markup]] = {}
 
 
 def table(site: Site, macro: str, rows: list[tuple[Any, ...]]) -> Markup:
     """Draw a long table's or list's rows (tuples of plain values) with a macro of _tables.html.
 
-    In a long-running process (`site.memo` set) each chunk of rows is kept until the next
-    build, which draws again only the chunks with a changed row: the markup of a chunk depends
-    on nothing but its rows (and the templates, which do not change while a process runs).
+    In a long-running process (`site.caches` set) each chunk of rows drawn is noted in
+    `site.drawn`, which the build keeps for the next (as `site.caches["rows:" + macro]`): that
+    one draws again only the chunks with a changed row. The markup of a chunk depends on
+    nothing but its rows (and the templates, which do not change while a process runs).
     """
     draw = getattr(_template("_tables.html").module, macro)
-    if site.memo is None:
+    if site.caches is None:
         return Markup(draw(rows))
-    kept = _kept_rows.get(macro, {})
-    fresh: dict[tuple[tuple[Any, ...], ...], Markup] = {}
+    name = "rows:" + macro
+    kept = site.caches.get(name, {})
+    fresh: dict[tuple[tuple[Any, ...], ...], Markup] = site.drawn.setdefault(name, {})
     parts = []
     for i in range(0, len(rows), _CHUNK):
         chunk = tuple(rows[i : i + _CHUNK])
-        got = kept.get(chunk)
+        got = kept.get(chunk) or fresh.get(chunk)
         if got is None:
             got = Markup(draw(chunk))
         fresh[chunk] = got
         parts.append(got)
-    _kept_rows[macro] = fresh
     return Markup("").join(parts)
 
 

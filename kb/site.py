@@ -88,6 +88,11 @@ class Site:
     # What the browser data (kb.sitedata) keeps between builds of a long-running process: a
     # kb.export.Memo, or None
     memo: Any = None
+    # A long-running process's caches (kb.incremental.Memory.caches), where long tables find
+    # the rows drawn by the last build ("rows:" + macro; see kb.render.table), or None; and
+    # what this process drew since the build set `drawn` (the build keeps it for the next)
+    caches: dict[str, Any] | None = None
+    drawn: dict[str, dict[Any, Any]] = field(default_factory=dict)
 
     def problems_of(self, node: str) -> list[Problem]:
         """Return the problems about one graph node, in file order."""

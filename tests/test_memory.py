@@ -230,8 +230,9 @@ def test_a_failed_build_forgets_the_memory(
 def test_what_forked_workers_keep_comes_back_and_stays_right(
     synthetic: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Exports (and assets) made in a forked worker send their memos back through the spool:
-    the next rebuild uses them, and still equals a clean build."""
+    """Exports (and assets) made in a forked worker send their memos back through the spool,
+    and so do pages the rows of their long tables: the next rebuild uses them, and still equals
+    a clean build."""
     monkeypatch.setattr("kb.render.PARALLEL_MIN", 0)
     monkeypatch.setenv("KB_JOBS", "2")
     cache: dict[str, Any] = {}
@@ -240,6 +241,11 @@ def test_what_forked_workers_keep_comes_back_and_stays_right(
     memory: Memory = cache[MEMORY_KEY]
     for path in ("kb.csl.json", "kb.bib", "claimreview.jsonld", "graph.graphml", "claims.csv"):
         assert memory.caches["export:exports/" + path], path
+    audit = (site / "audit.html").read_text(encoding="utf-8")
+    for macro in ("claim_rows", "problem_rows"):
+        kept = memory.caches["rows:" + macro]  # drawn by a worker, sent back
+        assert kept and all(str(chunk) in audit for chunk in kept.values()), macro
+    assert memory.caches["rows:reviewed_rows"]
     for what, edit in _edits(synthetic):
         if what not in ("statement", "quote", "rationale", "evidence source"):
             continue

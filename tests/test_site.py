@@ -294,7 +294,7 @@ def test_dependencies_name_what_a_record_page_shows() -> None:
 
 
 def test_long_tables_keep_unchanged_chunks_in_a_long_running_process() -> None:
-    """With a memo (a long-running process), the audit tables draw again only the chunks of
+    """In a long-running process (with caches), the audit tables draw again only the chunks of
     rows that changed since the last build, and the markup is what drawing them all gives."""
     from types import SimpleNamespace
 
@@ -307,14 +307,15 @@ def test_long_tables_keep_unchanged_chunks_in_a_long_running_process() -> None:
             for i in range(450)
         ]  # fmt: skip
 
-    once, kept = SimpleNamespace(memo=None), SimpleNamespace(memo=object())
+    once, kept = SimpleNamespace(caches=None), SimpleNamespace(caches={}, drawn={})
     first = kb.render.table(kept, "claim_rows", rows())  # type: ignore[arg-type]
     assert first == kb.render.table(once, "claim_rows", rows())  # type: ignore[arg-type]
     assert "Ed &lt;Itor&gt;" in first and first.count("<tr ") == 450
-    before = list(kb.render._kept_rows["claim_rows"].values())
+    kept.caches, kept.drawn = kept.drawn, {}  # as the build keeps them for the next one
+    before = list(kept.caches["rows:claim_rows"].values())
     second = kb.render.table(kept, "claim_rows", rows(edited=250))  # type: ignore[arg-type]
     assert second == kb.render.table(once, "claim_rows", rows(edited=250))  # type: ignore[arg-type]
-    after = list(kb.render._kept_rows["claim_rows"].values())
+    after = list(kept.drawn["rows:claim_rows"].values())
     assert [a is b for a, b in zip(before, after, strict=True)] == [True, False, True]
     same = [("error", "E", "code", "m", "a:1:1", "a", 1, None, None, None)] * 400  # equal chunks
     drawn = kb.render.table(kept, "problem_rows", same)  # type: ignore[arg-type]
