@@ -90,6 +90,10 @@ def build(
     except BaseException:
         Memory.forget(parse_cache)  # it may be half brought up to date
         raise
+    finally:
+        # what the build froze (see _build) may be collected again: in a process that builds
+        # more than once, reference cycles left by a build would otherwise be kept for good
+        gc.unfreeze()
 
 
 def _build(

@@ -10,6 +10,7 @@ allows no fetch) and reloads the page when the version changes after a rebuild.
 from __future__ import annotations
 
 import argparse
+import gc
 import mimetypes
 import os
 import sys
@@ -244,6 +245,7 @@ def handler(args: argparse.Namespace) -> int:
         print("kb serve: change seen, rebuilding", file=sys.stderr)
         if _build(root, out, cache) == 0:
             live.bump()
+        gc.collect()  # what the last build left, while the browser reloads: memory stays flat
 
     try:
         server = make_server(out, args.port, live)

@@ -81,3 +81,34 @@ def test_a_render_worker_that_fails_stops_the_build(
         build(synthetic, tmp_path / "site", log=lambda _line: None)
     assert not (tmp_path / "site").exists()
     assert not list(tmp_path.glob(".site.kb-new-*"))
+
+
+def test_a_process_that_builds_again_and_again_keeps_nothing_frozen(
+    synthetic: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build freezes what it loaded (kept out of collections and of forked workers' pages)
+    and unfreezes it when it ends, failed or not: frozen objects are never collected, so the
+    reference cycles of each build would stay for the life of a long-running process."""
+    import gc
+    import shutil
+
+    synthetic = Path(shutil.copytree(synthetic, tmp_path / "kb"))  # edited below
+    cache: dict[str, object] = {}
+    assert build(synthetic, tmp_path / "site", log=lambda _line: None).exit_code == 0
+    assert gc.get_freeze_count() == 0
+    assert (
+        build(synthetic, tmp_path / "site", log=lambda _line: None, parse_cache=cache).exit_code
+        == 0
+    )
+    assert gc.get_freeze_count() == 0
+
+    def broken(*_args: object, **_kw: object) -> None:
+        raise KBError("a page failed")
+
+    monkeypatch.setattr("kb.render.render_page", broken)
+    (synthetic / "claims" / "c000003.yaml").write_text(
+        (synthetic / "claims" / "c000003.yaml").read_text() + "\n# edited\n"
+    )
+    with pytest.raises(KBError, match="a page failed"):
+        build(synthetic, tmp_path / "site", log=lambda _line: None, parse_cache=cache)
+    assert gc.get_freeze_count() == 0
