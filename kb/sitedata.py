@@ -30,10 +30,13 @@ _JS_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u202
 _JS_UNSAFE = re.compile("[<>&\u2028\u2029]")
 
 
+# one encoder for every call: json.dumps with options makes a new one each time
+_ENCODE = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode
+
+
 def js_json(value: Any) -> str:
     """Encode as JSON that is safe anywhere in a script: `<`, `>`, `&`, U+2028/9 are escaped."""
-    text = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return _JS_UNSAFE.sub(lambda m: _JS_ESCAPES[m.group()], text)
+    return _JS_UNSAFE.sub(lambda m: _JS_ESCAPES[m.group()], _ENCODE(value))
 
 
 def js_assign(name: str, value: Any) -> bytes:
@@ -107,6 +110,11 @@ def search_index(site: Site) -> bytes:
     ).encode()
 
 
+def _ints(ids: list[int]) -> str:
+    """A list of ints as JSON (as js_json gives it: no character of it needs escaping)."""
+    return "[" + ",".join(map(str, ids)) + "]"
+
+
 class _WordIndex:
     """Each word's entries (by number, ascending) as JSON, and the words in order; `texts` are
     the entries' words (sorted, joined by spaces: a word has no space)."""
@@ -117,7 +125,7 @@ class _WordIndex:
             for w in found.split():
                 postings[w].append(i)
         self.texts = texts
-        self.encoded = {w: js_json(ids) for w, ids in postings.items()}
+        self.encoded = {w: _ints(ids) for w, ids in postings.items()}
         self.vocab = sorted(postings)
         self.vocab_json = js_json(self.vocab)
 
@@ -147,7 +155,7 @@ class _WordIndex:
         for w, ids in changed.items():
             if ids:
                 words_changed |= w not in encoded
-                encoded[w] = js_json(ids)
+                encoded[w] = _ints(ids)
             else:
                 del encoded[w]
                 words_changed = True
