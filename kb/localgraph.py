@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import math
 from functools import lru_cache
 from typing import Any
@@ -62,6 +63,15 @@ def _node_bits(site: Site, node: str) -> _Bits:
             (_TYPE_ORDER.get(kind, 9), label.casefold(), node),
         )
     return bits
+
+
+def _order(site: Site, node: str) -> tuple[int, str, str]:
+    """Where a neighbour comes in a drawing: by kind, then label, then id (its bits' sort key)."""
+    bits: _Bits | None = site.graph_bits.get(node)
+    if bits is not None:
+        return bits[4]
+    data = site.node_data[node]
+    return (_TYPE_ORDER.get(data["type"], 9), str(data.get("label", node)).casefold(), node)
 
 
 def _link_open(site: Site, node: str, u: Links) -> tuple[str, str, str]:
@@ -136,8 +146,9 @@ def local_graph(site: Site, center: str, u: Links, limit: int = 24) -> dict[str,
     kinds = site.links_of(center)
     if not kinds:
         return None
-    order = sorted(kinds, key=lambda n: (site.graph_bits.get(n) or _node_bits(site, n))[4])
-    shown = order[:limit]
+    # the first `limit` neighbours in order (a hub, such as a reviewer of every claim, has
+    # thousands: only those shown are drawn, so only their bits are made)
+    shown = heapq.nsmallest(limit, kinds, key=lambda n: _order(site, n))
     n = len(shown)
     spots = _ring(n)
     place = {other: k for k, other in enumerate(shown)}
@@ -169,6 +180,6 @@ def local_graph(site: Site, center: str, u: Links, limit: int = 24) -> dict[str,
     parts.append("</g></svg>")
     return {
         "svg": Markup("\n".join(parts)),
-        "more": len(order) - n,
-        "total": len(order),
+        "more": len(kinds) - n,
+        "total": len(kinds),
     }

@@ -320,3 +320,32 @@ def test_long_tables_keep_unchanged_chunks_in_a_long_running_process() -> None:
     same = [("error", "E", "code", "m", "a:1:1", "a", 1, None, None, None)] * 400  # equal chunks
     drawn = kb.render.table(kept, "problem_rows", same)  # type: ignore[arg-type]
     assert drawn.count("<tr ") == 400
+
+
+def test_a_hub_draws_its_first_neighbours_in_order_and_counts_the_rest(tmp_path: Path) -> None:
+    """A node with more neighbours than a drawing holds (the reviewer of every claim) draws the
+    first 24 by kind, then label, then id, and says how many more there are."""
+    import re
+
+    from conftest import generate_kb
+
+    from kb.localgraph import local_graph
+    from kb.present import Links
+
+    root = generate_kb(tmp_path / "kb", claims=80)
+    kb_, problems = load_kb(root)
+    graph = build_graph(kb_)
+    site = prepare(kb_, graph, [*problems, *run_checks(kb_, graph)], {})
+    hub = max(site.node_data, key=lambda n: len(site.links_of(n)))
+    others = site.links_of(hub)
+    assert len(others) > 30
+    rank = {"claim": 0, "source": 1, "expert": 2, "topic": 3}
+    want = sorted(
+        others,
+        key=lambda n: (rank[graph.nodes[n]["type"]], str(graph.nodes[n]["label"]).casefold(), n),
+    )[:24]
+    drawn = local_graph(site, hub, Links("experts/x.html"))
+    assert drawn is not None
+    assert drawn["total"] == len(others) and drawn["more"] == len(others) - 24
+    hrefs = re.findall(r'<a href="([^"]+)"', str(drawn["svg"]))
+    assert hrefs == [Links("experts/x.html").node(n) for n in want]
