@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import gc
+import heapq
 import multiprocessing as mp
 import os
 import time
@@ -257,13 +258,12 @@ def _index(site: Site, u: Links) -> dict[str, Any]:
         }
         for v, n in by_verdict.items()
     ]
-    unreviewed = [
-        views.claim_ref(site, c, u) for c in sorted(k.claims) if k.claims[c].review is None
-    ]
-    reviews = [(c.review.date or "", cid) for cid, c in k.claims.items() if c.review is not None]
-    reviews.sort(key=lambda r: (r[0], r[1]), reverse=True)
+    unreviewed = sorted(cid for cid, c in k.claims.items() if c.review is None)
+    reviews = heapq.nlargest(  # the ten latest
+        10, ((c.review.date or "", cid) for cid, c in k.claims.items() if c.review is not None)
+    )
     latest = []
-    for date, cid in reviews[:10]:
+    for date, cid in reviews:
         review = k.claims[cid].review
         assert review is not None
         latest.append(
@@ -288,14 +288,14 @@ def _index(site: Site, u: Links) -> dict[str, Any]:
             "warnings": len(site.problems) - errors,
         },
         "bars": bars,
-        "unreviewed": unreviewed[:15],
+        "unreviewed": [views.claim_ref(site, cid, u) for cid in unreviewed[:15]],
         "unreviewed_more": max(0, len(unreviewed) - 15),
         "problem_counts": views.problem_counts(site.problems),
         "latest": latest,
         "topics": topics[:40],
         "topics_more": max(0, len(topics) - 40),
-        "experts": _expert_rows(site, u)[:8],
-        "sources": [dict(r, title=short(r["title"], 64)) for r in _source_rows(site, u)[:8]],
+        "experts": _expert_rows(site, u, first=8),
+        "sources": [dict(r, title=short(r["title"], 64)) for r in _source_rows(site, u, first=8)],
     }
 
 
@@ -416,30 +416,44 @@ def _topic_rows(site: Site, u: Links) -> list[dict[str, Any]]:
     return rows
 
 
-def _expert_rows(site: Site, u: Links) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
+def _first(keys: list[tuple[Any, ...]], first: int | None) -> list[tuple[Any, ...]]:
+    """The keys in order, or only the `first` ones (found without sorting them all)."""
+    return sorted(keys) if first is None else heapq.nsmallest(first, keys)
+
+
+def _expert_rows(site: Site, u: Links, first: int | None = None) -> list[dict[str, Any]]:
+    """The experts' rows, most quoted first (or only the `first` ones)."""
+    keys = []
     for eid, e in site.kb.experts.items():
         into = site.pred.get(node_id("expert", eid), {})
         quotes = sum(d["type"] == "spoken-by" for keyed in into.values() for d in keyed.values())
+        keys.append((-quotes, e.name.casefold(), eid))
+    rows: list[dict[str, Any]] = []
+    for minus, _, eid in _first(keys, first):
+        e = site.kb.experts[eid]
         roles = "; ".join(", ".join(filter(None, (r.title, r.organization))) for r in e.roles)
         rows.append(
             {
                 "name": e.name,
                 "href": u.expert(eid),
                 "id": eid,
-                "quotes": quotes,
+                "quotes": -minus,
                 "roles": roles,
                 "credentials": e.credentials,
             }
         )
-    rows.sort(key=lambda r: (-r["quotes"], r["name"].casefold(), r["id"]))
     return rows
 
 
-def _source_rows(site: Site, u: Links) -> list[dict[str, Any]]:
+def _source_rows(site: Site, u: Links, first: int | None = None) -> list[dict[str, Any]]:
+    """The sources' rows, most linked first (or only the `first` ones)."""
+    keys = [
+        (-len(site.pred.get(node_id("source", sid), {})), s.title.casefold(), sid)
+        for sid, s in site.kb.sources.items()
+    ]  # by the number of nodes that link to it
     rows: list[dict[str, Any]] = []
-    for sid, s in site.kb.sources.items():
-        claims = site.pred.get(node_id("source", sid), {})  # the nodes that link to it
+    for minus, _, sid in _first(keys, first):
+        s = site.kb.sources[sid]
         rows.append(
             {
                 "title": s.title,
@@ -448,11 +462,10 @@ def _source_rows(site: Site, u: Links) -> list[dict[str, Any]]:
                 "year": s.year or "",
                 "level": evidence_level_label(s.evidence_level),
                 "retracted": s.retracted,
-                "claims": len(claims),
+                "claims": -minus,
                 "snapshot": s.snapshot_text is not None,
             }
         )
-    rows.sort(key=lambda r: (-r["claims"], r["title"].casefold(), r["id"]))
     return rows
 
 
