@@ -22,8 +22,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from kb.render import CSP, static_asset
-
 HOST = "127.0.0.1"
 LIVE_PREFIX = "/__kb/"
 LIVERELOAD_TAG = b'<script src="/__kb/livereload.js"></script>\n</body>'
@@ -96,6 +94,7 @@ def content_type(path: Path) -> str:
 
 def make_handler(out: Path, live: LiveState) -> type[BaseHTTPRequestHandler]:
     """Return a request handler class that serves `out` and the live-reload endpoints."""
+    from kb.render import CSP, static_asset  # here: other commands need not load it
 
     class Handler(BaseHTTPRequestHandler):
         server_version = "kb-serve"
