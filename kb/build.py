@@ -85,6 +85,7 @@ def build(
     """
     from kb.incremental import Memory
 
+    frozen = gc.get_freeze_count()  # a caller's own frozen objects are left frozen
     try:
         return _build(Path(root), out, strict, log, parse_cache, Memory.of(parse_cache))
     except BaseException:
@@ -93,7 +94,8 @@ def build(
     finally:
         # what the build froze (see _build) may be collected again: in a process that builds
         # more than once, reference cycles left by a build would otherwise be kept for good
-        gc.unfreeze()
+        if not frozen:
+            gc.unfreeze()
 
 
 def _build(
