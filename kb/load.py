@@ -259,7 +259,13 @@ Reading = tuple[str, Document, Stamp | None]
 
 def _may_fork(files: int) -> bool:
     """True when a helper process may parse part of `files` record files."""
-    if files < PARALLEL_MIN_FILES or not hasattr(os, "fork") or sys.platform == "darwin":
+    return files >= PARALLEL_MIN_FILES and fork_is_safe()
+
+
+def fork_is_safe() -> bool:
+    """True where this process may fork a helper: a POSIX system other than macOS (whose
+    system libraries may not be used after fork), with no other thread running."""
+    if not hasattr(os, "fork") or sys.platform == "darwin":
         return False
     return threading.active_count() == 1  # fork() copies no other thread: their locks may hang
 

@@ -148,3 +148,51 @@ def test_text_lines_have_relative_paths(failures: list[Problem]) -> None:
     for p in failures:
         assert not p.loc.path.startswith("/") and "\\" not in p.loc.path
         assert re.fullmatch(r"\S+:\d+:\d+: (error|warning): .+ \[[a-z-]+\]", p.text())
+
+
+def test_kb_check_places_quotes_in_a_forked_process_with_the_same_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`kb check` has the quotes placed in their snapshots by a forked process while it makes
+    the graph: the problems and places are those found in one process, and a process that
+    fails changes nothing but the time."""
+    import os
+
+    from conftest import generate_kb
+
+    import kb.checks as checks
+
+    root = generate_kb(tmp_path / "kb")
+    monkeypatch.setattr(checks._Placing, "MIN_QUOTES", 10**9)
+    alone_kb, _, alone = checks.check_kb(root)
+    monkeypatch.setattr(checks._Placing, "MIN_QUOTES", 0)
+    forked = []
+    real_start = checks._Placing.start
+
+    def start(kb_: object) -> object:
+        placing = real_start(kb_)  # type: ignore[arg-type]
+        forked.append(placing.pid)
+
+        def nowhere(*_args: object) -> None:
+            raise AssertionError("placed again in this process")
+
+        monkeypatch.setattr("kb.checks.context.locate", nowhere)  # the fork has the real one
+        return placing
+
+    monkeypatch.setattr(checks._Placing, "start", start)
+    monkeypatch.setattr("kb.checks.context._last", ({}, {}))  # nothing found by the last run
+    both_kb, _, both = checks.check_kb(root)
+    assert forked and forked[0] not in (0, os.getpid())
+    monkeypatch.setattr(checks._Placing, "start", real_start)
+    monkeypatch.undo()
+    monkeypatch.setattr(checks._Placing, "MIN_QUOTES", 0)
+    assert [p.text() for p in both] == [p.text() for p in alone]
+    assert both_kb.located == alone_kb.located and both_kb.located
+
+    def broken(_kb: object) -> object:
+        raise RuntimeError("the forked process fails")
+
+    monkeypatch.setattr(checks, "_places", broken)
+    failed_kb, _, failed = checks.check_kb(root)
+    assert [p.text() for p in failed] == [p.text() for p in alone]
+    assert failed_kb.located == alone_kb.located
