@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kb.collector import gc_paused
 from kb.errors import KBError, Problem, Severity
 from kb.output import SiteWriter
 
@@ -27,22 +28,6 @@ if TYPE_CHECKING:
     from kb.render import Producer
 
 DEFAULT_OUT = "site"
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a base is loaded and checked.
-
-    Loading makes millions of objects that live until the end and form no cycles worth
-    collecting; each full collection would scan them all again (about 20% of a large build).
-    """
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 @dataclass
@@ -116,7 +101,9 @@ def _build(
     out = Path(out) if out is not None else root / DEFAULT_OUT
     check_out_dir(out, root)
     report = BuildReport()
-    with gc_paused():
+    # what is loaded lives to the end: frozen, it is kept out of collections and out of the
+    # pages that forked workers copy (see kb.collector)
+    with gc_paused(freeze=True):
         with report.stage("load"):
             kb, problems = load_kb(root, parse_cache)
         if memory is not None:
@@ -129,7 +116,6 @@ def _build(
         with report.stage("checks"):
             found = memory.check(kb, graph) if memory is not None else run_checks(kb, graph)
             problems = sorted([*problems, *found], key=Problem.sort_key)
-    gc.freeze()  # what was loaded lives to the end: keep collections (and forked workers) off it
     report.problems = problems
     for p in problems:
         say(p.text())
@@ -154,7 +140,7 @@ def _build(
         spool = _Spool(memory, memory.warm()) if memory is not None else None
         try:
             t0 = time.perf_counter()
-            with gc_paused():  # indexes that live to the end
+            with gc_paused(freeze=True):  # indexes that live to the end
                 producers, keys, reused, todo = _plan(
                     kb, graph, problems, cited, writer, memory, spool
                 )
@@ -165,7 +151,9 @@ def _build(
             # the site-wide outputs cover every record: a large base is worth forking for,
             # unless they keep their pieces from the last build (then they cost little)
             work = todo if spool is not None and spool.warm else todo + len(keys) // 10
-            with report.stage("render"):  # pages, exports and assets, by parallel workers
+            # pages, exports and assets, in parallel; what this process keeps of them (the
+            # manifest entries) is frozen too, not scanned when collections resume
+            with report.stage("render"), gc_paused(freeze=True):
                 placed, spent = write_files(producers, staging, pages=work)
                 for what, make in spool.declined() if spool is not None else ():
                     t0 = time.process_time()

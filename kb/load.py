@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import gc
 import hashlib
 import marshal
 import os
@@ -22,6 +21,7 @@ from typing import Any
 from kb import schema as S
 from kb.checks import loading as L
 from kb.checks.registry import CODES, apply_severity
+from kb.collector import gc_paused
 from kb.errors import Loc, Problem, Severity, printable
 from kb.fields import RecordReader
 from kb.model import (
@@ -77,17 +77,12 @@ def load_kb(root: Path, cache: ParseCache | None = None) -> tuple[KnowledgeBase,
     bytes and what reading them gave, so that only changed files are parsed again; a file whose
     stat() is the same as when it was read is not even read again (see read_file).
 
-    The cyclic garbage collector is paused meanwhile (as kb.build.gc_paused does for a whole
+    The cyclic garbage collector is paused meanwhile (kb.collector.gc_paused, as for a whole
     build): loading makes many objects that live on and form no cycles, and each full
     collection would scan them all again.
     """
-    paused = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused():
         return _load_kb(Path(root), cache)
-    finally:
-        if paused:
-            gc.enable()
 
 
 def _load_kb(root: Path, cache: ParseCache | None) -> tuple[KnowledgeBase, list[Problem]]:

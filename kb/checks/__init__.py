@@ -99,7 +99,7 @@ class CheckMemory:
 
 def check_kb(root: Path) -> tuple[KnowledgeBase, nx.MultiDiGraph[str], list[Problem]]:
     """Load, graph and check the knowledge base at `root`; return every problem, by place."""
-    from kb.build import gc_paused
+    from kb.collector import gc_paused
     from kb.graph import build_graph
     from kb.load import load_kb
 
