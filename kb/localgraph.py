@@ -43,9 +43,8 @@ def _title(data: dict[str, Any], node: str) -> tuple[str, str, str]:
     return kind, verdict, title
 
 
-# What the drawing shows of a node: (kind, verdict class, escaped title, escaped short label,
-# sort key among neighbours).
-_Bits = tuple[str, str, str, str, tuple[int, str, str]]
+# What the drawing shows of a node: (kind, verdict class, escaped title, escaped short label).
+_Bits = tuple[str, str, str, str]
 
 
 def _node_bits(site: Site, node: str) -> _Bits:
@@ -54,22 +53,17 @@ def _node_bits(site: Site, node: str) -> _Bits:
     if bits is None:
         data = site.node_data[node]
         kind, verdict, title = _title(data, node)
-        label = str(data.get("label", node))
         bits = site.graph_bits[node] = (
             kind,
             f" v-{esc(verdict)}" if verdict else "",
             esc(title),
-            esc(short(label, 26)),
-            (_TYPE_ORDER.get(kind, 9), label.casefold(), node),
+            esc(short(str(data.get("label", node)), 26)),
         )
     return bits
 
 
 def _order(site: Site, node: str) -> tuple[int, str, str]:
-    """Where a neighbour comes in a drawing: by kind, then label, then id (its bits' sort key)."""
-    bits: _Bits | None = site.graph_bits.get(node)
-    if bits is not None:
-        return bits[4]
+    """Where a neighbour comes in a drawing: by kind, then label, then id."""
     data = site.node_data[node]
     return (_TYPE_ORDER.get(data["type"], 9), str(data.get("label", node)).casefold(), node)
 
@@ -81,7 +75,7 @@ def _link_open(site: Site, node: str, u: Links) -> tuple[str, str, str]:
     key = (node, u.reach(kind_, ident))
     got: tuple[str, str, str] | None = site.graph_links.get(key)
     if got is None:
-        kind, vcls, title, label, _ = _node_bits(site, node)
+        kind, vcls, title, label = _node_bits(site, node)
         got = site.graph_links[key] = (
             kind,
             f'<a href="{esc(u.node(node))}" class="n n-{kind}{vcls}"><title>{title}</title>',
@@ -165,7 +159,7 @@ def local_graph(site: Site, center: str, u: Links, limit: int = 24) -> dict[str,
         between.discard(a)
         for b in sorted(between):
             lines.append(_line(spots[k], spots[place[b]], "between", ""))
-    kind, vcls, title, _, _ = _node_bits(site, center)
+    kind, vcls, title, _ = _node_bits(site, center)
     parts = [
         f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" aria-labelledby="kb-lg-caption">',
         '<g class="lg-edges">',
