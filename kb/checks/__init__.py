@@ -106,8 +106,10 @@ def check_kb(root: Path) -> tuple[KnowledgeBase, nx.MultiDiGraph[str], list[Prob
     with gc_paused():
         kb, problems = load_kb(root)
         placing = _Placing.start(kb)
-        graph = build_graph(kb)
-        placing.finish(kb)
+        try:
+            graph = build_graph(kb)
+        finally:
+            placing.finish(kb)  # the forked process is waited for, whatever happens here
         problems = sorted([*problems, *run_checks(kb, graph)], key=Problem.sort_key)
     return kb, graph, problems
 
