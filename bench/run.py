@@ -14,10 +14,13 @@ and citation cache moved aside before each) and the median is printed beside eve
 file creation on a virtual disk varies from run to run by seconds.
 
 The previous site is moved aside, not deleted, before a clean build, and what was moved aside
-is deleted when the benchmark ends: on an ext4 file system without a journal (as on the
-machine these figures come from), creating a file within 30 seconds of deleting many others
-scans the recently deleted inodes one by one (the kernel's recently_deleted()), which adds
-seconds to any program that writes 13,000 files just after 13,000 were deleted.
+is deleted when the benchmark ends; a run that starts less than 6 minutes after the last run's
+deletion waits first. On an ext4 file system without a journal (as on the machine these
+figures come from), allocating an inode skips the free inodes of its block group deleted in
+the last 60 s, or the last 6 minutes while their inode table is being written to (the
+kernel's recently_deleted()), one by one: creating files next to many just deleted costs
+about 0.5 ms a file instead of 0.02 ms, for minutes. Run the benchmark with no other program
+deleting many files nearby.
 
 With --tree-memory one more clean build runs while a separate process samples the memory of the
 whole process tree (sum of PSS); that build is not timed with the others, as sampling slows it
@@ -193,8 +196,10 @@ def main() -> int:
     )
 
     trash = args.out / ".moved-aside"
-    shutil.rmtree(trash, ignore_errors=True)  # left by an interrupted run
+    if trash.exists():  # left by an interrupted run
+        _delete(trash, args.out)
     trash.mkdir(parents=True)
+    _settle(args.out)
 
     # Read every file of the base once, untimed: the builds are timed with the files in the
     # page cache, as after editing them (a virtual disk's cold reads would dominate otherwise).
@@ -224,7 +229,35 @@ def main() -> int:
     try:
         return _timed(args, kb, site, clean_build)
     finally:
-        shutil.rmtree(trash, ignore_errors=True)
+        _delete(trash, args.out)
+
+
+# Creating files within this many seconds of deleting many nearby is slow (see the docstring):
+# 60 s, plus 300 s while the inode table is dirty, as the builds keep it.
+_RECENTLY_DELETED = 360.0
+
+
+def _delete(folder: Path, out: Path) -> None:
+    """Delete a folder of the bench's files, and note when (see _settle)."""
+    shutil.rmtree(folder, ignore_errors=True)
+    os.sync()
+    (out / ".deleted-at").write_text(f"{time.time()}\n", encoding="utf-8")
+
+
+def _settle(out: Path) -> None:
+    """Wait until the bench's last deletion of its files (by this run or the last) is more than
+    _RECENTLY_DELETED seconds old, so that it does not slow the files the builds create."""
+    try:
+        ago = time.time() - float((out / ".deleted-at").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    if 0 <= ago < _RECENTLY_DELETED:
+        wait = _RECENTLY_DELETED - ago
+        print(
+            f"waiting {wait:.0f} s: the bench deleted its files {ago:.0f} s ago, and files "
+            "created near files deleted in the last 6 minutes are slow to create here"
+        )
+        time.sleep(wait)
 
 
 def _timed(args: argparse.Namespace, kb: Path, site: Path, clean_build: Any) -> int:
