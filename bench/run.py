@@ -19,7 +19,7 @@ deletion waits first. On an ext4 file system without a journal (as on the machin
 figures come from), allocating an inode skips the free inodes of its block group deleted in
 the last 60 s, or the last 6 minutes while their inode table is being written to (the
 kernel's recently_deleted()), one by one: creating files next to many just deleted costs
-about 0.5 ms a file instead of 0.02 ms, for minutes. Run the benchmark with no other program
+about 0.5 ms a file instead of 0.05 ms, for minutes. Run the benchmark with no other program
 deleting many files nearby.
 
 With --tree-memory one more clean build runs while a separate process samples the memory of the
