@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,3 +81,28 @@ def generate_kb(out: Path, claims: int = 60) -> Path:
 def synthetic(tmp_path: Path) -> Path:
     """A fresh synthetic knowledge base of 60 claims (bench/generate.py)."""
     return generate_kb(tmp_path / "kb")
+
+
+def fail_helper(monkeypatch: pytest.MonkeyPatch, failure: str, after: int = 0) -> None:
+    """Make the loader's helper process fail after `after` good readings: it raises, exits,
+    hangs (and the loader waits 1 s for it at most), or sends a garbled reading."""
+    import kb.load as kl
+
+    real = kl._read_for_helper
+    calls = 0
+
+    def failing(path: str, rel: str) -> object:
+        nonlocal calls
+        calls += 1
+        if calls <= after:
+            return real(path, rel)
+        if failure == "raise":
+            raise RuntimeError("boom")
+        if failure == "exit":
+            os._exit(0)
+        if failure == "hang":
+            time.sleep(60)
+        return ("not", "a", "reading")
+
+    monkeypatch.setattr(kl, "_read_for_helper", failing)
+    monkeypatch.setattr(kl, "_HELPER_WAIT", 1.0)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
+from conftest import fail_helper
 
 from kb.checks import check_kb
 from kb.errors import Problem, Severity
@@ -521,22 +522,10 @@ class TestHelperProcess:
     ) -> None:
         import time
 
-        import kb.load as kl
-
         root = make_kb(self.FILES)
         serial = self.load(root, monkeypatch, helper=False)
 
-        def broken(path: Path, rel: str) -> object:
-            if failure == "raise":
-                raise RuntimeError("boom")
-            if failure == "exit":
-                os._exit(0)
-            if failure == "hang":
-                time.sleep(60)
-            return ("not", "a", "reading")
-
-        monkeypatch.setattr(kl, "_read_for_helper", broken)
-        monkeypatch.setattr(kl, "_HELPER_WAIT", 1.0)
+        fail_helper(monkeypatch, failure)
         t0 = time.monotonic()
         assert self.load(root, monkeypatch, helper=True) == serial
         assert time.monotonic() - t0 < 20

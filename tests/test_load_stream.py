@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import fail_helper
 
 import kb.load as kl
 from kb.load import load_kb
@@ -133,24 +134,7 @@ def test_a_helper_failing_after_some_chunks(
 ) -> None:
     root = make_kb(FILES)
     serial = load(root, monkeypatch, helper=False)
-    real = kl._read_for_helper
-    calls = 0
-
-    def failing(path: str, rel: str) -> Any:
-        nonlocal calls
-        calls += 1
-        if calls <= 7:
-            return real(path, rel)
-        if failure == "raise":
-            raise RuntimeError("boom")
-        if failure == "exit":
-            os._exit(0)
-        if failure == "hang":
-            time.sleep(60)
-        return ("not", "a", "reading")
-
-    monkeypatch.setattr(kl, "_read_for_helper", failing)
-    monkeypatch.setattr(kl, "_HELPER_WAIT", 1.0)
+    fail_helper(monkeypatch, failure, after=7)
     t0 = time.monotonic()
     assert load(root, monkeypatch, helper=True) == serial
     assert time.monotonic() - t0 < 20

@@ -30,6 +30,14 @@ def _tree(path: Path) -> dict[str, bytes]:
     }
 
 
+def _clean_tree(kb: Path, tmp_path: Path) -> dict[str, bytes]:
+    """The files of a clean build of `kb` (into tmp_path/clean, made afresh)."""
+    clean = tmp_path / "clean"
+    shutil.rmtree(clean, ignore_errors=True)
+    assert build(kb, clean, log=lambda _line: None).exit_code == 0
+    return _tree(clean)
+
+
 def _edit(path: Path, old: str, new: str) -> None:
     text = path.read_text(encoding="utf-8")
     assert old in text, f"{old!r} not in {path}"
@@ -149,10 +157,7 @@ def test_every_rebuild_of_a_long_running_process_equals_a_clean_build(
             assert rep.exit_code == 1, what
             continue
         assert rep.exit_code == 0, what
-        clean = tmp_path / "clean"
-        shutil.rmtree(clean, ignore_errors=True)
-        assert build(synthetic, clean, log=lambda _line: None).exit_code == 0
-        assert _tree(site) == _tree(clean), what
+        assert _tree(site) == _clean_tree(synthetic, tmp_path), what
 
 
 def test_a_statement_edit_updates_the_graph_in_place_and_checks_one_claim(
@@ -198,9 +203,7 @@ def test_a_statement_edit_updates_the_graph_in_place_and_checks_one_claim(
     assert memory.structure == structure + 1
     assert laid  # placed again
     assert "graph.html" in rendered and "sources.html" in rendered
-    clean = tmp_path / "clean"
-    build(synthetic, clean, log=lambda _line: None)
-    assert _tree(site) == _tree(clean)
+    assert _tree(site) == _clean_tree(synthetic, tmp_path)
 
 
 def test_a_failed_build_forgets_the_memory(
@@ -222,9 +225,7 @@ def test_a_failed_build_forgets_the_memory(
     assert MEMORY_KEY not in cache
     monkeypatch.undo()
     assert build(synthetic, site, log=lambda _line: None, parse_cache=cache).exit_code == 0
-    clean = tmp_path / "clean"
-    build(synthetic, clean, log=lambda _line: None)
-    assert _tree(site) == _tree(clean)
+    assert _tree(site) == _clean_tree(synthetic, tmp_path)
 
 
 def test_what_forked_workers_keep_comes_back_and_stays_right(
@@ -251,10 +252,7 @@ def test_what_forked_workers_keep_comes_back_and_stays_right(
             continue
         edit()
         assert build(synthetic, site, log=lambda _line: None, parse_cache=cache).exit_code == 0
-        clean = tmp_path / "clean"
-        shutil.rmtree(clean, ignore_errors=True)
-        assert build(synthetic, clean, log=lambda _line: None).exit_code == 0
-        assert _tree(site) == _tree(clean), what
+        assert _tree(site) == _clean_tree(synthetic, tmp_path), what
 
 
 def _mutations(kb: Path, rng: random.Random) -> Callable[[], str]:
@@ -305,7 +303,4 @@ def test_random_edits_rebuild_as_a_clean_build(synthetic: Path, tmp_path: Path, 
         assert rep.problems == sorted([*loaded, *run_checks(kb, fresh)], key=Problem.sort_key)
         if rep.exit_code:
             continue
-        clean = tmp_path / "clean"
-        shutil.rmtree(clean, ignore_errors=True)
-        assert build(synthetic, clean, log=lambda _line: None).exit_code == 0
-        assert _tree(site) == _tree(clean), what
+        assert _tree(site) == _clean_tree(synthetic, tmp_path), what
