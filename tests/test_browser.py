@@ -318,6 +318,7 @@ def test_keyboard_reaches_skip_link_search_and_nav(page: Page, golden_site: Path
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.className") == "skip"
     page.keyboard.press("Enter")
+    page.wait_for_function("location.hash === '#main'")  # the jump is not synchronous
     assert page.url.endswith("#main")
     page.keyboard.press("/")
     assert page.evaluate("document.activeElement.id") == "kb-q"
