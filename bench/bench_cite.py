@@ -17,11 +17,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from kb.citeproc import format_items
-from kb.csl import csl_items
-from kb.load import load_kb
-from kb.pandoc import pandoc_path
-from kb.styles import STYLES, load_style
+from kb.cite.citeproc import format_items
+from kb.cite.csl import csl_items
+from kb.cite.pandoc import pandoc_path
+from kb.cite.styles import STYLES, load_style
+from kb.reading.load import load_kb
 
 
 def child_cpu() -> float:

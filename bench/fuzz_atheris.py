@@ -41,12 +41,12 @@ with atheris.instrument_imports():
     from kb.checks import CODES, run_checks
     from kb.errors import printable
     from kb.graph import build_graph
-    from kb.load import load_kb
-    from kb.yamlio import decode, read_yaml
+    from kb.reading.load import load_kb
+    from kb.reading.yamlio import decode, read_yaml
 
     if RENDER := os.environ.get("KB_FUZZ_RENDER") == "1":
         from kb.errors import Severity
-        from kb.render import render_site
+        from kb.site.render import render_site
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import gc
 import multiprocessing as mp
@@ -19,13 +18,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kb.collector import gc_paused
 from kb.errors import KBError, Problem, Severity
+from kb.fast.collector import gc_paused
 from kb.output import SiteWriter
+from kb.reading.files import cache_dir
 
 if TYPE_CHECKING:
-    from kb.incremental import Memory
-    from kb.render import Producer
+    from kb.fast.memory import Memory
+    from kb.site.render import Producer
 
 DEFAULT_OUT = "site"
 
@@ -68,7 +68,7 @@ def build(
     A long-running caller (`kb serve`, the benchmark) passes the same `parse_cache` to every
     build so that only files whose bytes changed are parsed again.
     """
-    from kb.incremental import Memory
+    from kb.fast.memory import Memory
 
     frozen = gc.get_freeze_count()  # a caller's own frozen objects are left frozen
     try:
@@ -93,16 +93,16 @@ def _build(
 ) -> BuildReport:
     from kb.checks import run_checks
     from kb.graph import build_graph
-    from kb.load import load_kb
     from kb.output import check_out_dir
-    from kb.render import write_files
+    from kb.reading.load import load_kb
+    from kb.site.render import write_files
 
     say = log or (lambda line: print(line, file=sys.stderr))
     out = Path(out) if out is not None else root / DEFAULT_OUT
     check_out_dir(out, root)
     report = BuildReport()
     # what is loaded lives to the end: frozen, it is kept out of collections and out of the
-    # pages that forked workers copy (see kb.collector)
+    # pages that forked workers copy (see kb.fast.collector)
     with gc_paused(freeze=True):
         with report.stage("load"):
             kb, problems = load_kb(root, parse_cache)
@@ -270,29 +270,14 @@ def _cite_child(kb: Any, send: Any) -> None:  # pragma: no cover - runs in a for
 
 
 def _citations(kb: Any) -> dict[str, dict[str, Any]]:
-    try:
-        from kb.cite import cite_sources
-    except ImportError:  # the citation module is optional while it is being built
-        return {}
-    from kb.styles import STYLE_FILES
+    from kb.cite.claims import cite_sources
+    from kb.model import STYLE_FILES
 
     styles = kb.config.styles or tuple(STYLE_FILES)
     result: dict[str, dict[str, Any]] = cite_sources(
         kb, styles=styles, cache_dir=cache_dir(kb.root)
     )
     return result
-
-
-def cache_dir(root: Path) -> Path | None:
-    """Return the cache folder of the base at `root`, or None (no cache) when it is a link.
-
-    A knowledge base is data from anyone: a `.kb-cache` that links elsewhere must not make kb
-    write there. Without it citations are only slower.
-    """
-    path = Path(root) / ".kb-cache"
-    if path.is_symlink() or (path.exists() and not path.resolve().is_relative_to(root.resolve())):
-        return None
-    return path
 
 
 class _Spool:
@@ -378,9 +363,9 @@ def _plan(
     The site is indexed before `cited()` is called to wait for the citations (pandoc is still
     at work on a first build): only the page keys and the pages need them.
     """
-    from kb.incremental import page_keys
-    from kb.render import assets, default_jobs, page_producers, pages
-    from kb.site import build_date_from_env, prepare, with_citations
+    from kb.fast.memory import page_keys
+    from kb.site.render import assets, default_jobs, page_producers, pages
+    from kb.site.state import build_date_from_env, prepare, with_citations
 
     exports = _export_producers(kb, graph, problems, memory, spool)
     site = prepare(
@@ -426,7 +411,7 @@ def _plan(
 
 def _keeping_rows(site: Any, spool: _Spool, producer: Producer) -> Producer:
     """Wrap a page producer so that the table rows it draws are kept for the next build, also
-    when a worker draws them (see kb.render.table)."""
+    when a worker draws them (see kb.site.jinja.table)."""
     what, make = producer
 
     def run() -> Mapping[str, bytes]:
@@ -448,10 +433,7 @@ def _export_producers(
 ) -> dict[str, Producer]:
     """One producer per export file: {site path: producer}; with a memory (and its spool),
     each export keeps what it encoded for the next build."""
-    try:
-        from kb.export import EXPORT_DIR, FORMATS, Memo
-    except ImportError:
-        return {}
+    from kb.export import EXPORT_DIR, FORMATS, Memo
 
     def one(path: str, func: Any) -> Producer:
         if memory is None or spool is None:
@@ -470,35 +452,3 @@ def _export_producers(
         f"{EXPORT_DIR}/{name}": one(f"{EXPORT_DIR}/{name}", func)
         for name, func, _ in FORMATS.values()
     }
-
-
-def register(sub: Any) -> None:
-    """Add the `build` subcommand."""
-    p: argparse.ArgumentParser = sub.add_parser(
-        "build",
-        help="check, then write the static site (nothing is written when there are errors)",
-        description="Check the knowledge base, then render the site, the exports and the "
-        "citations into --out. A build with errors writes nothing; the previous site stays.",
-        epilog="example:\n  kb build --out site --strict",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument(
-        "--out", type=Path, help=f"output folder (default: {DEFAULT_OUT}/ in the knowledge base)"
-    )
-    p.add_argument("--strict", action="store_true", help="warnings stop the build too")
-    p.add_argument("--timings", action="store_true", help="print the time each stage took")
-    p.set_defaults(func=cmd_build)
-
-
-def cmd_build(args: argparse.Namespace) -> int:
-    """Run `kb build`."""
-    if args.out is not None and not args.out.is_absolute():
-        args.out = Path.cwd() / args.out
-    try:
-        report = build(args.root, args.out, args.strict)
-    except OSError as exc:
-        raise KBError(f"cannot write the site: {exc}") from exc
-    if args.timings:
-        for name, secs in report.stages.items():
-            print(f"{name:10} {secs:7.3f} s", file=sys.stderr)
-    return report.exit_code

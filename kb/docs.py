@@ -23,7 +23,10 @@ def codes_markdown() -> str:
     out: list[str] = []
     for family in FAMILIES:
         codes = [c for c in CODES.values() if c.family == family]
-        codes.sort(key=lambda c: c.func.__code__.co_firstlineno)
+        # in source order: the family's own module first, then codes found elsewhere (while loading)
+        codes.sort(
+            key=lambda c: (not c.func.__module__.endswith(family), c.func.__code__.co_firstlineno)
+        )
         out.append(f"### {family.capitalize()}\n")
         for c in codes:
             out.append(f"#### `{c.code}`\n\nDefault severity: **{c.severity.value}**.\n\n{c.doc}\n")

@@ -14,7 +14,8 @@ ExpertId = NewType("ExpertId", str)
 SourceId = NewType("SourceId", str)
 
 Path_ = tuple[str | int, ...]
-# path -> 1-based (line, column); a loaded file's are a kb.yamlio.Marks, found when asked for
+# path -> 1-based (line, column); a loaded file's are a kb.reading.yamlio.Marks, found when
+# asked for
 Marks = Mapping[Path_, tuple[int, int]]
 
 VERDICTS: dict[str, int | None] = {
@@ -250,3 +251,13 @@ class KnowledgeBase:
         from kb.urls import topic_slugs
 
         return topic_slugs(t for c in self.claims.values() for t in c.topics)
+
+
+# The styles kb names (kb.yaml's `style`, `kb cite --style`): their official CSL files.
+STYLE_FILES = {
+    "apa": "apa.csl",
+    "ama": "american-medical-association.csl",
+    "vancouver": "nlm-citation-sequence.csl",
+    "chicago": "chicago-author-date.csl",
+    "mla": "modern-language-association.csl",
+}

@@ -94,7 +94,8 @@ def content_type(path: Path) -> str:
 
 def make_handler(out: Path, live: LiveState) -> type[BaseHTTPRequestHandler]:
     """Return a request handler class that serves `out` and the live-reload endpoints."""
-    from kb.render import CSP, static_asset  # here: other commands need not load it
+    from kb.site.jinja import CSP
+    from kb.site.render import static_asset  # here: other commands need not load it
 
     class Handler(BaseHTTPRequestHandler):
         server_version = "kb-serve"
@@ -263,28 +264,3 @@ def handler(args: argparse.Namespace) -> int:
         watcher.stop()
         server.server_close()
     return 0
-
-
-def register(sub: Any) -> None:
-    """Add the `serve` subcommand."""
-    parser = sub.add_parser(
-        "serve",
-        help="build the site, serve it on 127.0.0.1 and rebuild on change",
-        description=(
-            "Build the site into the output directory, serve it on 127.0.0.1 only, rebuild\n"
-            "when a file of the knowledge base changes, and reload the open page.\n\n"
-            "example:\n  kb serve --port 8000"
-        ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument(
-        "--port", type=int, default=8000, metavar="N", help="port to listen on (default 8000)"
-    )
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help="output directory (default: site/ in the knowledge base)",
-    )
-    parser.set_defaults(func=handler)

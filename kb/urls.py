@@ -5,6 +5,7 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Iterable
+from urllib.parse import quote as url_quote
 
 _NON_SLUG = re.compile(r"[^a-z0-9]+")
 
@@ -95,3 +96,24 @@ def origin_anchor(claim_id: str, index: int) -> str:
 def evidence_anchor(claim_id: str, index: int) -> str:
     """Return the id of an evidence row on its claim's page."""
     return f"e-{claim_id}-{index + 1}"
+
+
+def doi_url(doi: object) -> str | None:
+    """Return the resolver URL of a DOI that looks like `10.NNNN/...`."""
+    if isinstance(doi, str) and re.match(r"^10\.\d{4,9}/\S+$", doi.strip()):
+        return "https://doi.org/" + url_quote(doi.strip(), safe="/:;()._-")
+    return None
+
+
+_IDENTIFIER_URLS = {
+    "orcid": (re.compile(r"^\d{4}-\d{4}-\d{4}-\d{3}[\dX]$"), "https://orcid.org/{}"),
+    "wikidata": (re.compile(r"^Q\d+$"), "https://www.wikidata.org/wiki/{}"),
+}
+
+
+def identifier_url(scheme: str, value: str) -> str | None:
+    """Return the URL of a known person identifier (ORCID, Wikidata) when it is well-formed."""
+    known = _IDENTIFIER_URLS.get(scheme.lower())
+    if known and known[0].match(value):
+        return known[1].format(value)
+    return None

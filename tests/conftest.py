@@ -86,7 +86,7 @@ def synthetic(tmp_path: Path) -> Path:
 def fail_helper(monkeypatch: pytest.MonkeyPatch, failure: str, after: int = 0) -> None:
     """Make the loader's helper process fail after `after` good readings: it raises, exits,
     hangs (and the loader waits 1 s for it at most), or sends a garbled reading."""
-    import kb.load as kl
+    import kb.reading.load as kl
 
     real = kl._read_for_helper
     calls = 0

@@ -13,8 +13,8 @@ from urllib.parse import unquote, urlsplit
 
 from kb.checks import run_checks
 from kb.graph import build_graph
-from kb.load import load_kb
-from kb.render import render_site
+from kb.reading.load import load_kb
+from kb.site.render import render_site
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"

@@ -378,8 +378,8 @@ def test_graph_of_ten_thousand_claims_shows_within_two_seconds(
     page: Page, golden_site: Path, tmp_path: Path
 ) -> None:
     """13,000 nodes and ~100,000 links: the first frame is drawn within 2 s of navigation."""
-    from kb.site import Site
-    from kb.sitedata import graph_data
+    from kb.site.sitedata import graph_data
+    from kb.site.state import Site
 
     graph = _synthetic_graph(10_000)
     assert graph.number_of_nodes() == 13_100

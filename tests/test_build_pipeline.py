@@ -35,7 +35,7 @@ def test_forked_citations_and_workers_give_the_same_site(
     assert serial.exit_code == 0
     monkeypatch.setenv("KB_JOBS", "2")
     monkeypatch.setattr(kb.build._Pending, "FORK_MIN_SOURCES", 0)
-    monkeypatch.setattr("kb.render.PARALLEL_MIN", 0)
+    monkeypatch.setattr("kb.site.render.PARALLEL_MIN", 0)
     parallel = build(synthetic, tmp_path / "parallel", log=lambda _line: None)
     assert parallel.exit_code == 0
     assert parallel.work["citations"] > 0  # timed in the child and sent back
@@ -63,20 +63,20 @@ def test_a_render_worker_that_fails_stops_the_build(
     synthetic: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An error raised while a forked worker renders reaches the caller; no site is left."""
-    import kb.render
+    import kb.site.render
 
-    real = kb.render.render_page
+    real = kb.site.render.render_page
     main = __import__("os").getpid()
 
-    def failing(site: object, page: kb.render.Page) -> bytes:
+    def failing(site: object, page: kb.site.render.Page) -> bytes:
         if __import__("os").getpid() != main and page.kind == "claim":
             raise OSError(28, "No space left on device")
         time.sleep(0.02)  # this process is slow, so that the worker surely takes some pages
         return real(site, page)  # type: ignore[arg-type]
 
     monkeypatch.setenv("KB_JOBS", "2")
-    monkeypatch.setattr("kb.render.PARALLEL_MIN", 0)
-    monkeypatch.setattr(kb.render, "render_page", failing)
+    monkeypatch.setattr("kb.site.render.PARALLEL_MIN", 0)
+    monkeypatch.setattr(kb.site.render, "render_page", failing)
     with pytest.raises(OSError, match="No space left"):
         build(synthetic, tmp_path / "site", log=lambda _line: None)
     assert not (tmp_path / "site").exists()
@@ -105,7 +105,7 @@ def test_a_process_that_builds_again_and_again_keeps_nothing_frozen(
     def broken(*_args: object, **_kw: object) -> None:
         raise KBError("a page failed")
 
-    monkeypatch.setattr("kb.render.render_page", broken)
+    monkeypatch.setattr("kb.site.render.render_page", broken)
     (synthetic / "claims" / "c000003.yaml").write_text(
         (synthetic / "claims" / "c000003.yaml").read_text() + "\n# edited\n"
     )

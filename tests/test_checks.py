@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from kb.checks import CODES, check_kb
+from kb.checks import CODES
 from kb.errors import Problem, Severity
-from kb.yamlio import MAX_BYTES
+from kb.pipeline import check_kb
+from kb.reading.yamlio import MAX_BYTES
 
 ROOT = Path(__file__).resolve().parent.parent
 FAILURES = ROOT / "tests" / "data" / "failures"
@@ -160,14 +161,15 @@ def test_kb_check_places_quotes_in_a_forked_process_with_the_same_result(
 
     from conftest import generate_kb
 
-    import kb.checks as checks
+    import kb.fast.placing as placing
+    import kb.pipeline as pipeline
 
     root = generate_kb(tmp_path / "kb")
-    monkeypatch.setattr(checks._Placing, "MIN_QUOTES", 10**9)
-    alone_kb, _, alone = checks.check_kb(root)
-    monkeypatch.setattr(checks._Placing, "MIN_QUOTES", 0)
+    monkeypatch.setattr(placing.Placing, "MIN_QUOTES", 10**9)
+    alone_kb, _, alone = pipeline.check_kb(root)
+    monkeypatch.setattr(placing.Placing, "MIN_QUOTES", 0)
     forked = []
-    real_start = checks._Placing.start
+    real_start = placing.Placing.start
 
     def start(kb_: object) -> object:
         placing = real_start(kb_)  # type: ignore[arg-type]
@@ -179,20 +181,20 @@ def test_kb_check_places_quotes_in_a_forked_process_with_the_same_result(
         monkeypatch.setattr("kb.checks.context.locate", nowhere)  # the fork has the real one
         return placing
 
-    monkeypatch.setattr(checks._Placing, "start", start)
+    monkeypatch.setattr(placing.Placing, "start", start)
     monkeypatch.setattr("kb.checks.context._last", ({}, {}))  # nothing found by the last run
-    both_kb, _, both = checks.check_kb(root)
+    both_kb, _, both = pipeline.check_kb(root)
     assert forked and forked[0] not in (0, os.getpid())
-    monkeypatch.setattr(checks._Placing, "start", real_start)
+    monkeypatch.setattr(placing.Placing, "start", real_start)
     monkeypatch.undo()
-    monkeypatch.setattr(checks._Placing, "MIN_QUOTES", 0)
+    monkeypatch.setattr(placing.Placing, "MIN_QUOTES", 0)
     assert [p.text() for p in both] == [p.text() for p in alone]
     assert both_kb.located == alone_kb.located and both_kb.located
 
     def broken(_kb: object) -> object:
         raise RuntimeError("the forked process fails")
 
-    monkeypatch.setattr(checks, "_places", broken)
-    failed_kb, _, failed = checks.check_kb(root)
+    monkeypatch.setattr(placing, "_places", broken)
+    failed_kb, _, failed = pipeline.check_kb(root)
     assert [p.text() for p in failed] == [p.text() for p in alone]
     assert failed_kb.located == alone_kb.located

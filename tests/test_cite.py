@@ -14,14 +14,14 @@ from typing import Any
 import pytest
 from citedata import SOURCES, write_kb
 
-from kb import citeproc
-from kb.cite import STYLE_LABELS, STYLES, Citation, cite_sources
-from kb.citeformat import html_to_markdown, html_to_text
-from kb.citegroups import group_items, split_group
-from kb.csl import to_csl
-from kb.load import load_kb
-from kb.pandoc import pandoc_path
-from kb.styles import load_style
+from kb.cite import citeproc
+from kb.cite.claims import STYLE_LABELS, STYLES, Citation, cite_sources
+from kb.cite.csl import to_csl
+from kb.cite.format import html_to_markdown, html_to_text
+from kb.cite.groups import group_items, split_group
+from kb.cite.pandoc import pandoc_path
+from kb.cite.styles import load_style
+from kb.reading.load import load_kb
 
 FIVE = tuple(STYLES)
 

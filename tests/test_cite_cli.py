@@ -12,10 +12,10 @@ import pytest
 from citedata import SOURCES, write_kb
 from conftest import RunKB
 
-from kb import citeproc, pandoc
-from kb.cite import cite_sources
-from kb.load import load_kb
-from kb.styles import STYLES
+from kb.cite import citeproc, pandoc
+from kb.cite.claims import cite_sources
+from kb.cite.styles import STYLES
+from kb.reading.load import load_kb
 
 DATA = Path(__file__).resolve().parent / "data"
 QUOTE = "The drug blocks NMDA receptors — that’s the first step"

@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
-from kb.checks import CODES, check_kb
-from kb.load import load_kb
+from kb.checks import CODES
+from kb.pipeline import check_kb
+from kb.reading.load import load_kb
 
 DATA = Path(__file__).resolve().parent / "data"
 TEXT_LINE = re.compile(
@@ -317,9 +318,9 @@ class TestReview:
         self, run_kb: RunKB, make_kb: MakeKB, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         """Unquoted, 012345670123 would read back as the octal number 5744185427."""
-        import kb.fingerprint
+        import kb.text.fingerprint
 
-        monkeypatch.setattr(kb.fingerprint, "fingerprint", lambda kb, claim: "012345670123")
+        monkeypatch.setattr(kb.text.fingerprint, "fingerprint", lambda kb, claim: "012345670123")
         root = make_kb({"experts/r.yaml": "name: R\n", "claims/c.yaml": "statement: C.\n"})
         assert (
             run_kb("-C", root, "review", "c", "--verdict", "accurate", "--reviewer", "r").code == 0

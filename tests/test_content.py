@@ -16,12 +16,12 @@ from pathlib import Path
 import networkx as nx
 import pytest
 
-from kb.checks import check_kb
 from kb.errors import Severity
 from kb.graph import build_graph
-from kb.load import load_kb
 from kb.model import VERDICTS
-from kb.quotes import drift, locate
+from kb.pipeline import check_kb
+from kb.reading.load import load_kb
+from kb.text.quotes import drift, locate
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLE = "nybh-ketamine"

@@ -7,9 +7,9 @@ import re
 import pytest
 
 from kb import docs
-from kb import schema as S
 from kb.checks import CODES
 from kb.model import DIRECTNESS, EVIDENCE_LEVELS, RELATIONS, SNAPSHOT_SCOPES, STANCES, VERDICTS
+from kb.reading import schema as S
 
 TEXT = docs.FORMAT_MD.read_text(encoding="utf-8")
 

@@ -20,14 +20,14 @@ from conftest import RunKB
 from pylatexenc.latex2text import LatexNodes2Text
 
 from kb.checks import run_checks
-from kb.csl import to_csl
+from kb.cite.csl import to_csl
+from kb.cite.pandoc import pandoc_path
+from kb.cite.styles import STYLES
 from kb.export import FORMATS, export_files
 from kb.export.bibtex import entry_type, fields
 from kb.graph import build_graph
-from kb.load import load_kb
 from kb.model import VERDICT_LABELS, KnowledgeBase
-from kb.pandoc import pandoc_path
-from kb.styles import STYLES
+from kb.reading.load import load_kb
 
 DATA = Path(__file__).resolve().parent / "data"
 SPECIAL = r"Odd & ends: 100% of $5, #1, under_score, {braces}, ~tilde, ^caret, back\slash"

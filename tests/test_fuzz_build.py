@@ -22,11 +22,11 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from kb.checks import run_checks
-from kb.cli import print_problems
+from kb.cli.report import print_problems
 from kb.errors import Problem, Severity, printable
 from kb.graph import build_graph
-from kb.load import load_kb
-from kb.render import render_site
+from kb.reading.load import load_kb
+from kb.site.render import render_site
 
 VALID = Path(__file__).resolve().parent / "data" / "valid"
 FILES = {

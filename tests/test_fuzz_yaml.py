@@ -19,13 +19,13 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kb import schema as S
 from kb.checks import CODES, run_checks
 from kb.errors import Problem, Severity
-from kb.fingerprint import fingerprint
 from kb.graph import build_graph, summary
-from kb.load import load_kb
 from kb.model import DIRECTNESS, RELATIONS, STANCES, VERDICTS
+from kb.reading import schema as S
+from kb.reading.load import load_kb
+from kb.text.fingerprint import fingerprint
 
 VALID = Path(__file__).resolve().parent / "data" / "valid"
 FILES = {

@@ -10,7 +10,7 @@ import networkx as nx
 import pytest
 
 from kb.graph import EDGE_TYPES, NODE_TYPES, build_graph, node_id, summary
-from kb.load import load_kb
+from kb.reading.load import load_kb
 
 MakeKB = Callable[[dict[str, str | bytes]], Path]  # the make_kb fixture (conftest.py)
 VALID = Path(__file__).resolve().parent / "data" / "valid"

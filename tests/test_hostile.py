@@ -32,10 +32,11 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from kb.checks import CODES, check_kb
+from kb.checks import CODES
 from kb.errors import Problem
-from kb.load import load_kb
-from kb.yamlio import MAX_BYTES, MAX_DEPTH, read_yaml
+from kb.pipeline import check_kb
+from kb.reading.load import load_kb
+from kb.reading.yamlio import MAX_BYTES, MAX_DEPTH, read_yaml
 
 RunKB = Callable[..., Any]  # the run_kb fixture (conftest.py)
 HOSTILE = Path(__file__).resolve().parent / "data" / "hostile"

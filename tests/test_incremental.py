@@ -122,12 +122,12 @@ def test_an_expert_page_shows_the_titles_of_the_sources_quoted_from_them(
 def test_a_whole_base_is_keyed_as_page_by_page(synthetic: Path) -> None:
     """A build without memory keys every page at once (node digests in a list, places sorted
     as ints): the keys are those a long-running process makes page by page."""
-    import kb.incremental as inc
+    import kb.fast.memory as inc
     from kb.checks import run_checks
     from kb.graph import build_graph
-    from kb.load import load_kb
-    from kb.render import pages
-    from kb.site import prepare
+    from kb.reading.load import load_kb
+    from kb.site.render import pages
+    from kb.site.state import prepare
 
     kb_, problems = load_kb(synthetic)
     graph = build_graph(kb_)

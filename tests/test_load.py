@@ -10,10 +10,10 @@ from typing import ClassVar
 import pytest
 from conftest import fail_helper
 
-from kb.checks import check_kb
 from kb.errors import Problem, Severity
-from kb.load import load_kb
-from kb.yamlio import MAX_BYTES
+from kb.pipeline import check_kb
+from kb.reading.load import load_kb
+from kb.reading.yamlio import MAX_BYTES
 
 MakeKB = Callable[[dict[str, str | bytes]], Path]  # the make_kb fixture (conftest.py)
 
@@ -489,7 +489,7 @@ class TestHelperProcess:
     }
 
     def load(self, root: Path, monkeypatch: pytest.MonkeyPatch, helper: bool) -> tuple[object, ...]:
-        import kb.load as kl
+        import kb.reading.load as kl
 
         monkeypatch.setattr(kl, "_may_fork", lambda files: helper and hasattr(os, "fork"))
         cache: kl.ParseCache = {}
@@ -501,7 +501,7 @@ class TestHelperProcess:
         root = make_kb(self.FILES)
         serial = self.load(root, monkeypatch, helper=False)
         assert serial[5]  # the problems above are all reported
-        import kb.load as kl
+        import kb.reading.load as kl
 
         used: list[int] = []
         unpack = kl._Helper._unpack

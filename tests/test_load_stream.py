@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from conftest import fail_helper
 
-import kb.load as kl
-from kb.load import load_kb
+import kb.reading.load as kl
 from kb.model import Located
-from kb.yamlio import read_yaml
+from kb.reading.load import load_kb
+from kb.reading.yamlio import read_yaml
 
 MakeKB = Callable[[dict[str, str | bytes]], Path]  # the make_kb fixture (conftest.py)
 

@@ -1,4 +1,4 @@
-"""A long-running process (kb serve) keeps what a build made for the next (kb.incremental.Memory):
+"""A long-running process (kb serve) keeps what a build made for the next (kb.fast.memory.Memory):
 after any edit its rebuild must be what a clean build makes, byte for byte, and its graph and
 problems what a fresh process finds."""
 
@@ -13,13 +13,13 @@ from typing import Any
 import networkx as nx
 import pytest
 
-from kb import render, sitedata
 from kb.build import build
 from kb.checks import run_checks
 from kb.errors import Problem
+from kb.fast.memory import MEMORY_KEY, Memory
 from kb.graph import build_graph
-from kb.incremental import MEMORY_KEY, Memory
-from kb.load import load_kb
+from kb.reading.load import load_kb
+from kb.site import render, sitedata
 
 
 def _tree(path: Path) -> dict[str, bytes]:
@@ -218,7 +218,7 @@ def test_a_failed_build_forgets_the_memory(
         raise RuntimeError("broken")
 
     monkeypatch.setattr("kb.graph.update_graph", broken)
-    monkeypatch.setattr("kb.incremental.update_graph", broken)
+    monkeypatch.setattr("kb.fast.memory.update_graph", broken)
     _edit(synthetic / "claims" / "c000003.yaml", 'statement: "', 'statement: "Edited. ')
     with pytest.raises(RuntimeError):
         build(synthetic, site, log=lambda _line: None, parse_cache=cache)
@@ -234,7 +234,7 @@ def test_what_forked_workers_keep_comes_back_and_stays_right(
     """Exports (and assets) made in a forked worker send their memos back through the spool,
     and so do pages the rows of their long tables: the next rebuild uses them, and still equals
     a clean build."""
-    monkeypatch.setattr("kb.render.PARALLEL_MIN", 0)
+    monkeypatch.setattr("kb.site.render.PARALLEL_MIN", 0)
     monkeypatch.setenv("KB_JOBS", "2")
     cache: dict[str, Any] = {}
     site = tmp_path / "site"

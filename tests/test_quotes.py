@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kb.quotes import context, drift, fold_plain, locate, segments, word_diff, words
+from kb.text.quotes import context, drift, fold_plain, locate, segments, word_diff, words
 
 SNAPSHOT = (
     "“It’s a game—changer,” said Dr. Krystal.\n"

@@ -6,7 +6,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kb.commands import _folded
+from kb.cli.commands import _folded
 
 WORDS = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=12)
 

@@ -15,11 +15,12 @@ from sitecrawl import DATA, GOLDEN_KB, REPO, crawl, js_data, parse, render
 
 from kb.checks import run_checks
 from kb.graph import build_graph
-from kb.load import load_kb
-from kb.marks import Highlight, highlighted
-from kb.render import CSP, pages, render_page, render_site
-from kb.site import prepare
-from kb.sitedata import layout
+from kb.reading.load import load_kb
+from kb.site.jinja import CSP
+from kb.site.marks import Highlight, highlighted
+from kb.site.render import pages, render_page, render_site
+from kb.site.sitedata import layout
+from kb.site.state import prepare
 from kb.urls import link, relative
 
 HOSTILE_KB = DATA / "hostile" / "inject"
@@ -228,7 +229,7 @@ def test_overlapping_highlights_keep_every_id() -> None:
 
 @dataclass(frozen=True)
 class FakeCitation:
-    """Stands in for kb.cite.Citation."""
+    """Stands in for kb.cite.claims.Citation."""
 
     style: str
     source: str
@@ -256,31 +257,31 @@ def test_parallel_render_gives_the_same_bytes(
     golden: dict[str, bytes], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """Rendering in forked worker processes (write_files) gives exactly the serial result."""
-    import kb.render
+    import kb.site.render
     from kb.output import SiteWriter
-    from kb.site import build_date_from_env, prepare
+    from kb.site.state import build_date_from_env, prepare
 
-    monkeypatch.setattr(kb.render, "PARALLEL_MIN", 1)
-    monkeypatch.setattr(kb.render, "SHARE_MAX", 2)  # more, smaller shares than asked for
+    monkeypatch.setattr(kb.site.render, "PARALLEL_MIN", 1)
+    monkeypatch.setattr(kb.site.render, "SHARE_MAX", 2)  # more, smaller shares than asked for
     kb_, problems = load_kb(GOLDEN_KB)
     graph = build_graph(kb_)
     problems += run_checks(kb_, graph)
     site = prepare(kb_, graph, problems, {}, build_date=build_date_from_env())
-    todo = kb.render.pages(site)
-    producers = [("assets", lambda: kb.render.assets(site))]
-    producers += kb.render.page_producers(site, todo, shares=4)
+    todo = kb.site.render.pages(site)
+    producers = [("assets", lambda: kb.site.render.assets(site))]
+    producers += kb.site.render.page_producers(site, todo, shares=4)
     heavy = [p for p in todo if p.kind not in ("claim", "expert", "source")]
     assert len(producers) == 1 + len(heavy) + -(-(len(todo) - len(heavy)) // 2)
     with SiteWriter(tmp_path / "site") as writer:
         staging = writer.staging()
-        placed, _ = kb.render.write_files(producers, staging, jobs=2, pages=len(todo))
+        placed, _ = kb.site.render.write_files(producers, staging, jobs=2, pages=len(todo))
         got = {path: (staging.tmp / path).read_bytes() for path, _, _, _ in placed}
     assert dict(sorted(got.items())) == golden
 
 
 def test_dependencies_name_what_a_record_page_shows() -> None:
     """Neighbours for record pages; a topic page also depends on its claims' neighbours."""
-    from kb.render import Page, dependencies
+    from kb.site.render import Page, dependencies
 
     kb_, problems = load_kb(GOLDEN_KB)
     graph = build_graph(kb_)
@@ -298,7 +299,7 @@ def test_long_tables_keep_unchanged_chunks_in_a_long_running_process() -> None:
     rows that changed since the last build, and the markup is what drawing them all gives."""
     from types import SimpleNamespace
 
-    import kb.render
+    import kb.site.jinja
 
     def rows(edited: int | None = None) -> list[tuple[object, ...]]:
         return [
@@ -308,17 +309,17 @@ def test_long_tables_keep_unchanged_chunks_in_a_long_running_process() -> None:
         ]  # fmt: skip
 
     once, kept = SimpleNamespace(caches=None), SimpleNamespace(caches={}, drawn={})
-    first = kb.render.table(kept, "claim_rows", rows())  # type: ignore[arg-type]
-    assert first == kb.render.table(once, "claim_rows", rows())  # type: ignore[arg-type]
+    first = kb.site.jinja.table(kept, "claim_rows", rows())  # type: ignore[arg-type]
+    assert first == kb.site.jinja.table(once, "claim_rows", rows())  # type: ignore[arg-type]
     assert "Ed &lt;Itor&gt;" in first and first.count("<tr ") == 450
     kept.caches, kept.drawn = kept.drawn, {}  # as the build keeps them for the next one
     before = list(kept.caches["rows:claim_rows"].values())
-    second = kb.render.table(kept, "claim_rows", rows(edited=250))  # type: ignore[arg-type]
-    assert second == kb.render.table(once, "claim_rows", rows(edited=250))  # type: ignore[arg-type]
+    second = kb.site.jinja.table(kept, "claim_rows", rows(edited=250))  # type: ignore[arg-type]
+    assert second == kb.site.jinja.table(once, "claim_rows", rows(edited=250))  # type: ignore[arg-type]
     after = list(kept.drawn["rows:claim_rows"].values())
     assert [a is b for a, b in zip(before, after, strict=True)] == [True, False, True]
     same = [("error", "E", "code", "m", "a:1:1", "a", 1, None, None, None)] * 400  # equal chunks
-    drawn = kb.render.table(kept, "problem_rows", same)  # type: ignore[arg-type]
+    drawn = kb.site.jinja.table(kept, "problem_rows", same)  # type: ignore[arg-type]
     assert drawn.count("<tr ") == 400
 
 
@@ -329,8 +330,8 @@ def test_a_hub_draws_its_first_neighbours_in_order_and_counts_the_rest(tmp_path:
 
     from conftest import generate_kb
 
-    from kb.localgraph import local_graph
-    from kb.present import Links
+    from kb.site.localgraph import local_graph
+    from kb.site.present import Links
 
     root = generate_kb(tmp_path / "kb", claims=80)
     kb_, problems = load_kb(root)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kb.yamlio import KEY, MAX_DEPTH, decode, read_yaml
+from kb.reading.yamlio import KEY, MAX_DEPTH, decode, read_yaml
 
 
 def issues(text: str) -> list[tuple[str, int, int]]:

@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from yaml import events as ev
 
-import kb.yamlio as Y
-from kb.yamlio import DUPLICATE, KEY, Issue, Marks, read_yaml
+import kb.reading.yamlio as Y
+from kb.reading.yamlio import DUPLICATE, KEY, Issue, Marks, read_yaml
 
 Marks_ = dict[tuple[Any, ...], tuple[int, int]]
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import networkx as nx
 
 from kb.model import Claim, ClaimId, KnowledgeBase, Quote, SourceId
-from kb.quotes import Folded, fold, locate
+from kb.text.quotes import Folded, fold, locate
 
 # (snapshot text, words, prefix, suffix): what locate() is given, the snapshot unfolded
 SpanKey = tuple[str, str, str | None, str | None]

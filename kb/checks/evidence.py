@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import networkx as nx
 
 from kb.checks.context import Context
-from kb.checks.registry import code, problem
+from kb.codes import code, problem
 from kb.errors import Problem, Severity
 from kb.model import PRIMARY_LEVELS, SourceId
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from kb.checks.context import Context
-from kb.checks.registry import code, problem
+from kb.codes import code, problem
 from kb.errors import Loc, Problem, Severity
 from kb.model import Claim, Quote, Source, SourceId
-from kb.quotes import drift
+from kb.text.quotes import drift
 
 F = "quotes"
 
@@ -163,20 +163,4 @@ def _no_snapshot(sid: SourceId, loc: Loc, claim: Claim) -> Problem:
         loc,
         f"source {sid} has no snapshot (sources/{sid}.txt): the words cannot be checked",
         f"claim:{claim.id}",
-    )
-
-
-@code("snapshot-changed", F)
-def snapshot_changed(src: Source, digest: str) -> Problem:
-    """A snapshot's SHA-256 differs from the `snapshot_sha256` its source records.
-
-    The archived text was edited after it was recorded. If the change is intended, record the new
-    hash; every review that saw the old text becomes stale.
-    """
-    return problem(
-        "snapshot-changed",
-        src.where.at("snapshot_sha256"),
-        f"sources/{src.snapshot} has SHA-256 {digest[:12]}…, not the recorded "
-        f"{(src.snapshot_sha256 or '')[:12]}…: the archived text changed",
-        f"source:{src.id}",
     )

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from kb.checks.context import Context
-from kb.checks.registry import code, did_you_mean, problem
+from kb.codes import code, did_you_mean, problem
 from kb.errors import Loc, Problem
 
 F = "references"

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from kb.checks.context import Context
-from kb.checks.registry import code, problem
+from kb.codes import code, problem
 from kb.errors import Problem, Severity
-from kb.fingerprint import fingerprint, matches
+from kb.text.fingerprint import fingerprint, matches
 
 F = "upkeep"
 

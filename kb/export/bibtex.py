@@ -14,7 +14,7 @@ from typing import Any
 
 import networkx as nx
 
-from kb.csl import to_csl
+from kb.cite.csl import to_csl
 from kb.errors import Problem
 from kb.export.memo import Memo
 from kb.model import KnowledgeBase

@@ -27,8 +27,7 @@ from kb.model import (
     Source,
     SourceId,
 )
-from kb.present import doi_url, identifier_url
-from kb.urls import page_path
+from kb.urls import doi_url, identifier_url, page_path
 
 HERE = "exports/claimreview.jsonld"
 BEST, WORST = max(v for v in VERDICTS.values() if v), min(v for v in VERDICTS.values() if v)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import networkx as nx
 
-from kb.csl import csl_items, to_csl
+from kb.cite.csl import csl_items, to_csl
 from kb.errors import Problem
 from kb.export import jsontext
 from kb.export.memo import Memo
@@ -21,7 +21,7 @@ def export(
 ) -> bytes:
     """Return the sources as a CSL-JSON list sorted by id (CSL fields only, date-parts dates).
 
-    The text of kb.csl.dumps (indented, sorted keys), written by kb.export.jsontext; with a
+    The text of kb.cite.csl.dumps (indented, sorted keys), written by kb.export.jsontext; with a
     `memo`, each item's text is kept by its source's digest (an item shows its source alone).
     """
     if memo is None or not kb.sources:

@@ -449,7 +449,8 @@ class Document:
     # False when the text has no backslash: then no value can hold a control character, as
     # only an escape in a double-quoted scalar can write one (the reader refuses them raw).
     escapes: bool = True
-    # What the loader built from this document (kb.load: kind, id, record, problems), kept with
+    # What the loader built from this document (kb.reading.load: kind, id, record, problems),
+    # kept with
     # it in a long-running caller's parse cache so that an unchanged file is not built again.
     built: Any = None
 

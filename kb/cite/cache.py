@@ -1,6 +1,6 @@
 """A persistent cache of formatted citations: one JSON file per style under `.kb-cache/`.
 
-Entries are stored per group of items that can affect each other (see kb.citeproc), keyed by a
+Entries are stored per group of items that can affect each other (see kb.cite.citeproc), keyed by a
 hash of the style, pandoc's version and the group's CSL data, so a change to one source
 reformats only its group, and a new source that makes an old one ambiguous reformats both.
 """

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kb.errors import KBError
+from kb.model import STYLE_FILES
 
 
 def _styles_dir() -> Path:
@@ -24,13 +25,6 @@ STYLES_DIR = _styles_dir()
 # recommendations: the repository's `vancouver-nlm` is a dependent style whose parent is
 # `nlm-citation-sequence`, so pandoc is given the parent. "chicago" is the author-date variant
 # (18th edition); the notes variants put citations in footnotes, which a "cite this" box cannot.
-STYLE_FILES = {
-    "apa": "apa.csl",
-    "ama": "american-medical-association.csl",
-    "vancouver": "nlm-citation-sequence.csl",
-    "chicago": "chicago-author-date.csl",
-    "mla": "modern-language-association.csl",
-}
 STYLE_LABELS: dict[str, str] = {
     "apa": "APA 7th",
     "ama": "AMA 11th",

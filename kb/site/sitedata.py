@@ -18,8 +18,8 @@ import networkx as nx
 
 from kb.graph import EDGE_TYPES, NODE_TYPES
 from kb.model import Claim, Expert, Source
-from kb.present import VERDICT_ORDER, author_list, verdict_label
-from kb.site import Site
+from kb.site.present import VERDICT_ORDER, author_list, verdict_label
+from kb.site.state import Site
 from kb.urls import node_path, page_path
 
 _WORD = re.compile(r"[^\W_]+")

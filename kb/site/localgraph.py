@@ -9,8 +9,8 @@ from typing import Any
 
 from markupsafe import Markup
 
-from kb.present import EDGE_LABELS, KIND_LABELS, Links, esc, short, verdict_label
-from kb.site import Site
+from kb.site.present import EDGE_LABELS, KIND_LABELS, Links, esc, short, verdict_label
+from kb.site.state import Site
 
 WIDTH, HEIGHT = 820, 420
 _CX, _CY, _RX, _RY = WIDTH / 2, HEIGHT / 2, 190.0, 160.0

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from kb.model import KnowledgeBase, Source, SourceId
-from kb.schema import csl_fields
+from kb.reading.schema import csl_fields
 
 # Keys of a source that belong to the knowledge base, not to CSL.
 KB_FIELDS = frozenset(

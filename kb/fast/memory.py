@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import networkx as nx
@@ -24,28 +25,22 @@ import networkx as nx
 from kb.checks import CheckMemory
 from kb.errors import Problem
 from kb.graph import build_graph, update_graph
-from kb.render import dependencies
-
-# Modules whose code shapes the pages; a change in any of them changes every key.
-_RENDER_MODULES = (
-    "render.py", "site.py", "views.py", "present.py", "localgraph.py", "marks.py", "urls.py",
-    "sitedata.py", "quotes.py", "graph.py", "model.py", "__init__.py",
-)  # fmt: skip
+from kb.site.render import dependencies
 
 
 @cache
 def code_version() -> str:
-    """Hash the templates, static files and rendering modules of the installed kb."""
+    """Hash the templates, static files and every module of the installed kb: what a page
+    shows may depend on any of them, so a change in any changes every page key."""
     h = hashlib.sha1()
-    root = resources.files("kb")
+    root = Path(str(resources.files("kb")))
     for folder in ("templates", "static"):
         for item in sorted((root / folder).iterdir(), key=lambda p: p.name):
             if item.is_file():
                 h.update(item.name.encode() + b"\0" + item.read_bytes())
-    for name in _RENDER_MODULES:
-        item = root / name
-        if item.is_file():
-            h.update(name.encode() + b"\0" + item.read_bytes())
+    for item in sorted(root.rglob("*.py")):
+        name = item.relative_to(root).as_posix()
+        h.update(name.encode() + b"\0" + item.read_bytes())
     return h.hexdigest()
 
 

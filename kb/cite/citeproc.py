@@ -2,13 +2,13 @@
 
 One pandoc call over every source would be simplest, but its disambiguation pass grows much
 faster than the number of items (APA: 0.9 s for 250 items, 37 s for 1,000). So the items are
-split into groups that cannot affect each other (kb.citegroups; a group larger than a batch is
+split into groups that cannot affect each other (kb.cite.groups; a group larger than a batch is
 split by year, with "ghost" copies carrying the rest of its names), whole units are packed into
 batches of about 80 items, and each of `jobs` pandoc processes formats its share of the batches
 through kb/data/citeproc.lua, which runs citeproc once per batch exactly as
 `pandoc --citeproc --csl=S --bibliography=B -t html --wrap=none` does, without paying pandoc's
 start for each. Items that share nothing with any other cannot be disambiguated, so they are
-formatted with the style's disambiguation switched off (kb.styles: `fast_text`), which halves
+formatted with the style's disambiguation switched off (kb.cite.styles: `fast_text`), which halves
 their cost; the output is the same, as the tests check against a plain pandoc call.
 """
 
@@ -24,8 +24,8 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from kb.citecache import CiteCache, Entry
-from kb.citegroups import (
+from kb.cite.cache import CiteCache, Entry
+from kb.cite.groups import (
     FAST_BATCH,
     SLOW_BATCH,
     Batch,
@@ -36,10 +36,10 @@ from kb.citegroups import (
     split_group,
     unit_digest,
 )
-from kb.pandoc import PandocError, run_pandoc
-from kb.styles import Style
+from kb.cite.pandoc import PandocError, run_pandoc
+from kb.cite.styles import Style
 
-LUA = Path(__file__).resolve().parent / "data" / "citeproc.lua"
+LUA = Path(__file__).resolve().parent.parent / "data" / "citeproc.lua"
 
 _CITE = re.compile(r'^<p><span class="citation" data-cites="([^"]*)">(.*)</span></p>$', re.M)
 _ENTRY = re.compile(
@@ -142,7 +142,7 @@ def intext_with_locator(items: Sequence[Item], style: Style, ident: str, locator
 
     `items` must hold the item's group (see group_items), which sets its disambiguation.
     """
-    from kb.citeformat import md_escape
+    from kb.cite.format import md_escape
 
     with tempfile.TemporaryDirectory(prefix="kb-cite-") as tmp:
         bib, csl = Path(tmp) / "bib.json", Path(tmp) / "style.csl"

@@ -18,12 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from kb import schema as S
-from kb.checks import loading as L
-from kb.checks.registry import CODES, apply_severity
-from kb.collector import gc_paused
+from kb.codes import CODES, apply_severity
 from kb.errors import Loc, Problem, Severity, printable
-from kb.fields import RecordReader
 from kb.model import (
     DIRECTNESS,
     EVIDENCE_LEVELS,
@@ -31,6 +27,7 @@ from kb.model import (
     RELATIONS,
     SNAPSHOT_SCOPES,
     STANCES,
+    STYLE_FILES,
     VERDICTS,
     Claim,
     ClaimId,
@@ -48,7 +45,10 @@ from kb.model import (
     Source,
     SourceId,
 )
-from kb.yamlio import MAX_BYTES, Document, Issue, Marks, decode, read_yaml
+from kb.reading import problems as L
+from kb.reading import schema as S
+from kb.reading.fields import RecordReader
+from kb.reading.yamlio import MAX_BYTES, Document, Issue, Marks, decode, read_yaml
 
 RECORD_SUFFIXES = (".yaml", ".yml")
 _ISSUE = {
@@ -77,12 +77,11 @@ def load_kb(root: Path, cache: ParseCache | None = None) -> tuple[KnowledgeBase,
     bytes and what reading them gave, so that only changed files are parsed again; a file whose
     stat() is the same as when it was read is not even read again (see read_file).
 
-    The cyclic garbage collector is paused meanwhile (kb.collector.gc_paused, as for a whole
-    build): loading makes many objects that live on and form no cycles, and each full
-    collection would scan them all again.
+    Callers pause the cyclic garbage collector meanwhile (kb.fast.collector.gc_paused, as
+    kb.pipeline and kb.build do): loading makes many objects that live on and form no cycles,
+    and each full collection would scan them all again.
     """
-    with gc_paused():
-        return _load_kb(Path(root), cache)
+    return _load_kb(Path(root), cache)
 
 
 def _load_kb(root: Path, cache: ParseCache | None) -> tuple[KnowledgeBase, list[Problem]]:
@@ -905,11 +904,11 @@ def _replace_snapshot(
 ) -> Source:
     from dataclasses import replace
 
-    from kb.checks.quotes import snapshot_changed
-
     new = replace(src, snapshot=name, snapshot_text=text, snapshot_sha256=digest)
     if src.snapshot_sha256 and src.snapshot_sha256.strip().lower() != digest:
-        problems.append(snapshot_changed(replace(new, snapshot_sha256=src.snapshot_sha256), digest))
+        problems.append(
+            L.snapshot_changed(replace(new, snapshot_sha256=src.snapshot_sha256), digest)
+        )
     return new
 
 
@@ -952,8 +951,6 @@ def _load_config(root: Path, problems: list[Problem]) -> Config:
     if base_url and not L.check_url(base_url):
         problems.append(L.bad_url(r.loc(("base_url",)), base_url))
         base_url = None
-    from kb.styles import STYLE_FILES
-
     style = r.enum(m, "style", (), STYLE_FILES, "apa") or "apa"
     styles: list[str] = []
     for i, name in enumerate(r.text_list(m, "styles", ())):

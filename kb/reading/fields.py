@@ -7,9 +7,9 @@ from collections.abc import Iterable
 from functools import cache
 from typing import Any
 
-from kb.checks import loading as L
 from kb.errors import Loc, Problem
 from kb.model import Located, Path_
+from kb.reading import problems as L
 
 # C0 controls but tab, line feed and carriage return; and the two non-characters XML refuses.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")

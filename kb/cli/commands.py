@@ -10,11 +10,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from kb.checks import CODES, check_kb, loading
-from kb.checks.registry import did_you_mean
-from kb.cli import exit_code, print_problems
+from kb.checks import CODES
+from kb.cli.report import exit_code, print_problems
+from kb.codes import did_you_mean
 from kb.errors import KBError
 from kb.model import VERDICTS
+from kb.pipeline import check_kb
+from kb.reading import problems as loading
 
 Sub = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
@@ -214,7 +216,7 @@ def _folded(key: str, text: str, width: int = 96) -> list[str]:
 
 def cmd_review(args: argparse.Namespace) -> int:
     """Run `kb review`: replace the claim's review block, keeping the rest of the file as it is."""
-    from kb.fingerprint import fingerprint
+    from kb.text.fingerprint import fingerprint
 
     kb, _g, _problems = check_kb(args.root)
     claim = kb.claims.get(args.claim)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from kb.checks.registry import code, did_you_mean, problem
+from kb.codes import code, did_you_mean, problem
 from kb.errors import Loc, Problem, Severity
+from kb.model import Source
 
 F = "loading"
 ID_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,79}\Z")
@@ -264,3 +265,19 @@ def short(value: object, limit: int = 60) -> str:
     text = repr(value) if not isinstance(value, (list, dict)) else ""
     text = text.replace("\n", "\\n")
     return text if len(text) <= limit else text[: limit - 1] + "…'"
+
+
+@code("snapshot-changed", "quotes")  # a quote check, found while loading
+def snapshot_changed(src: Source, digest: str) -> Problem:
+    """A snapshot's SHA-256 differs from the `snapshot_sha256` its source records.
+
+    The archived text was edited after it was recorded. If the change is intended, record the new
+    hash; every review that saw the old text becomes stale.
+    """
+    return problem(
+        "snapshot-changed",
+        src.where.at("snapshot_sha256"),
+        f"sources/{src.snapshot} has SHA-256 {digest[:12]}…, not the recorded "
+        f"{(src.snapshot_sha256 or '')[:12]}…: the archived text changed",
+        f"source:{src.id}",
+    )

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from markupsafe import Markup
 
 from kb.model import ClaimId, KnowledgeBase, SourceId
-from kb.present import esc
-from kb.quotes import context, locate
+from kb.site.present import esc
+from kb.text.quotes import context, locate
 from kb.urls import origin_anchor, quote_anchor
 
 Span = tuple[int, int]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as _dt
-import importlib
 import os
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
@@ -12,14 +11,15 @@ from typing import Any, Protocol
 
 import networkx as nx
 
+from kb.cite.styles import STYLE_LABELS
 from kb.errors import Problem, Severity
 from kb.graph import node_id
-from kb.marks import Job, QuoteSpans, find_all, highlights
+from kb.site.marks import Job, QuoteSpans, find_all, highlights
 from kb.model import ClaimId, KnowledgeBase, SourceId
 
 
 class CitationLike(Protocol):
-    """What the pages use of a `kb.cite.Citation`."""
+    """What the pages use of a `kb.cite.claims.Citation`."""
 
     @property
     def reference_html(self) -> str: ...
@@ -32,16 +32,6 @@ class CitationLike(Protocol):
 Citations = Mapping[str, Mapping[str, CitationLike]]
 
 
-def _style_labels() -> Mapping[str, str]:
-    try:  # kb.cite is written separately; without it the pages show a plain reference.
-        cite = importlib.import_module("kb.cite")
-    except ImportError:  # pragma: no cover - depends on the tree
-        return {}
-    labels: Mapping[str, str] = getattr(cite, "STYLE_LABELS", {})
-    return labels
-
-
-STYLE_LABELS: Mapping[str, str] = _style_labels()
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,11 +75,11 @@ class Site:
     succ: dict[str, dict[str, dict[Any, dict[str, Any]]]] = field(default_factory=dict)
     pred: dict[str, dict[str, dict[Any, dict[str, Any]]]] = field(default_factory=dict)
     near: dict[str, frozenset[str]] = field(default_factory=dict)  # see `neighbours`
-    # What the browser data (kb.sitedata) keeps between builds of a long-running process: a
+    # What the browser data (kb.site.sitedata) keeps between builds of a long-running process: a
     # kb.export.Memo, or None
     memo: Any = None
-    # A long-running process's caches (kb.incremental.Memory.caches), where long tables find
-    # the rows drawn by the last build ("rows:" + macro; see kb.render.table), or None; and
+    # A long-running process's caches (kb.fast.memory.Memory.caches), where long tables find
+    # the rows drawn by the last build ("rows:" + macro; see kb.site.jinja.table), or None; and
     # what this process drew since the build set `drawn` (the build keeps it for the next)
     caches: dict[str, Any] | None = None
     drawn: dict[str, dict[Any, Any]] = field(default_factory=dict)
@@ -178,7 +168,7 @@ def prepare(
 ) -> Site:
     """Index the knowledge base once for all pages (backlinks, problems, quote places, topics).
 
-    With a `memory` (kb.incremental.Memory), the places of the quotes are found again only for
+    With a `memory` (kb.fast.memory.Memory), the places of the quotes are found again only for
     the claims that changed since the last build, and in the sources they quote.
     """
     shown = sorted(

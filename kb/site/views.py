@@ -9,19 +9,17 @@ from markupsafe import Markup, escape
 
 from kb.errors import Problem, Severity
 from kb.graph import node_id
-from kb.localgraph import local_graph
-from kb.marks import highlighted, in_context
+from kb.site.localgraph import local_graph
+from kb.site.marks import highlighted, in_context
 from kb.model import Claim, Expert, Source
-from kb.present import (
+from kb.site.present import (
     BACK_RELATION_LABELS,
     RELATION_LABELS,
     Links,
     author_list,
     badge,
-    doi_url,
     esc,
     evidence_level_label,
-    identifier_url,
     plain_reference,
     pmid_url,
     safe_reference_html,
@@ -29,9 +27,11 @@ from kb.present import (
     severity_badge,
     stance_badge,
 )
-from kb.quotes import fold_plain, word_diff
-from kb.site import STYLE_LABELS, CitationLike, Site
-from kb.urls import evidence_anchor, origin_anchor, quote_anchor
+from kb.text.quotes import fold_plain, word_diff
+from kb.site.jinja import table
+from kb.cite.styles import STYLE_LABELS
+from kb.site.state import CitationLike, Site
+from kb.urls import doi_url, evidence_anchor, identifier_url, origin_anchor, quote_anchor
 
 View = dict[str, Any]
 
@@ -306,7 +306,6 @@ def _quote_status(src: Source | None, found: list[tuple[int, int]] | None) -> st
 
 def expert_page(site: Site, person: Expert, u: Links) -> View:
     """Return the context of an expert page."""
-    from kb.render import table  # render imports this module
 
     me = node_id("expert", person.id)
     roles = [

@@ -163,31 +163,10 @@ def safe_url(url: object) -> str | None:
     return None
 
 
-def doi_url(doi: object) -> str | None:
-    """Return the resolver URL of a DOI that looks like `10.NNNN/...`."""
-    if isinstance(doi, str) and re.match(r"^10\.\d{4,9}/\S+$", doi.strip()):
-        return "https://doi.org/" + url_quote(doi.strip(), safe="/:;()._-")
-    return None
-
-
 def pmid_url(pmid: object) -> str | None:
     """Return the PubMed URL of a numeric PMID."""
     if isinstance(pmid, (str, int)) and re.fullmatch(r"\d{1,9}", str(pmid).strip()):
         return f"https://pubmed.ncbi.nlm.nih.gov/{str(pmid).strip()}/"
-    return None
-
-
-_IDENTIFIER_URLS = {
-    "orcid": (re.compile(r"^\d{4}-\d{4}-\d{4}-\d{3}[\dX]$"), "https://orcid.org/{}"),
-    "wikidata": (re.compile(r"^Q\d+$"), "https://www.wikidata.org/wiki/{}"),
-}
-
-
-def identifier_url(scheme: str, value: str) -> str | None:
-    """Return the URL of a known person identifier (ORCID, Wikidata) when it is well-formed."""
-    known = _IDENTIFIER_URLS.get(scheme.lower())
-    if known and known[0].match(value):
-        return known[1].format(value)
     return None
 
 

@@ -2,29 +2,25 @@
 
 `cite_sources` gives every source's reference and in-text citation in each style (the site's
 "cite this" and reference boxes use it); `cite_claim` lays out one claim's quotes with their
-citations (`kb cite`). Formatting is done by kb.citeproc (grouped, parallel, cached).
+citations (`kb cite`). Formatting is done by kb.cite.citeproc (grouped, parallel, cached).
 """
 
 from __future__ import annotations
 
-import argparse
-import difflib
 import html
-import sys
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from kb.build import cache_dir
-from kb.citeformat import ClaimBlock, QuoteBlock, html_to_text, render_block
-from kb.citegroups import SLOW_BATCH, group_items, split_group
-from kb.citeproc import format_items, intext_with_locator
-from kb.csl import csl_items
-from kb.errors import Problem, Severity
+from kb.cite.citeproc import format_items, intext_with_locator
+from kb.cite.csl import csl_items
+from kb.cite.format import ClaimBlock, QuoteBlock, html_to_text, render_block
+from kb.cite.groups import SLOW_BATCH, group_items, split_group
+from kb.cite.styles import STYLE_LABELS, STYLES, load_style
+from kb.errors import Problem
 from kb.model import VERDICT_LABELS, Claim, ClaimId, KnowledgeBase, Source
-from kb.styles import STYLE_LABELS, STYLES, load_style
 
-__all__ = ["STYLES", "STYLE_LABELS", "Citation", "cite_claim", "cite_sources", "register"]
+__all__ = ["STYLES", "STYLE_LABELS", "Citation", "cite_claim", "cite_sources"]
 DISPUTED = frozenset({"misleading", "inaccurate"})
 FORMATS = ("text", "markdown", "html")
 CACHE_DIR = ".kb-cache"
@@ -181,90 +177,3 @@ def _pinpointed(kb: KnowledgeBase, style_name: str, sid: str, locator: str) -> s
     parts = split_group(style, group, SLOW_BATCH)
     part, ghosts = next((p, g) for p, g in parts if any(it["id"] == sid for it in p))
     return intext_with_locator([*part, *ghosts], style, sid, locator)
-
-
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the `cite` subcommand."""
-    p = sub.add_parser(
-        "cite",
-        help="print a claim's verified quote with its citation in a style",
-        description="Print each claim's quotes exactly as verified, who said them, an in-text\n"
-        "citation (with the quote's locator) and the reference entry, formatted by pandoc's\n"
-        "citeproc from the official CSL style. A claim rated misleading or inaccurate is\n"
-        "refused unless --allow-disputed; any verdict other than accurate is shown, and an\n"
-        "unreviewed claim is marked.",
-        epilog="examples:\n  kb cite nmda-blockade\n"
-        "  kb cite nmda-blockade synaptogenesis --style ama --format markdown\n"
-        "  kb cite nmda-blockade --style path/to/nature.csl",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument("claims", nargs="+", metavar="CLAIM", help="claim ids (file stems in claims/)")
-    p.add_argument(
-        "--style",
-        help=f"{', '.join(STYLES)} or a .csl file (default: kb.yaml's style, else apa)",
-    )
-    p.add_argument("--format", choices=FORMATS, default="text", help="output format")
-    p.add_argument(
-        "--allow-disputed", action="store_true", help="cite claims rated misleading or inaccurate"
-    )
-    p.set_defaults(func=cmd_cite)
-
-
-def cmd_cite(args: argparse.Namespace) -> int:
-    """Run `kb cite`."""
-    from kb.load import load_kb
-
-    kb, problems = load_kb(args.root)
-    errors = [p for p in problems if p.severity is Severity.ERROR]
-    if errors:
-        for p in errors:
-            print(p.text(), file=sys.stderr)
-        return 1
-    unknown = [c for c in args.claims if c not in kb.claims]
-    for c in unknown:
-        close = difflib.get_close_matches(c, list(kb.claims), n=3)
-        hint = f"; did you mean {' or '.join(close)}?" if close else ""
-        print(f"kb cite: unknown claim {c!r}{hint}", file=sys.stderr)
-    if unknown:
-        return 2
-    style = args.style or kb.config.style or "apa"
-    load_style(style, kb.root)  # a bad style is bad usage, before any work
-    code, blocks, wanted = 0, [], []
-    for cid in dict.fromkeys(args.claims):
-        claim = kb.claims[ClaimId(cid)]
-        if claim.verdict in DISPUTED and not args.allow_disputed:
-            why = f": {claim.review.rationale}" if claim.review and claim.review.rationale else ""
-            print(
-                f"kb cite: {cid} is rated {VERDICT_LABELS[claim.verdict].lower()}{why}\n"
-                "  not cited; pass --allow-disputed to cite it anyway",
-                file=sys.stderr,
-            )
-            code = 1
-            continue
-        wanted.append(cid)
-    needed = set().union(*(claim_sources(kb.claims[ClaimId(c)]) for c in wanted))
-    cache = cache_dir(kb.root)  # None when .kb-cache is a link leading elsewhere
-    citations = cite_sources(kb, [style], cache, only=needed) if wanted else {}
-    checked = _quote_problems(kb) if wanted else []
-    for cid in wanted:
-        blocks.append(cite_claim(kb, cid, style, args.format, citations=citations,
-                                 problems=checked))  # fmt: skip
-    sys.stdout.write("\n".join(blocks))
-    return code
-
-
-def _quote_problems(kb: KnowledgeBase) -> list[Problem]:
-    """Run the quote checks (quote-not-found and its kin) so unverified quotes are flagged."""
-    try:
-        from kb.checks import CODES
-        from kb.checks.context import Context
-        from kb.graph import build_graph
-    except ImportError:  # pragma: no cover - the checks are part of kb
-        return []
-    ctx = Context(kb, build_graph(kb))
-    found: list[Problem] = []
-    for code in QUOTE_CODES:
-        c = CODES.get(code)
-        if c is not None and c.runs and kb.config.severity.get(code) != "off":
-            found.extend(c.func(ctx))
-    return found

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from kb.csl import all_names, first_names
-from kb.styles import Style
+from kb.cite.csl import all_names, first_names
+from kb.cite.styles import Style
 
 ENGINE = "kb-citeproc 2"  # part of every cache key: change it when the output format changes
 FAST_BATCH = 200  # items per batch when nothing needs disambiguation
@@ -153,7 +153,7 @@ def split_group(style: Style, group: list[Item], limit: int) -> list[tuple[list[
 
 def unit_digest(style: Style, items: list[Item], ghosts: list[Item]) -> str:
     """Identify a unit's formatted output: the style, pandoc, this code and the items' data."""
-    from kb.pandoc import pandoc_version  # imported late: it runs pandoc once
+    from kb.cite.pandoc import pandoc_version  # imported late: it runs pandoc once
 
     h = hashlib.sha256(f"{ENGINE}\n{pandoc_version()}\n{style.digest}\n".encode())
     h.update(json.dumps([items, ghosts], sort_keys=True, ensure_ascii=False).encode("utf-8"))

@@ -1,0 +1,53 @@
+"""How the command line reports problems: text lines, JSON, GitHub annotations; exit codes."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+from kb.errors import Problem, Severity, printable
+
+
+def print_problems(
+    problems: Sequence[Problem], fmt: str = "text", stream: TextIO | None = None
+) -> None:
+    """Print problems as text lines, a JSON array, or GitHub workflow annotations."""
+    out = stream or sys.stdout
+    if fmt == "json":
+        text = json.dumps([p.as_dict() for p in problems], indent=2, ensure_ascii=False)
+        print(_RAW_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text), file=out)
+        return
+    for p in problems:
+        if fmt == "github":
+            level = "error" if p.severity is Severity.ERROR else "warning"
+            msg = _gh_escape(printable(f"{p.message} [{p.code}]"))
+            print(
+                f"::{level} file={_gh_escape(printable(p.loc.path), True)},line={p.loc.line},"
+                f"col={p.loc.col},title={p.code}::{msg}",
+                file=out,
+            )
+        else:
+            print(p.text(), file=out)
+
+
+# What json.dumps leaves raw but a terminal must not see: C1 controls, bidi overrides, line and
+# paragraph separators, lone surrogates (C0 controls are already escaped). Same JSON, escaped.
+_RAW_IN_JSON = re.compile(
+    "[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+
+
+def _gh_escape(text: str, prop: bool = False) -> str:
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    if prop:
+        text = text.replace(":", "%3A").replace(",", "%2C")
+    return text
+
+
+def exit_code(problems: Sequence[Problem], strict: bool) -> int:
+    """1 when there are errors (or warnings under --strict), else 0."""
+    bad = {Severity.ERROR, Severity.WARNING} if strict else {Severity.ERROR}
+    return 1 if any(p.severity in bad for p in problems) else 0

@@ -1,0 +1,54 @@
+"""The one way every command opens a knowledge base: records, graph, problems.
+
+`open_base(root)` reads the files (kb.reading), makes the graph (kb.graph) and runs the checks
+(kb.checks); every command that needs a checked base (check, cite, export, graph) calls it.
+The build (kb.build) does the same stages itself, timed and with its memory between builds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import networkx as nx
+
+from kb.checks import run_checks
+from kb.errors import Problem, Severity
+from kb.fast.collector import gc_paused
+from kb.fast.placing import Placing
+from kb.graph import build_graph
+from kb.model import KnowledgeBase
+from kb.reading.load import load_kb
+
+
+@dataclass
+class Base:
+    """A knowledge base as read and checked: its records, graph and every problem, by place."""
+
+    kb: KnowledgeBase
+    graph: nx.MultiDiGraph[str]
+    problems: list[Problem]
+
+    @property
+    def errors(self) -> list[Problem]:
+        """The problems that are errors."""
+        return [p for p in self.problems if p.severity is Severity.ERROR]
+
+
+def open_base(root: Path) -> Base:
+    """Load, graph and check the knowledge base at `root`; return every problem, by place."""
+    with gc_paused():
+        kb, problems = load_kb(root)
+        placing = Placing.start(kb)
+        try:
+            graph = build_graph(kb)
+        finally:
+            placing.finish(kb)  # the forked process is waited for, whatever happens here
+        problems = sorted([*problems, *run_checks(kb, graph)], key=Problem.sort_key)
+    return Base(kb, graph, problems)
+
+
+def check_kb(root: Path) -> tuple[KnowledgeBase, nx.MultiDiGraph[str], list[Problem]]:
+    """`open_base` as a tuple (kb, graph, problems)."""
+    base = open_base(root)
+    return base.kb, base.graph, base.problems
