@@ -1,31 +1,33 @@
-"""The build: load, graph, check, cite, render, export, write — one readable function."""
+"""The build: load, graph, check, cite, render, export, write — in order, one stage at a time.
+
+Everything that only makes builds fast (the memory between builds, forked workers, the
+collector's pauses) lives in kb.fast; this module calls it at each stage.
+"""
 
 from __future__ import annotations
 
-import contextlib
 import gc
-import multiprocessing as mp
-import os
-import pickle
-import shutil
 import sys
-import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from kb.errors import KBError, Problem, Severity
+from kb.checks import run_checks
+from kb.errors import Problem, Severity
+from kb.export import EXPORT_DIR, FORMATS, Memo
 from kb.fast.collector import gc_paused
-from kb.output import SiteWriter
-from kb.reading.files import cache_dir
-
-if TYPE_CHECKING:
-    from kb.fast.memory import Memory
-    from kb.site.render import Producer
+from kb.fast.memory import Memory, page_keys
+from kb.fast.pending import Pending
+from kb.fast.spool import Spool, keeping_rows
+from kb.fast.workers import Producer, default_jobs, page_producers, write_files
+from kb.graph import build_graph
+from kb.output import SiteWriter, check_out_dir
+from kb.reading.load import load_kb
+from kb.site.render import assets, pages
+from kb.site.state import build_date_from_env, prepare, with_citations
 
 DEFAULT_OUT = "site"
 
@@ -68,8 +70,6 @@ def build(
     A long-running caller (`kb serve`, the benchmark) passes the same `parse_cache` to every
     build so that only files whose bytes changed are parsed again.
     """
-    from kb.fast.memory import Memory
-
     frozen = gc.get_freeze_count()  # a caller's own frozen objects are left frozen
     try:
         return _build(Path(root), out, strict, log, parse_cache, Memory.of(parse_cache))
@@ -91,11 +91,6 @@ def _build(
     parse_cache: dict[str, Any] | None,
     memory: Memory | None,
 ) -> BuildReport:
-    from kb.checks import run_checks
-    from kb.graph import build_graph
-    from kb.output import check_out_dir
-    from kb.reading.load import load_kb
-    from kb.site.render import write_files
 
     say = log or (lambda line: print(line, file=sys.stderr))
     out = Path(out) if out is not None else root / DEFAULT_OUT
@@ -110,7 +105,7 @@ def _build(
             memory.note(kb)
         known = memory.citations() if memory is not None else None
         # pandoc works on other cores meanwhile
-        pending = _Pending(kb) if known is None else _Pending.done(known)
+        pending = Pending(kb) if known is None else Pending.done(known)
         with report.stage("graph"):
             graph = memory.graph_of(kb) if memory is not None else build_graph(kb)
         with report.stage("checks"):
@@ -137,7 +132,7 @@ def _build(
                 memory.keep_citations(citations)
             return citations
 
-        spool = _Spool(memory, memory.warm()) if memory is not None else None
+        spool = Spool(memory, memory.warm()) if memory is not None else None
         try:
             t0 = time.perf_counter()
             with gc_paused(freeze=True):  # indexes that live to the end
@@ -175,178 +170,6 @@ def _build(
     return report
 
 
-class _Pending:
-    """Citations formatted beside the graph and the checks: pandoc runs in its own processes,
-    and the Python side (preparing items, reading the cache, parsing pandoc's output) runs in a
-    forked process for a large base, so that it does not hold the main thread's interpreter
-    lock; in a thread for a small base or where forking is unsafe (other threads running, as in
-    `kb serve`)."""
-
-    FORK_MIN_SOURCES = 200
-
-    def __init__(self, kb: Any) -> None:
-        self._result: dict[str, dict[str, Any]] = {}
-        self._error: BaseException | None = None
-        self.seconds = 0.0
-        self._proc: Any = None
-        self._thread: threading.Thread | None = None
-        if kb is None:
-            return
-        forkable = hasattr(os, "fork") and sys.platform != "darwin"
-        if forkable and len(kb.sources) >= self.FORK_MIN_SOURCES and threading.active_count() == 1:
-            ctx = mp.get_context("fork")
-            self._recv, send = ctx.Pipe(duplex=False)
-            self._proc = ctx.Process(target=_cite_child, args=(kb, send), daemon=True)
-            self._proc.start()
-            send.close()
-        else:
-            self._thread = threading.Thread(target=self._run, args=(kb,), name="kb-citations")
-            self._thread.start()
-
-    @classmethod
-    def done(cls, citations: dict[str, dict[str, Any]]) -> _Pending:
-        """Citations already at hand (those of the last build: no source changed since)."""
-        made = cls(None)
-        made._result = citations
-        return made
-
-    def _run(self, kb: Any) -> None:
-        t0 = time.perf_counter()
-        try:
-            self._result = _citations(kb)
-        except BaseException as exc:  # handed to the main thread by result()
-            self._error = exc
-        self.seconds = time.perf_counter() - t0
-
-    def wait(self) -> None:
-        """Wait for the work to end."""
-        if self._thread is not None:
-            self._thread.join()
-        elif self._proc is not None:
-            with contextlib.suppress(Exception):  # not needed: the build stops anyway
-                self._receive()
-
-    def _receive(self) -> None:
-        proc, self._proc = self._proc, None
-        try:
-            status, payload, self.seconds = self._recv.recv()
-        except EOFError:
-            proc.join(5)
-            raise KBError(
-                f"formatting the citations stopped unexpectedly (exit code {proc.exitcode})"
-            ) from None
-        finally:
-            self._recv.close()
-        proc.join()
-        if status == "ok":
-            self._result = payload
-        else:
-            self._error = payload
-
-    def result(self) -> dict[str, dict[str, Any]]:
-        """Wait for the citations; raise what formatting them raised."""
-        if self._thread is not None:
-            self._thread.join()
-        elif self._proc is not None:
-            self._receive()
-        if self._error is not None:
-            raise self._error
-        return self._result
-
-
-def _cite_child(kb: Any, send: Any) -> None:  # pragma: no cover - runs in a forked process
-    t0 = time.perf_counter()
-    try:
-        result: tuple[str, Any, float] = ("ok", _citations(kb), 0.0)
-    except BaseException as exc:
-        result = ("error", exc, 0.0)
-    result = (result[0], result[1], time.perf_counter() - t0)
-    try:
-        send.send(result)
-    except Exception as exc:  # an exception that cannot be pickled: say what it was
-        send.send(("error", KBError(f"formatting the citations failed: {exc}"), result[2]))
-    finally:
-        send.close()
-
-
-def _citations(kb: Any) -> dict[str, dict[str, Any]]:
-    from kb.cite.claims import cite_sources
-    from kb.model import STYLE_FILES
-
-    styles = kb.config.styles or tuple(STYLE_FILES)
-    result: dict[str, dict[str, Any]] = cite_sources(
-        kb, styles=styles, cache_dir=cache_dir(kb.root)
-    )
-    return result
-
-
-class _Spool:
-    """Brings back to this process what producers keep for the next build (their memos).
-
-    When the memos are warm (the last build filled them), a forked worker that takes such a
-    producer declines it and this process runs it after the parallel work (`declined`): the
-    work is small, and the memos stay here. When they are cold (a first build), workers run
-    them too and pickle the memos into a folder of its own, read after the work (`collect`).
-    """
-
-    def __init__(self, memory: Memory, warm: bool) -> None:
-        self.memory = memory
-        self.warm = warm
-        self.pid = os.getpid()
-        self.folder = Path(tempfile.mkdtemp(prefix="kb-memo-"))
-        self.count = 0
-        self.makers: list[Producer] = []
-        self.merged: dict[str, dict[Any, Any]] = {}  # see keep(merge=True)
-
-    def producer(self, what: str, make: Callable[[], Mapping[str, bytes]]) -> Producer:
-        """Wrap a producer that keeps a memo: in a worker, declined when the memos are warm."""
-        number = len(self.makers)
-        self.makers.append((what, make))
-
-        def run() -> Mapping[str, bytes]:
-            if self.warm and os.getpid() != self.pid:
-                (self.folder / f"{number}.declined").touch()
-                return {}
-            return make()
-
-        return (what, run)
-
-    def keep(self, name: str, value: Any, merge: bool = False) -> None:
-        """Keep `value` as the memory's cache `name` (from this process or a worker); `merge`:
-        `value` is a dict, and the cache becomes the union of every dict kept under `name` in
-        this build, by any process (replacing the last build's when the work is over)."""
-        if os.getpid() == self.pid:
-            if merge:
-                self.merged.setdefault(name, {}).update(value)
-            else:
-                self.memory.caches[name] = value
-            return
-        self.count += 1  # in a worker: its own count, its own file names
-        path = self.folder / f"{os.getpid()}-{self.count}"
-        with open(path.with_suffix(".part"), "wb") as fh:
-            pickle.dump((name, value, merge), fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(path.with_suffix(".part"), path.with_suffix(".pickle"))
-
-    def declined(self) -> list[Producer]:
-        """The producers that workers declined: this process runs them now."""
-        numbers = sorted(int(p.stem) for p in self.folder.glob("*.declined"))
-        return [self.makers[n] for n in numbers]
-
-    def collect(self) -> None:
-        """Read what workers kept, then remove the folder."""
-        try:
-            for path in sorted(self.folder.glob("*.pickle")):
-                with open(path, "rb") as fh:
-                    name, value, merge = pickle.load(fh)
-                if merge:
-                    self.merged.setdefault(name, {}).update(value)
-                else:
-                    self.memory.caches[name] = value
-            self.memory.caches.update(self.merged)
-        finally:
-            shutil.rmtree(self.folder, ignore_errors=True)
-
-
 def _plan(
     kb: Any,
     graph: Any,
@@ -354,7 +177,7 @@ def _plan(
     cited: Callable[[], Any],
     writer: SiteWriter,
     memory: Memory | None = None,
-    spool: _Spool | None = None,
+    spool: Spool | None = None,
 ) -> tuple[list[Producer], dict[str, str], list[str], int]:
     """Decide what to make: the exports, the assets, and the pages whose inputs changed (the
     others are `reused`: linked from the previous site); `keys` are the page keys to record.
@@ -363,9 +186,6 @@ def _plan(
     The site is indexed before `cited()` is called to wait for the citations (pandoc is still
     at work on a first build): only the page keys and the pages need them.
     """
-    from kb.fast.memory import page_keys
-    from kb.site.render import assets, default_jobs, page_producers, pages
-    from kb.site.state import build_date_from_env, prepare, with_citations
 
     exports = _export_producers(kb, graph, problems, memory, spool)
     site = prepare(
@@ -384,8 +204,6 @@ def _plan(
     skip = set(reused)
     todo = [p for p in every if p.path not in skip]
     if memory is not None and spool is not None:
-        from kb.export import Memo
-
         memo = site.memo = Memo(
             memory.digests, memory.world, memory.structure, memory.caches.get("assets", {})
         )
@@ -405,23 +223,8 @@ def _plan(
     shared = page_producers(site, todo, shares=default_jobs() * 8)
     if memory is not None and spool is not None:
         site.caches = memory.caches
-        shared = [_keeping_rows(site, spool, p) for p in shared]
+        shared = [keeping_rows(site, spool, p) for p in shared]
     return [*producers, *shared], keys, reused, len(todo)
-
-
-def _keeping_rows(site: Any, spool: _Spool, producer: Producer) -> Producer:
-    """Wrap a page producer so that the table rows it draws are kept for the next build, also
-    when a worker draws them (see kb.site.jinja.table)."""
-    what, make = producer
-
-    def run() -> Mapping[str, bytes]:
-        site.drawn = {}
-        files = make()
-        for name, drawn in site.drawn.items():
-            spool.keep(name, drawn, merge=True)
-        return files
-
-    return (what, run)
 
 
 def _export_producers(
@@ -429,11 +232,10 @@ def _export_producers(
     graph: Any,
     problems: list[Problem],
     memory: Memory | None = None,
-    spool: _Spool | None = None,
+    spool: Spool | None = None,
 ) -> dict[str, Producer]:
     """One producer per export file: {site path: producer}; with a memory (and its spool),
     each export keeps what it encoded for the next build."""
-    from kb.export import EXPORT_DIR, FORMATS, Memo
 
     def one(path: str, func: Any) -> Producer:
         if memory is None or spool is None:

@@ -10,6 +10,7 @@ import pytest
 from conftest import generate_kb
 
 import kb.build
+import kb.fast.pending
 from kb.build import build
 from kb.errors import KBError
 
@@ -34,8 +35,8 @@ def test_forked_citations_and_workers_give_the_same_site(
     serial = build(synthetic, tmp_path / "serial", log=lambda _line: None)
     assert serial.exit_code == 0
     monkeypatch.setenv("KB_JOBS", "2")
-    monkeypatch.setattr(kb.build._Pending, "FORK_MIN_SOURCES", 0)
-    monkeypatch.setattr("kb.site.render.PARALLEL_MIN", 0)
+    monkeypatch.setattr(kb.fast.pending.Pending, "FORK_MIN_SOURCES", 0)
+    monkeypatch.setattr("kb.fast.workers.PARALLEL_MIN", 0)
     parallel = build(synthetic, tmp_path / "parallel", log=lambda _line: None)
     assert parallel.exit_code == 0
     assert parallel.work["citations"] > 0  # timed in the child and sent back
@@ -51,8 +52,8 @@ def test_an_error_formatting_citations_reaches_the_caller(
     def broken(_kb: object) -> dict[str, object]:
         raise KBError("pandoc is not installed")
 
-    monkeypatch.setattr(kb.build, "_citations", broken)
-    monkeypatch.setattr(kb.build._Pending, "FORK_MIN_SOURCES", fork_min)
+    monkeypatch.setattr(kb.fast.pending, "_citations", broken)
+    monkeypatch.setattr(kb.fast.pending.Pending, "FORK_MIN_SOURCES", fork_min)
     with pytest.raises(KBError, match="pandoc is not installed"):
         build(synthetic, tmp_path / "site", log=lambda _line: None)
     assert not (tmp_path / "site").exists()
@@ -75,7 +76,7 @@ def test_a_render_worker_that_fails_stops_the_build(
         return real(site, page)  # type: ignore[arg-type]
 
     monkeypatch.setenv("KB_JOBS", "2")
-    monkeypatch.setattr("kb.site.render.PARALLEL_MIN", 0)
+    monkeypatch.setattr("kb.fast.workers.PARALLEL_MIN", 0)
     monkeypatch.setattr(kb.site.render, "render_page", failing)
     with pytest.raises(OSError, match="No space left"):
         build(synthetic, tmp_path / "site", log=lambda _line: None)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kb.build import _citations
+from kb.fast.pending import _citations
 from kb.reading.load import load_kb
 
 SOURCE = "type: book\ntitle: A Book\nauthor: [{family: Li, given: Na}]\nissued: 2010\n"

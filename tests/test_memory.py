@@ -234,7 +234,7 @@ def test_what_forked_workers_keep_comes_back_and_stays_right(
     """Exports (and assets) made in a forked worker send their memos back through the spool,
     and so do pages the rows of their long tables: the next rebuild uses them, and still equals
     a clean build."""
-    monkeypatch.setattr("kb.site.render.PARALLEL_MIN", 0)
+    monkeypatch.setattr("kb.fast.workers.PARALLEL_MIN", 0)
     monkeypatch.setenv("KB_JOBS", "2")
     cache: dict[str, Any] = {}
     site = tmp_path / "site"

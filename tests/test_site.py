@@ -257,24 +257,25 @@ def test_parallel_render_gives_the_same_bytes(
     golden: dict[str, bytes], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """Rendering in forked worker processes (write_files) gives exactly the serial result."""
+    import kb.fast.workers
     import kb.site.render
     from kb.output import SiteWriter
     from kb.site.state import build_date_from_env, prepare
 
-    monkeypatch.setattr(kb.site.render, "PARALLEL_MIN", 1)
-    monkeypatch.setattr(kb.site.render, "SHARE_MAX", 2)  # more, smaller shares than asked for
+    monkeypatch.setattr(kb.fast.workers, "PARALLEL_MIN", 1)
+    monkeypatch.setattr(kb.fast.workers, "SHARE_MAX", 2)  # more, smaller shares than asked for
     kb_, problems = load_kb(GOLDEN_KB)
     graph = build_graph(kb_)
     problems += run_checks(kb_, graph)
     site = prepare(kb_, graph, problems, {}, build_date=build_date_from_env())
     todo = kb.site.render.pages(site)
     producers = [("assets", lambda: kb.site.render.assets(site))]
-    producers += kb.site.render.page_producers(site, todo, shares=4)
+    producers += kb.fast.workers.page_producers(site, todo, shares=4)
     heavy = [p for p in todo if p.kind not in ("claim", "expert", "source")]
     assert len(producers) == 1 + len(heavy) + -(-(len(todo) - len(heavy)) // 2)
     with SiteWriter(tmp_path / "site") as writer:
         staging = writer.staging()
-        placed, _ = kb.site.render.write_files(producers, staging, jobs=2, pages=len(todo))
+        placed, _ = kb.fast.workers.write_files(producers, staging, jobs=2, pages=len(todo))
         got = {path: (staging.tmp / path).read_bytes() for path, _, _, _ in placed}
     assert dict(sorted(got.items())) == golden
 

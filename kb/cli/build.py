@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from kb.build import DEFAULT_OUT, build
 from kb.errors import KBError
 
 
@@ -21,9 +20,7 @@ def register(sub: Any) -> None:
         epilog="example:\n  kb build --out site --strict",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument(
-        "--out", type=Path, help=f"output folder (default: {DEFAULT_OUT}/ in the knowledge base)"
-    )
+    p.add_argument("--out", type=Path, help="output folder (default: site/ in the knowledge base)")
     p.add_argument("--strict", action="store_true", help="warnings stop the build too")
     p.add_argument("--timings", action="store_true", help="print the time each stage took")
     p.set_defaults(func=cmd_build)
@@ -31,6 +28,8 @@ def register(sub: Any) -> None:
 
 def cmd_build(args: argparse.Namespace) -> int:
     """Run `kb build`."""
+    from kb.build import build  # here: `kb --help` need not load the build
+
     if args.out is not None and not args.out.is_absolute():
         args.out = Path.cwd() / args.out
     try:
