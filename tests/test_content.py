@@ -46,9 +46,11 @@ EXPECTED_WARNINGS = {
     ("secondary-only", "claim:animal-tranquilizer-recreational"),
     ("secondary-only", "claim:psychotherapy-rewiring"),
     ("secondary-only", "claim:new-connections-unique"),
-    # Psilocybin's status: government reference pages only; the DEA's and FDA's own
+    # Psilocybin's status and use: government reference pages only; the DEA's and FDA's own
     # pages were not found.
     ("secondary-only", "claim:psilocybin-verified-treatment"),
+    ("secondary-only", "claim:psilocybin-magic-mushrooms"),
+    ("secondary-only", "claim:psilocybin-illegal-use"),
 }
 
 
