@@ -182,7 +182,6 @@ def test_kb_check_places_quotes_in_a_forked_process_with_the_same_result(
         return placing
 
     monkeypatch.setattr(placing.Placing, "start", start)
-    monkeypatch.setattr("kb.checks.context._last", ({}, {}))  # nothing found by the last run
     both_kb, _, both = pipeline.check_kb(root)
     assert forked and forked[0] not in (0, os.getpid())
     monkeypatch.setattr(placing.Placing, "start", real_start)

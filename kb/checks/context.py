@@ -14,10 +14,15 @@ from kb.text.quotes import Folded, fold, locate
 SpanKey = tuple[str, str, str | None, str | None]
 Spans = list[tuple[int, int]]
 
-# What the last run folded and found, by the texts themselves: a long-running process (kb serve)
-# checks again after each edit, and what did not change is not folded or searched again, while
-# an edited snapshot or quote is a new key. Only the last run's are kept.
-_last: tuple[dict[str, Folded], dict[SpanKey, Spans]] = ({}, {})
+
+@dataclass
+class Recall:
+    """What the last run folded and found, by the texts themselves: a long-running process
+    (kb serve) checks again after each edit, and what did not change is not folded or searched
+    again, while an edited snapshot or quote is a new key. Only the last run's are kept."""
+
+    folded: dict[str, Folded] = field(default_factory=dict)
+    found: dict[SpanKey, Spans] = field(default_factory=dict)
 
 
 @dataclass
@@ -27,7 +32,7 @@ class Context:
     kb: KnowledgeBase
     graph: nx.MultiDiGraph[str]
     # The claims whose own problems are looked for (None: all), and whether the checks that
-    # look across records (loops, orphans, roles) run: kb.checks.CheckMemory runs them apart.
+    # look across records (loops, orphans, roles) run (kb.fast.checkmemory runs them apart).
     scope: Collection[str] | None = None
     across: bool = True
     folded: dict[SourceId, Folded] = field(default_factory=dict)
@@ -35,6 +40,7 @@ class Context:
     # same snapshot (an origin that is the quote itself, as most are) are found once.
     by_text: dict[str, Folded] = field(default_factory=dict, repr=False)
     found: dict[SpanKey, Spans] = field(default_factory=dict, repr=False)
+    recall: Recall | None = None  # kept between runs by a long-running process
     _quotes: list[tuple[Claim, int, Quote]] | None = field(default=None, init=False, repr=False)
 
     def snapshot(self, sid: SourceId) -> Folded | None:
@@ -45,7 +51,8 @@ class Context:
             if src is None or src.snapshot_text is None:
                 return None
             text = src.snapshot_text
-            got = self.by_text.get(text) or _last[0].get(text) or fold.__wrapped__(text)
+            last = self.recall.folded.get(text) if self.recall is not None else None
+            got = self.by_text.get(text) or last or fold.__wrapped__(text)
             self.folded[sid] = self.by_text[text] = got
         return got
 
@@ -59,7 +66,7 @@ class Context:
         key = (src.snapshot_text, words, prefix, suffix)
         got = self.found.get(key)
         if got is None:
-            got = _last[1].get(key)
+            got = self.recall.found.get(key) if self.recall is not None else None
             if got is None:
                 snap = self.snapshot(sid)
                 got = locate(words, snap, prefix, suffix) if snap else []
@@ -69,11 +76,14 @@ class Context:
     def keep(self) -> None:
         """Keep what this run folded and found for the next run: in place of the last's after
         a run over every claim, beside them after a run over some."""
-        global _last
+        recall = self.recall
+        if recall is None:
+            return
         if self.scope is None:
-            _last = (self.by_text, self.found)
+            recall.folded, recall.found = self.by_text, self.found
         else:
-            _last = ({**_last[0], **self.by_text}, {**_last[1], **self.found})
+            recall.folded = {**recall.folded, **self.by_text}
+            recall.found = {**recall.found, **self.found}
 
     def claims(self) -> list[tuple[ClaimId, Claim]]:
         """The claims in scope (every claim unless `scope` says otherwise), in id order."""

@@ -22,8 +22,8 @@ from typing import Any
 
 import networkx as nx
 
-from kb.checks import CheckMemory
 from kb.errors import Problem
+from kb.fast.checkmemory import CheckMemory
 from kb.graph import build_graph, update_graph
 from kb.site.render import dependencies
 
