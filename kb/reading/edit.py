@@ -1,0 +1,388 @@
+"""Edit a record's YAML in place, keeping its comments and layout, or refuse and change nothing.
+
+Every command that changes a record file (`kb review`, quote capture) goes through `edit_file`:
+
+- the file is read as `kb check` reads it; a file with a loading error is refused;
+- the edit is made on a round-trip tree (ruamel.yaml), which keeps comments, key order, flow
+  or block style, quoting and folded text; a file in JSON (one line or indented) is edited as
+  JSON and written back in the same form; a byte-order mark, CRLF line endings and a top-level
+  mapping indented as a whole are kept;
+- the new text is read back with kb's own reader and must equal the old value with exactly the
+  requested change, and every comment of the old text must still be in it; otherwise nothing
+  is written and the refusal names the file, line and column;
+- the file is replaced atomically (a temporary file beside it, then one rename), keeping its
+  permissions.
+
+Plain scalars are resolved as kb's reader resolves them (YAML 1.1, as PyYAML does), so that
+a value such as `73790064e354` stays text and `yes` stays what it was.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import io
+import json
+import os
+import re
+import stat
+import tempfile
+import warnings
+from collections.abc import Callable, Iterator, MutableMapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.resolver import VersionedResolver
+from ruamel.yaml.scalarstring import FoldedScalarString
+from ruamel.yaml.util import load_yaml_guess_indent
+
+from kb.errors import KBError
+from kb.reading.yamlio import MAX_BYTES, decode, read_yaml
+
+Change = Callable[[MutableMapping[str, Any]], None]
+WIDTH = 96  # where new folded text is wrapped
+
+
+class EditRefused(KBError):
+    """An edit that was not made: the file is as it was. The message names file:line:col."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, exit_code=1)
+
+
+class _Resolver(VersionedResolver):
+    """ruamel's resolver with PyYAML's implicit types (YAML 1.1), the ones kb reads with."""
+
+    # dates stay text, as kb reads them (a bad date is the checks' business, not the editor's)
+    _TABLE: dict[Any, list[tuple[str, Any]]] = {
+        ch: [r for r in rules if r[0] != "tag:yaml.org,2002:timestamp"]
+        for ch, rules in yaml.resolver.Resolver.yaml_implicit_resolvers.items()
+    }
+
+    @property
+    def versioned_resolver(self) -> Any:
+        return self._TABLE
+
+    @property
+    def processing_version(self) -> Any:
+        return (1, 1)
+
+
+def folded(text: str) -> str:
+    """A long text to be written as a folded block (`>-`), wrapped at single spaces; a short
+    one, or one that folding could change, as it is."""
+    if len(text) <= WIDTH - 20 or re.search(r"[\n\t\r]|^\s|\s$|  ", text):
+        return text
+    fs = FoldedScalarString(text)
+    pos: list[int] = []
+    start = 0  # where the current line starts
+    space = -1  # the last space seen on it
+    for i, ch in enumerate(text):
+        if ch != " ":
+            continue
+        if i - start > WIDTH - 4 and space > start:
+            pos.append(space)
+            start = space + 1
+        space = i
+    if len(text) - start > WIDTH - 4 and space > start:
+        pos.append(space)
+    fs.fold_pos = pos  # type: ignore[attr-defined]
+    return fs
+
+
+def _as_read(value: Any) -> Any:
+    """A value as kb's reader gives it back: dates as ISO text, text as plain str."""
+    if isinstance(value, dict):
+        return {k: _as_read(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_as_read(v) for v in value]
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, str):
+        return str(value)
+    return value
+
+
+def plain(value: Any) -> Any:
+    """A copy of a value as plain dicts, lists and scalars (no comments, no shared parts)."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
+def edit_file(path: Path, change: Change, shown: str | None = None) -> bool:
+    """Apply `change` to the top-level mapping of the YAML file at `path` and write it back.
+
+    `change` is called twice: on a plain copy of the value as kb reads it (the expected
+    result) and on the round-trip tree; it must treat both alike (read with `.get`, write new
+    values built from plain types, `datetime.date`, `plain()` or `folded()`). Returns False when the change
+    left the value as it was (nothing is written). Raises EditRefused, with nothing written,
+    when the file cannot be edited safely.
+    """
+    name = shown or str(path)
+    data = _read(path, name)
+    text, err = decode(data)
+    if text is None:
+        assert err is not None
+        raise EditRefused(f"{name}:{err.line}:{err.col}: {err.message}; not edited")
+    bom = "\ufeff" if data.startswith(b"\xef\xbb\xbf") else ""
+    doc = read_yaml(text)
+    if doc.issues:
+        i = doc.issues[0]
+        raise EditRefused(f"{name}:{i.line}:{i.col}: {i.message} [{i.code}]; not edited")
+    if not isinstance(doc.value, dict):
+        raise EditRefused(f"{name}:1:1: the file is not a mapping of keys to values; not edited")
+    expected = copy.deepcopy(doc.value)
+    change(expected)
+    expected = _as_read(expected)
+    if expected == doc.value:
+        return False
+    newline = _newline(text, name)
+    body = text.replace("\r\n", "\n")
+    new = _edit_json(body, change) if _is_json(body) else _edit_yaml(body, change, name)
+    new = new.replace("\n", newline) if newline != "\n" else new
+    _verify(text, new, expected, name)
+    _write(path, (bom + new).encode("utf-8"), name)
+    return True
+
+
+def _read(path: Path, name: str) -> bytes:
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | os.O_NONBLOCK)
+    except OSError as exc:
+        raise EditRefused(f"{name}:1:1: cannot open: {exc.strerror}; not edited") from exc
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise EditRefused(f"{name}:1:1: not a regular file; not edited")
+        if st.st_size > MAX_BYTES:
+            raise EditRefused(f"{name}:1:1: larger than 5 MB; not edited")
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            return fh.read(MAX_BYTES + 1)
+    finally:
+        os.close(fd)
+
+
+def _newline(text: str, name: str) -> str:
+    crlf = text.count("\r\n")
+    if "\r" in text.replace("\r\n", ""):
+        line = text[: text.replace("\r\n", "\n\n").find("\r")].count("\n") + 1
+        raise EditRefused(f"{name}:{line}:1: a lone carriage return (CR) ends a line; not edited")
+    if crlf and crlf != text.count("\n"):
+        lines = text.split("\n")
+        at = next(i for i, ln in enumerate(lines[:-1], 1) if not ln.endswith("\r"))
+        raise EditRefused(
+            f"{name}:{at}:1: lines end in both CRLF and LF; save the file with one kind of line "
+            "ending; not edited"
+        )
+    return "\r\n" if crlf else "\n"
+
+
+def _is_json(text: str) -> bool:
+    if not text.lstrip().startswith("{"):
+        return False
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _edit_json(text: str, change: Change) -> str:
+    value = json.loads(text)
+    change(value)
+    lines = text.strip("\n").split("\n")
+    indent: int | None = None
+    if len(lines) > 1:
+        second = lines[1]
+        indent = len(second) - len(second.lstrip(" ")) or 2
+    out = json.dumps(_as_read(value), ensure_ascii=False, indent=indent)
+    return out + ("\n" if text.endswith("\n") else "")
+
+
+def _edit_yaml(text: str, change: Change, name: str) -> str:
+    margin = _margin(text)
+    if margin:
+        text = "".join(ln[margin:] if ln.strip() else ln for ln in text.splitlines(True))
+    y = _yaml(text)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree = y.load(text)
+    except (YAMLError, ValueError, TypeError) as exc:  # kb reads it, ruamel does not
+        raise _refusal(name, exc) from exc
+    if not isinstance(tree, CommentedMap):
+        raise EditRefused(f"{name}:1:1: the file is not a mapping of keys to values; not edited")
+    change(tree)
+    _unfold_in_flow(tree, False)
+    out = io.StringIO()
+    try:
+        y.dump(tree, out)
+    except (YAMLError, ValueError, TypeError) as exc:
+        raise _refusal(name, exc) from exc
+    new = out.getvalue()
+    if not text.endswith("\n") and new.endswith("\n") and text.count("\n") == 0:
+        new = new[:-1]  # a one-line file stays one line
+    if margin:
+        pad = " " * margin
+        new = "".join(pad + ln if ln.strip() else ln for ln in new.splitlines(True))
+    return new
+
+
+def _unfold_in_flow(node: Any, flow: bool) -> Any:
+    """Folded text cannot be written inside a flow collection: there it becomes plain text."""
+    if isinstance(node, (CommentedMap, CommentedSeq)):
+        flow = flow or bool(node.fa.flow_style())
+    if isinstance(node, dict):
+        for k, v in node.items():
+            node[k] = _unfold_in_flow(v, flow)
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            node[i] = _unfold_in_flow(v, flow)
+    elif flow and isinstance(node, FoldedScalarString):
+        return str(node)
+    return node
+
+
+def _yaml(text: str) -> YAML:
+    y = YAML(typ="rt")
+    y.Resolver = _Resolver
+    y.preserve_quotes = True
+    y.width = 1 << 20  # lines are kept as long as they were; folded text keeps its folds
+    y.brace_single_entry_mapping_in_flow_sequence = True
+    y.allow_duplicate_keys = False
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            _tree, indent, seq = load_yaml_guess_indent(text)
+    except (YAMLError, ValueError, TypeError):
+        indent, seq = None, None
+    indent = indent or 2
+    seq = seq or 0
+    y.indent(mapping=indent - seq if seq and indent > seq else indent, sequence=indent, offset=seq)
+    return y
+
+
+def _margin(text: str) -> int:
+    """The indentation shared by every line that holds something (a mapping indented as a
+    whole), when the first such line is indented."""
+    lines = [ln for ln in text.split("\n") if ln.strip()]
+    if not lines or not lines[0].startswith(" "):
+        return 0
+    return min(len(ln) - len(ln.lstrip(" ")) for ln in lines)
+
+
+def _refusal(name: str, exc: Exception) -> EditRefused:
+    mark = getattr(exc, "problem_mark", None) if isinstance(exc, MarkedYAMLError) else None
+    line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+    what = str(getattr(exc, "problem", None) or exc).splitlines()[0]
+    return EditRefused(
+        f"{name}:{line}:{col}: this YAML cannot be edited safely ({what}); not edited"
+    )
+
+
+def _verify(old: str, new: str, expected: dict[str, Any], name: str) -> None:
+    doc = read_yaml(new.removeprefix("\ufeff"))
+    if doc.issues or doc.value != expected:
+        where = _first_difference(doc.value, expected) if not doc.issues else None
+        i = doc.issues[0] if doc.issues else None
+        detail = (
+            f"the edited text would not read back ({i.message} at line {i.line})"
+            if i
+            else f"the edited text would read differently at {where}"
+        )
+        raise EditRefused(f"{name}:1:1: {detail}; not edited")
+    kept = [c for _l, _c, c in _comments(new)]
+    for line, col, comment in _comments(old):
+        if comment in kept:
+            kept.remove(comment)
+        else:
+            raise EditRefused(
+                f"{name}:{line}:{col}: the edit would lose the comment {comment!r}; not edited"
+            )
+
+
+def _first_difference(got: Any, want: Any, path: str = "") -> str:
+    if isinstance(got, dict) and isinstance(want, dict):
+        for k in list(want) + [k for k in got if k not in want]:
+            if got.get(k) != want.get(k):
+                return _first_difference(got.get(k), want.get(k), f"{path}.{k}" if path else k)
+    if isinstance(got, list) and isinstance(want, list) and len(got) == len(want):
+        for i, (a, b) in enumerate(zip(got, want, strict=True)):
+            if a != b:
+                return _first_difference(a, b, f"{path}[{i}]")
+    return path or "the top"
+
+
+class _CommentScanner(yaml.scanner.Scanner):  # type: ignore[misc]
+    """PyYAML's scanner, noting each comment it skips."""
+
+    comments: list[tuple[int, int, str]]
+
+    def scan_to_next_token(self) -> None:
+        if self.index == 0 and self.peek() == "\ufeff":
+            self.forward()
+        found = False
+        while not found:
+            while self.peek() == " ":
+                self.forward()
+            if self.peek() == "#":
+                mark = self.get_mark()
+                start = self.index
+                while self.peek() not in "\0\r\n\x85\u2028\u2029":
+                    self.forward()
+                self.comments.append(
+                    (mark.line + 1, mark.column + 1, self.buffer[start : self.index].rstrip())
+                )
+            if self.scan_line_break():
+                if not self.flow_level:
+                    self.allow_simple_key = True
+            else:
+                found = True
+
+
+class _CommentLoader(yaml.reader.Reader, _CommentScanner):  # type: ignore[misc]
+    def __init__(self, text: str) -> None:
+        yaml.reader.Reader.__init__(self, text)
+        _CommentScanner.__init__(self)
+        self.comments = []
+
+
+def _comments(text: str) -> Iterator[tuple[int, int, str]]:
+    """Every comment of a YAML text: (line, column, text)."""
+    loader = _CommentLoader(text)
+    try:
+        while loader.check_token():
+            loader.get_token()
+    except yaml.YAMLError:
+        pass
+    yield from loader.comments
+
+
+def _write(path: Path, data: bytes, name: str) -> None:
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise EditRefused(f"{name}:1:1: cannot write: {exc.strerror}; not edited") from exc
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException as exc:
+        os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise EditRefused(f"{name}:1:1: cannot write: {exc.strerror}; not edited") from exc
+        raise
+
+
+__all__ = ["Change", "CommentedMap", "CommentedSeq", "EditRefused", "edit_file", "folded", "plain"]
