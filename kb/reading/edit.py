@@ -28,9 +28,9 @@ import re
 import stat
 import tempfile
 import warnings
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import Callable, MutableMapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 from ruamel.yaml import YAML
@@ -58,7 +58,7 @@ class _Resolver(VersionedResolver):
     """ruamel's resolver with PyYAML's implicit types (YAML 1.1), the ones kb reads with."""
 
     # dates stay text, as kb reads them (a bad date is the checks' business, not the editor's)
-    _TABLE: dict[Any, list[tuple[str, Any]]] = {
+    _TABLE: ClassVar[dict[Any, list[tuple[str, Any]]]] = {
         ch: [r for r in rules if r[0] != "tag:yaml.org,2002:timestamp"]
         for ch, rules in yaml.resolver.Resolver.yaml_implicit_resolvers.items()
     }
@@ -90,8 +90,9 @@ def folded(text: str) -> str:
         space = i
     if len(text) - start > WIDTH - 4 and space > start:
         pos.append(space)
-    fs.fold_pos = pos  # type: ignore[attr-defined]
-    return fs
+    fs.fold_pos = pos
+    result: str = fs
+    return result
 
 
 def _as_read(value: Any) -> Any:
@@ -121,9 +122,9 @@ def edit_file(path: Path, change: Change, shown: str | None = None) -> bool:
 
     `change` is called twice: on a plain copy of the value as kb reads it (the expected
     result) and on the round-trip tree; it must treat both alike (read with `.get`, write new
-    values built from plain types, `datetime.date`, `plain()` or `folded()`). Returns False when the change
-    left the value as it was (nothing is written). Raises EditRefused, with nothing written,
-    when the file cannot be edited safely.
+    values built from plain types, `datetime.date`, `plain()` or `folded()`). Returns False
+    when the change left the value as it was (nothing is written). Raises EditRefused, with
+    nothing written, when the file cannot be edited safely.
     """
     name = shown or str(path)
     data = _read(path, name)
@@ -320,41 +321,41 @@ def _first_difference(got: Any, want: Any, path: str = "") -> str:
     return path or "the top"
 
 
-class _CommentScanner(yaml.scanner.Scanner):  # type: ignore[misc]
-    """PyYAML's scanner, noting each comment it skips."""
-
-    comments: list[tuple[int, int, str]]
-
-    def scan_to_next_token(self) -> None:
-        if self.index == 0 and self.peek() == "\ufeff":
-            self.forward()
-        found = False
-        while not found:
-            while self.peek() == " ":
-                self.forward()
-            if self.peek() == "#":
-                mark = self.get_mark()
-                start = self.index
-                while self.peek() not in "\0\r\n\x85\u2028\u2029":
-                    self.forward()
-                self.comments.append(
-                    (mark.line + 1, mark.column + 1, self.buffer[start : self.index].rstrip())
-                )
-            if self.scan_line_break():
-                if not self.flow_level:
-                    self.allow_simple_key = True
-            else:
-                found = True
+def _skip_noting_comments(s: Any) -> None:
+    """PyYAML's Scanner.scan_to_next_token, noting each comment it skips."""
+    if s.index == 0 and s.peek() == "\ufeff":
+        s.forward()
+    found = False
+    while not found:
+        while s.peek() == " ":
+            s.forward()
+        if s.peek() == "#":
+            mark = s.get_mark()
+            start = s.index
+            while s.peek() not in "\0\r\n\x85\u2028\u2029":
+                s.forward()
+            s.comments.append((mark.line + 1, mark.column + 1, s.buffer[start : s.index].rstrip()))
+        if s.scan_line_break():
+            if not s.flow_level:
+                s.allow_simple_key = True
+        else:
+            found = True
 
 
-class _CommentLoader(yaml.reader.Reader, _CommentScanner):  # type: ignore[misc]
-    def __init__(self, text: str) -> None:
-        yaml.reader.Reader.__init__(self, text)
-        _CommentScanner.__init__(self)
-        self.comments = []
+def _start(s: Any, text: str) -> None:
+    yaml.reader.Reader.__init__(s, text)
+    yaml.scanner.Scanner.__init__(s)
+    s.comments = []
 
 
-def _comments(text: str) -> Iterator[tuple[int, int, str]]:
+_CommentLoader: Any = type(
+    "_CommentLoader",
+    (yaml.reader.Reader, yaml.scanner.Scanner),
+    {"__init__": _start, "scan_to_next_token": _skip_noting_comments},
+)
+
+
+def _comments(text: str) -> list[tuple[int, int, str]]:
     """Every comment of a YAML text: (line, column, text)."""
     loader = _CommentLoader(text)
     try:
@@ -362,7 +363,8 @@ def _comments(text: str) -> Iterator[tuple[int, int, str]]:
             loader.get_token()
     except yaml.YAMLError:
         pass
-    yield from loader.comments
+    comments: list[tuple[int, int, str]] = loader.comments
+    return comments
 
 
 def _write(path: Path, data: bytes, name: str) -> None:
