@@ -18,6 +18,7 @@ from typing import Any
 from kb.checks import run_checks
 from kb.errors import Problem, Severity
 from kb.export import EXPORT_DIR, FORMATS, Memo
+from kb.fast import parsehelper
 from kb.fast.collector import gc_paused
 from kb.fast.memory import Memory, page_keys
 from kb.fast.pending import Pending
@@ -100,7 +101,7 @@ def _build(
     # pages that forked workers copy (see kb.fast.collector)
     with gc_paused(freeze=True):
         with report.stage("load"):
-            kb, problems = load_kb(root, parse_cache)
+            kb, problems = load_kb(root, parse_cache, helper=parsehelper.start)
         if memory is not None:
             memory.note(kb)
         known = memory.citations() if memory is not None else None

@@ -14,6 +14,7 @@ import networkx as nx
 
 from kb.checks import run_checks
 from kb.errors import Problem, Severity
+from kb.fast import parsehelper
 from kb.fast.collector import gc_paused
 from kb.fast.placing import Placing
 from kb.graph import build_graph
@@ -38,7 +39,7 @@ class Base:
 def open_base(root: Path) -> Base:
     """Load, graph and check the knowledge base at `root`; return every problem, by place."""
     with gc_paused():
-        kb, problems = load_kb(root)
+        kb, problems = load_kb(root, helper=parsehelper.start)
         placing = Placing.start(kb)
         try:
             graph = build_graph(kb)

@@ -86,9 +86,9 @@ def synthetic(tmp_path: Path) -> Path:
 def fail_helper(monkeypatch: pytest.MonkeyPatch, failure: str, after: int = 0) -> None:
     """Make the loader's helper process fail after `after` good readings: it raises, exits,
     hangs (and the loader waits 1 s for it at most), or sends a garbled reading."""
-    import kb.reading.load as kl
+    import kb.fast.parsehelper as ph
 
-    real = kl._read_for_helper
+    real = ph._read_for_helper
     calls = 0
 
     def failing(path: str, rel: str) -> object:
@@ -104,5 +104,5 @@ def fail_helper(monkeypatch: pytest.MonkeyPatch, failure: str, after: int = 0) -
             time.sleep(60)
         return ("not", "a", "reading")
 
-    monkeypatch.setattr(kl, "_read_for_helper", failing)
-    monkeypatch.setattr(kl, "_HELPER_WAIT", 1.0)
+    monkeypatch.setattr(ph, "_read_for_helper", failing)
+    monkeypatch.setattr(ph, "_HELPER_WAIT", 1.0)

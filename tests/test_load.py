@@ -489,11 +489,12 @@ class TestHelperProcess:
     }
 
     def load(self, root: Path, monkeypatch: pytest.MonkeyPatch, helper: bool) -> tuple[object, ...]:
-        import kb.reading.load as kl
+        import kb.fast.parsehelper as ph
+        import kb.reading.files as kf
 
-        monkeypatch.setattr(kl, "_may_fork", lambda files: helper and hasattr(os, "fork"))
-        cache: kl.ParseCache = {}
-        kb, found = load_kb(root, cache)
+        monkeypatch.setattr(ph, "may_fork", lambda files: helper and hasattr(os, "fork"))
+        cache: kf.ParseCache = {}
+        kb, found = load_kb(root, cache, helper=ph.start)
         marks = {cid: c.where.marks for cid, c in kb.claims.items()}
         return kb.claims, kb.sources, kb.experts, kb.digests, marks, found, cache
 
@@ -501,17 +502,18 @@ class TestHelperProcess:
         root = make_kb(self.FILES)
         serial = self.load(root, monkeypatch, helper=False)
         assert serial[5]  # the problems above are all reported
-        import kb.reading.load as kl
+        import kb.fast.parsehelper as ph
+        import kb.reading.files as kf
 
         used: list[int] = []
-        unpack = kl._Helper._unpack
+        unpack = ph.ParseHelper._unpack
 
-        def spy(helper: kl._Helper, chunk: int) -> list[kl.Reading | None] | None:
+        def spy(helper: ph.ParseHelper, chunk: int) -> list[kf.Reading | None] | None:
             used.append(len((got := unpack(helper, chunk)) or ()))
             return got
 
-        monkeypatch.setattr(kl._Helper, "_unpack", spy)
-        monkeypatch.setattr(kl._Helper, "_claim", lambda helper: None)  # the helper reads all
+        monkeypatch.setattr(ph.ParseHelper, "_unpack", spy)
+        monkeypatch.setattr(ph.ParseHelper, "_claim", lambda helper: None)  # the helper reads all
         assert self.load(root, monkeypatch, helper=True) == serial
         assert sum(used) >= 5 or not hasattr(os, "fork")  # the helper's readings were used
 

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from conftest import fail_helper
 
-import kb.reading.load as kl
+import kb.fast.parsehelper as ph
+import kb.reading.files as kf
 from kb.model import Located
 from kb.reading.load import load_kb
 from kb.reading.yamlio import read_yaml
@@ -45,9 +46,9 @@ FORK = pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork()")
 
 
 def load(root: Path, monkeypatch: pytest.MonkeyPatch, helper: bool) -> tuple[Any, ...]:
-    monkeypatch.setattr(kl, "_may_fork", lambda files: helper and hasattr(os, "fork"))
-    monkeypatch.setattr(kl, "_CHUNK", 3)  # many chunks, shared between the two processes
-    kb, found = load_kb(root)
+    monkeypatch.setattr(ph, "may_fork", lambda files: helper and hasattr(os, "fork"))
+    monkeypatch.setattr(ph, "_CHUNK", 3)  # many chunks, shared between the two processes
+    kb, found = load_kb(root, helper=ph.start)
     marks = {cid: dict(c.where.marks.items()) for cid, c in kb.claims.items()}
     return kb.claims, kb.sources, kb.experts, kb.digests, marks, [p.text() for p in found]
 
@@ -58,20 +59,20 @@ class Spy:
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.unpacked = 0
         self.ahead = 0
-        unpack, take = kl._Helper._unpack, kl._Helper._take
+        unpack, take = ph.ParseHelper._unpack, ph.ParseHelper._take
 
-        def spy_unpack(helper: kl._Helper, c: int) -> Any:
+        def spy_unpack(helper: ph.ParseHelper, c: int) -> Any:
             got = unpack(helper, c)
             self.unpacked += got is not None
             return got
 
-        def spy_take(helper: kl._Helper, c: int) -> Any:
+        def spy_take(helper: ph.ParseHelper, c: int) -> Any:
             got = take(helper, c)
             self.ahead = max(self.ahead, len(helper.ahead))
             return got
 
-        monkeypatch.setattr(kl._Helper, "_unpack", spy_unpack)
-        monkeypatch.setattr(kl._Helper, "_take", spy_take)
+        monkeypatch.setattr(ph.ParseHelper, "_unpack", spy_unpack)
+        monkeypatch.setattr(ph.ParseHelper, "_take", spy_take)
 
 
 @FORK
@@ -93,13 +94,13 @@ def test_a_slow_helper_while_the_parent_reads_ahead(
     record in file order."""
     root = make_kb(FILES)
     serial = load(root, monkeypatch, helper=False)
-    real = kl._read_for_helper
+    real = ph._read_for_helper
 
     def slow(path: str, rel: str) -> Any:
         time.sleep(0.02)
         return real(path, rel)
 
-    monkeypatch.setattr(kl, "_read_for_helper", slow)
+    monkeypatch.setattr(ph, "_read_for_helper", slow)
     spy = Spy(monkeypatch)
     assert load(root, monkeypatch, helper=True) == serial
     assert spy.unpacked >= 1  # the helper's readings were used
@@ -111,7 +112,7 @@ def test_the_helper_reads_everything(make_kb: MakeKB, monkeypatch: pytest.Monkey
     root = make_kb(FILES)
     serial = load(root, monkeypatch, helper=False)
     spy = Spy(monkeypatch)
-    monkeypatch.setattr(kl._Helper, "_claim", lambda helper: None)
+    monkeypatch.setattr(ph.ParseHelper, "_claim", lambda helper: None)
     assert load(root, monkeypatch, helper=True) == serial
     records = sum(name.endswith(".yaml") for name in FILES)
     assert spy.unpacked == -(-records // 3)
@@ -122,7 +123,7 @@ def test_a_helper_that_takes_nothing(make_kb: MakeKB, monkeypatch: pytest.Monkey
     root = make_kb(FILES)
     serial = load(root, monkeypatch, helper=False)
     spy = Spy(monkeypatch)
-    monkeypatch.setattr(kl, "_help", lambda *args: None)
+    monkeypatch.setattr(ph, "_help", lambda *args: None)
     assert load(root, monkeypatch, helper=True) == serial
     assert spy.unpacked == 0
 
@@ -177,7 +178,7 @@ def test_the_parse_cache_keeps_no_values(tmp_path: Path) -> None:
 
     root = tmp_path / "kb"
     shutil.copytree(Path(__file__).parent / "data" / "failures", root)
-    cache: kl.ParseCache = {}
+    cache: kf.ParseCache = {}
     fresh, fresh_problems = load_kb(root)
     expected = [p.text() for p in [*fresh_problems, *run_checks(fresh, build_graph(fresh))]]
     for _ in range(2):
@@ -194,21 +195,21 @@ class TestStamps:
 
     def reads(self, monkeypatch: pytest.MonkeyPatch) -> list[str]:
         read: list[str] = []
-        real = kl._read_stat
+        real = kf._read_stat
 
         def spy(path: str | Path, rel: str, problems: list[Any]) -> Any:
             read.append(rel)
             return real(path, rel, problems)
 
-        monkeypatch.setattr(kl, "_read_stat", spy)
+        monkeypatch.setattr(kf, "_read_stat", spy)
         return read
 
     def test_unchanged_files_are_not_read_again(
         self, make_kb: MakeKB, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         root = make_kb(FILES)
-        monkeypatch.setattr(kl, "_RACY_NS", 0)  # every file was written long enough ago
-        cache: kl.ParseCache = {}
+        monkeypatch.setattr(kf, "_RACY_NS", 0)  # every file was written long enough ago
+        cache: kf.ParseCache = {}
         fresh = load_kb(root)
         first = load_kb(root, cache)
         read = self.reads(monkeypatch)
@@ -247,10 +248,10 @@ class TestStamps:
         time stamp: it is read again at the next load, however its stat() looks."""
         # as if the change time could not tell either: only size, mtime and identity are left
         monkeypatch.setattr(
-            kl, "_stamp", lambda st: (st.st_size, st.st_mtime_ns, 0, st.st_ino, st.st_dev)
+            kf, "_stamp", lambda st: (st.st_size, st.st_mtime_ns, 0, st.st_ino, st.st_dev)
         )
         root = make_kb({**FILES, "claims/c01.yaml": "statement: One.\n"})
-        cache: kl.ParseCache = {}
+        cache: kf.ParseCache = {}
         kb = load_kb(root, cache)[0]
         assert kb.claims["c01"].statement == "One."  # type: ignore[index]
         assert kb.sources["s"].snapshot_text == "The words of S.\n"  # type: ignore[index]
@@ -259,7 +260,7 @@ class TestStamps:
             st = path.stat()
             path.write_text(text, encoding="utf-8")  # the same size
             os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))  # and the same mtime
-            assert kl._stamp(path.stat()) == kl._stamp(st)
+            assert kf._stamp(path.stat()) == kf._stamp(st)
         read = self.reads(monkeypatch)
         kb = load_kb(root, cache)[0]
         assert kb.claims["c01"].statement == "Two."  # type: ignore[index]
@@ -271,21 +272,21 @@ class TestStamps:
         path.write_text("a: 1\n", encoding="utf-8")
         st = os.stat(path)
         changed = max(st.st_mtime_ns, st.st_ctime_ns)
-        assert kl._trusted(st, changed) is None
-        assert kl._trusted(st, changed + kl._RACY_NS) is None
-        assert kl._trusted(st, changed + kl._RACY_NS + 1) == kl._stamp(st)
-        assert kl._trusted(None, changed + kl._RACY_NS + 1) is None
+        assert kf._trusted(st, changed) is None
+        assert kf._trusted(st, changed + kf._RACY_NS) is None
+        assert kf._trusted(st, changed + kf._RACY_NS + 1) == kf._stamp(st)
+        assert kf._trusted(None, changed + kf._RACY_NS + 1) is None
 
     @FORK
     def test_the_helper_sends_stamps(
         self, make_kb: MakeKB, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         root = make_kb(FILES)
-        monkeypatch.setattr(kl, "_RACY_NS", 0)
-        monkeypatch.setattr(kl, "_may_fork", lambda files: True)
-        monkeypatch.setattr(kl, "_CHUNK", 3)
-        cache: kl.ParseCache = {}
-        first = load_kb(root, cache)
+        monkeypatch.setattr(kf, "_RACY_NS", 0)
+        monkeypatch.setattr(ph, "may_fork", lambda files: True)
+        monkeypatch.setattr(ph, "_CHUNK", 3)
+        cache: kf.ParseCache = {}
+        first = load_kb(root, cache, helper=ph.start)
         assert all(hit[3] is not None for hit in cache.values())
         read = self.reads(monkeypatch)
         again = load_kb(root, cache)

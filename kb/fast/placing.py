@@ -11,6 +11,7 @@ import networkx as nx
 
 from kb.checks import quotes
 from kb.checks.context import Context
+from kb.fast.forks import fork_is_safe
 from kb.model import KnowledgeBase
 
 
@@ -29,8 +30,6 @@ class Placing:
 
     @classmethod
     def start(cls, kb: KnowledgeBase) -> Placing:
-        from kb.reading.load import fork_is_safe
-
         quotes = sum(len(c.quotes) for c in kb.claims.values())
         if quotes < cls.MIN_QUOTES or not fork_is_safe():
             return cls()

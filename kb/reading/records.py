@@ -1,0 +1,258 @@
+"""Records built from parsed YAML: claims, experts and sources, each value checked as it is read."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from kb.model import (
+    DIRECTNESS,
+    EVIDENCE_LEVELS,
+    RELATIONS,
+    SNAPSHOT_SCOPES,
+    STANCES,
+    VERDICTS,
+    Claim,
+    ClaimId,
+    Evidence,
+    Expert,
+    ExpertId,
+    KnowledgeBase,
+    Origin,
+    Quote,
+    Related,
+    Review,
+    Role,
+    Source,
+    SourceId,
+)
+from kb.reading import problems as L
+from kb.reading import schema as S
+from kb.reading.fields import RecordReader
+
+
+def _check_id(value: dict[str, Any], ident: str, r: RecordReader) -> None:
+    given = value.get("id")
+    if given is not None and given != ident:
+        r.report(L.id_mismatch(r.loc(("id",)), given, ident))
+
+
+def _build_claim(kb: KnowledgeBase, ident: str, value: Any, r: RecordReader) -> None:
+    m = r.mapping(value, (), "a claim", S.CLAIM_KEYS, ("statement",))
+    if m is None:
+        return
+    _check_id(m, ident, r)
+    quotes = tuple(q for p, item in r.items(m, "quotes", ()) if (q := _quote(item, p, r)))
+    evidence = tuple(e for p, item in r.items(m, "evidence", ()) if (e := _evidence(item, p, r)))
+    related = tuple(x for p, item in r.items(m, "related", ()) if (x := _related(item, p, r)))
+    review = _review(m["review"], ("review",), r) if m.get("review") is not None else None
+    cid = ClaimId(ident)
+    kb.claims[cid] = Claim(
+        id=cid,
+        where=r.where,
+        statement=r.text(m, "statement", ()) or "",
+        topics=r.text_list(m, "topics", ()),
+        quotes=quotes,
+        evidence=evidence,
+        related=related,
+        review=review,
+    )
+
+
+def _quote(value: Any, p: tuple[Any, ...], r: RecordReader) -> Quote | None:
+    m = r.mapping(value, p, "a quote", S.QUOTE_KEYS, ("text", "source"))
+    if m is None:
+        return None
+    text, source = r.text(m, "text", p), r.text(m, "source", p)
+    if not text or not source:
+        return None
+    origin: Origin | None = None
+    o = m.get("origin")
+    if o == "unknown":
+        origin = Origin(r.where.sub(*p, "origin"), unknown=True)
+    elif o is not None:
+        om = r.mapping(
+            o, (*p, "origin"), "an origin (or the word unknown)", S.ORIGIN_KEYS, ("source", "text")
+        )
+        if om is not None:
+            osrc = r.text(om, "source", (*p, "origin"))
+            otext = r.text(om, "text", (*p, "origin"))
+            origin = Origin(
+                r.where.sub(*p, "origin"),
+                source=SourceId(osrc) if osrc else None,
+                text=text if otext == text else otext,  # often the same words: kept once
+            )
+    speaker = r.text(m, "speaker", p)
+    return Quote(
+        where=r.where.sub(*p),
+        text=text,
+        source=SourceId(source),
+        speaker=ExpertId(speaker) if speaker else None,
+        attribution=r.text(m, "attribution", p),
+        prefix=r.text(m, "prefix", p),
+        suffix=r.text(m, "suffix", p),
+        locator=r.text(m, "locator", p, numbers=True),
+        origin=origin,
+    )
+
+
+def _evidence(value: Any, p: tuple[Any, ...], r: RecordReader) -> Evidence | None:
+    m = r.mapping(value, p, "an evidence item", S.EVIDENCE_KEYS, ("source", "stance"))
+    if m is None:
+        return None
+    source = r.text(m, "source", p)
+    stance = r.enum(m, "stance", p, STANCES, None)
+    if not source or not stance:
+        return None
+    return Evidence(
+        where=r.where.sub(*p),
+        source=SourceId(source),
+        stance=stance,
+        directness=r.enum(m, "directness", p, DIRECTNESS, "direct") or "direct",
+        locator=r.text(m, "locator", p, numbers=True),
+        note=r.text(m, "note", p),
+    )
+
+
+def _related(value: Any, p: tuple[Any, ...], r: RecordReader) -> Related | None:
+    m = r.mapping(value, p, "a related item", S.RELATED_KEYS, ("claim", "relation"))
+    if m is None:
+        return None
+    claim = r.text(m, "claim", p)
+    relation = r.enum(m, "relation", p, RELATIONS, None)
+    if not claim or not relation:
+        return None
+    return Related(where=r.where.sub(*p), claim=ClaimId(claim), relation=relation)
+
+
+def _review(value: Any, p: tuple[Any, ...], r: RecordReader) -> Review | None:
+    m = r.mapping(value, p, "a review", S.REVIEW_KEYS, ("verdict",))
+    if m is None:
+        return None
+    verdict = r.enum(m, "verdict", p, VERDICTS, None)
+    if verdict is None:
+        return None
+    reviewer = r.text(m, "reviewer", p)
+    return Review(
+        where=r.where.sub(*p),
+        verdict=verdict,
+        reviewer=ExpertId(reviewer) if reviewer else None,
+        date=r.date(m, "date", p),
+        rationale=r.text(m, "rationale", p),
+        fingerprint=r.text(m, "fingerprint", p, numbers=True),
+    )
+
+
+def _build_expert(kb: KnowledgeBase, ident: str, value: Any, r: RecordReader) -> None:
+    m = r.mapping(value, (), "an expert", S.EXPERT_KEYS, ("name",))
+    if m is None:
+        return
+    _check_id(m, ident, r)
+    roles: list[Role] = []
+    for p, item in r.items(m, "roles", ()):
+        rm = r.mapping(item, p, "a role", S.ROLE_KEYS, ("title",))
+        if rm is not None and (title := r.text(rm, "title", p)):
+            src = r.text(rm, "source", p)
+            roles.append(
+                Role(
+                    r.where.sub(*p),
+                    title,
+                    r.text(rm, "organization", p),
+                    SourceId(src) if src else None,
+                )
+            )
+    identifiers: dict[str, str] = {}
+    if m.get("identifiers") is not None:
+        im = m["identifiers"]
+        if not isinstance(im, dict):
+            r.report(L.bad_type(r.loc(("identifiers",)), "identifiers", "a mapping", im))
+        else:
+            for k in im:
+                if (v := r.text(im, k, ("identifiers",), numbers=True)) is not None:
+                    identifiers[k] = v
+    eid = ExpertId(ident)
+    kb.experts[eid] = Expert(
+        id=eid,
+        where=r.where,
+        name=r.text(m, "name", ()) or "",
+        credentials=r.text(m, "credentials", ()),
+        roles=tuple(roles),
+        identifiers=identifiers,
+    )
+
+
+def _build_source(kb: KnowledgeBase, ident: str, value: Any, r: RecordReader) -> None:
+    m = r.mapping(value, (), "a source", S.source_keys(), ("type", "title"))
+    if m is None:
+        return
+    _check_id(m, ident, r)
+    csl: dict[str, Any] = {}
+    kinds = S.csl_fields()
+    for key, v in m.items():
+        kind = kinds.get(key)
+        if kind is None or v is None:
+            continue
+        if kind == "names":
+            names = _names(v, key, r)
+            if names:
+                csl[key] = names
+        elif kind == "date":
+            if (d := r.date(m, key, ())) is not None:
+                csl[key] = d
+        elif kind in ("text", "number"):
+            t = r.text(m, key, (), numbers=True)
+            if t is None:
+                continue
+            if key == "URL" and not L.check_url(t):
+                r.report(L.bad_url(r.loc((key,)), t))
+                continue
+            if key == "DOI" and not L.DOI_RE.match(t):
+                r.report(L.bad_doi(r.loc((key,)), t))
+                continue
+            csl[key] = t
+        else:
+            csl[key] = v
+    ctype = r.enum(m, "type", (), S.csl_types(), "document") or "document"
+    title = r.text(m, "title", (), numbers=True) or ""  # a book may be called 1984
+    csl["title"] = title
+    snapshot = r.text(m, "snapshot", ())
+    sid = SourceId(ident)
+    kb.sources[sid] = Source(
+        id=sid,
+        where=r.where,
+        type=ctype,
+        title=title,
+        csl=csl,
+        evidence_level=r.enum(m, "evidence_level", (), EVIDENCE_LEVELS, None),
+        snapshot=snapshot,
+        snapshot_sha256=r.text(m, "snapshot_sha256", ()),
+        snapshot_scope=r.enum(m, "snapshot_scope", (), SNAPSHOT_SCOPES, "full") or "full",
+        retracted=r.boolean(m, "retracted", ()),
+        derived_from=tuple(SourceId(x) for x in r.text_list(m, "derived_from", ())),
+    )
+
+
+def _names(value: Any, key: str, r: RecordReader) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for p, item in r.items({key: value}, key, ()):
+        if isinstance(item, str):
+            r.report(
+                L.bad_type(r.loc(p), key, "a list of {family, given} or {literal} names", item)
+            )
+            continue
+        nm = r.mapping(item, p, "a name", S.NAME_KEYS)
+        if nm is None:
+            continue
+        if not nm.get("family") and not nm.get("literal"):
+            r.report(L.missing_key(r.loc(p), "family", "a name (or give 'literal')"))
+            continue
+        name = {k: v for k in nm if (v := r.text(nm, k, p, numbers=True)) is not None}
+        out.append(name)
+    return out
+
+
+BUILDERS: dict[str, Callable[[KnowledgeBase, str, Any, RecordReader], None]] = {
+    "claims": _build_claim,
+    "experts": _build_expert,
+    "sources": _build_source,
+}
