@@ -58,6 +58,7 @@ EXPECTED = [
     ("snapshot-changed", "sources/snapshot-changed.yaml", 3, 18, "not the recorded deadbeefdead"),
     # evidence
     ("no-evidence", "claims/no-evidence.yaml", 1, 12, "has no evidence"),
+    ("template-unedited", "claims/template-unedited.yaml", 2, 12, "still the placeholder of"),
     ("secondary-only", "claims/secondary-only.yaml", 3, 3, "only on secondary sources (news)"),
     ("retracted-evidence", "claims/retracted-evidence.yaml", 4, 14, "retracted is retracted"),
     ("contradicted", "claims/contradicted.yaml", 5, 19, "accurate but news contradicts it"),

@@ -114,11 +114,11 @@ class TestExitCodes:
         assert run_kb("-C", tmp_path / "f", "check").code == 2
 
     def test_help_exits_0_with_an_example(self, run_kb: RunKB) -> None:
-        for cmd in ("check", "graph", "new", "review"):
+        for cmd in ("init", "check", "graph", "new", "review", "quote"):
             r = run_kb(cmd, "--help")
-            assert r.code == 0 and "example:" in r.out, cmd
+            assert r.code == 0 and ("example:" in r.out or "examples:" in r.out), cmd
         r = run_kb("--help")
-        assert r.code == 0 and "kb -C path/to/kb check" in r.out
+        assert r.code == 0 and "kb -C my-kb check" in r.out
 
 
 class TestFormats:
@@ -190,6 +190,7 @@ class TestExplainAndList:
 class TestNew:
     @pytest.mark.parametrize("kind", ["claim", "expert", "source"])
     def test_template_loads_without_errors(self, run_kb: RunKB, tmp_path: Path, kind: str) -> None:
+        (tmp_path / "kb.yaml").write_text("title: T\n")
         r = run_kb("-C", tmp_path, "new", kind, "my-record")
         path = tmp_path / f"{kind}s" / "my-record.yaml"
         assert r.code == 0 and str(path) in r.out
@@ -216,6 +217,7 @@ class TestNew:
         assert not (root / "claims" / "x.yaml").exists()
 
     def test_a_folder_that_cannot_be_made_is_bad_usage(self, run_kb: RunKB, tmp_path: Path) -> None:
+        (tmp_path / "kb.yaml").write_text("title: T\n")
         (tmp_path / "claims").write_text("a file where the folder should be")
         r = run_kb("-C", tmp_path, "new", "claim", "x")
         assert r.code == 2 and "cannot write" in r.err

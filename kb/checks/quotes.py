@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from kb.checks.context import Context
 from kb.codes import code, problem
 from kb.errors import Loc, Problem, Severity
-from kb.model import Claim, Quote, Source, SourceId
+from kb.model import Claim, Source, SourceId
+from kb.text.nearest import nearest
 from kb.text.quotes import drift
 
 F = "quotes"
@@ -31,11 +32,13 @@ def quote_spans(
     return got
 
 
-def _not_found(src: Source, what: str, loc_of: Quote | None, claim: Claim, loc: object) -> Problem:
+def _not_found(src: Source, what: str, words: str, claim: Claim, loc: object) -> Problem:
     excerpt = src.snapshot_scope == "excerpt"
     msg = f"{what} is not in the snapshot of {src.id} (sources/{src.snapshot})"
     if excerpt:
         msg += "; that snapshot is only an excerpt, so the words may be elsewhere in the source"
+    near = nearest(words, src.snapshot_text or "")
+    msg += f"; {near.describe(f'sources/{src.snapshot}')}" if near else "; no word of it is there"
     p = problem("quote-not-found", loc, msg, f"claim:{claim.id}")  # type: ignore[arg-type]
     if excerpt:
         p = Problem(p.loc, p.code, p.message, Severity.WARNING, p.subject)
@@ -50,17 +53,20 @@ def quote_not_found(ctx: Context) -> Iterator[Problem]:
     dashes; an ellipsis (`…` or `...`) in a quote stands for omitted words; a match neither starts
     nor ends inside a word. An error where the snapshot is the full text; a warning where it is
     an excerpt (`snapshot_scope: excerpt`), which cannot prove the words absent.
+    The message shows the nearest passage of the snapshot (its line, its words) and a word
+    diff: `[-words-]` in the snapshot and not in the quote, `{+words+}` in the quote and not in
+    the snapshot.
     """
     for c, i, q in ctx.quotes():
         src = ctx.kb.sources.get(q.source)
         if src and src.snapshot_text is not None and not quote_spans(ctx, c, i):
-            yield _not_found(src, "the quote", q, c, q.where.at("text"))
+            yield _not_found(src, "the quote", q.text, c, q.where.at("text"))
         o = q.origin
         if o is None or not o.text or not o.source:
             continue
         osrc = ctx.kb.sources.get(o.source)
         if osrc and osrc.snapshot_text is not None and not quote_spans(ctx, c, i, origin=True):
-            yield _not_found(osrc, "the origin's text", None, c, o.where.at("text"))
+            yield _not_found(osrc, "the origin's text", o.text, c, o.where.at("text"))
 
 
 @code("quote-ambiguous", F, Severity.WARNING, runs=True)

@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 from kb.checks.context import Context
 from kb.codes import code, problem
-from kb.errors import Problem, Severity
+from kb.errors import Loc, Problem, Severity
+from kb.reading import templates as T
 from kb.text.fingerprint import fingerprint, matches
 
 F = "upkeep"
@@ -79,3 +80,37 @@ def orphan_expert(ctx: Context) -> Iterator[Problem]:
                 f"expert {eid} is not quoted and reviews nothing",
                 f"expert:{eid}",
             )
+
+
+@code("template-unedited", F, Severity.WARNING, runs=True)
+def template_unedited(ctx: Context) -> Iterator[Problem]:
+    """A record still holds a placeholder that `kb new` wrote: a claim's statement, a source's
+    title, an expert's name, or a quote's example text uncommented as it was.
+
+    Write the real value in its place (or give it at once: `kb new claim ID --statement ...`,
+    `kb new source ID --title ...`, `kb new expert ID --name ...`).
+    """
+    for cid, c in ctx.claims():
+        if c.statement == T.PLACEHOLDER_STATEMENT:
+            yield _unedited(c.where.at("statement"), "statement", f"claim:{cid}")
+        for i, q in enumerate(c.quotes):
+            if q.text == T.PLACEHOLDER_QUOTE:
+                yield _unedited(c.where.at("quotes", i, "text"), "text", f"claim:{cid}")
+    if not ctx.across:
+        return
+    for sid, s in sorted(ctx.kb.sources.items()):
+        if s.title == T.PLACEHOLDER_TITLE:
+            yield _unedited(s.where.at("title"), "title", f"source:{sid}")
+    for eid, x in sorted(ctx.kb.experts.items()):
+        if x.name == T.PLACEHOLDER_NAME:
+            yield _unedited(x.where.at("name"), "name", f"expert:{eid}")
+
+
+def _unedited(loc: Loc, key: str, subject: str) -> Problem:
+    return problem(
+        "template-unedited",
+        loc,
+        f"{key!r} is still the placeholder of `kb new` ({T.PLACEHOLDERS[key]!r}): write the "
+        "real value",
+        subject,
+    )

@@ -9,22 +9,26 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from kb import __version__
-from kb.cli import build, cite, commands, export, serve
+from kb.cli import build, capture, cite, commands, export, serve, start
 from kb.errors import KBError
+from kb.reading.files import find_base
 
 # The command groups, in the order `kb --help` lists them: each module's register(subparsers)
 # adds its subcommands and their handlers.
-COMMANDS = (commands, build, cite, export, serve)
+COMMANDS = (start, capture, commands, build, cite, export, serve)
 
 DESCRIPTION = """\
 kb: a research citation knowledge base. Claims, quotes, experts and sources are YAML files;
 kb checks every quote against archived text, builds a cross-linked site and cites claims.
 
+Every command works on the knowledge base that holds the current folder (the nearest folder,
+going up, with a kb.yaml or a claims/, experts/ or sources/ folder), or on the one given by -C.
+
 examples:
-  kb check                      check the knowledge base in this directory
-  kb -C path/to/kb check --strict --format json
-  kb build --out site           write the static site
-  kb cite nmda-blockade --style ama
+  kb init my-kb                 start a knowledge base in the folder my-kb
+  kb check                      check the knowledge base that holds this folder
+  kb -C my-kb check --strict --format json
+  kb -C my-kb build --out site  write the static site
 """
 
 
@@ -42,7 +46,7 @@ def make_parser() -> argparse.ArgumentParser:
         type=Path,
         default=Path("."),
         metavar="DIR",
-        help="work on the knowledge base in DIR instead of the current directory",
+        help="work on the knowledge base that holds DIR instead of the current folder",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in COMMANDS:
@@ -63,6 +67,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.root.is_dir():
         print(f"kb: error: {args.root} is not a directory", file=sys.stderr)
         return 2
+    if _needs_base(args):
+        base = find_base(args.root)
+        if base is None:
+            where = args.root.resolve()
+            print(
+                f"kb: error: {where} is not in a knowledge base: no kb.yaml (nor claims/, "
+                "experts/ or sources/ folder) there or in any folder above it.\n"
+                "  Start one with `kb init DIR`, or name one with `kb -C DIR ...`.",
+                file=sys.stderr,
+            )
+            return 2
+        if base != args.root.resolve():
+            args.root = base
     try:
         return int(args.func(args))
     except KBError as exc:
@@ -73,6 +90,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+
+
+def _needs_base(args: argparse.Namespace) -> bool:
+    """Whether the command works on a knowledge base (`kb init` and `kb check --explain` or
+    `--list` do not)."""
+    if not getattr(args, "needs_base", True):
+        return False
+    return not (getattr(args, "explain", None) or getattr(args, "list", False))
 
 
 if __name__ == "__main__":

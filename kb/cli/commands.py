@@ -1,4 +1,4 @@
-"""The commands that read and edit records: check, graph, new, review."""
+"""The commands that read and edit records: check, graph, review."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def _parser(sub: Any, name: str, help_: str, example: str) -> argparse.ArgumentP
 
 
 def register(sub: Any) -> None:
-    """Add the check, graph, new and review subcommands."""
+    """Add the check, graph and review subcommands."""
     p = _parser(
         sub,
         "check",
@@ -56,18 +56,11 @@ def register(sub: Any) -> None:
     p.set_defaults(func=cmd_graph)
 
     p = _parser(
-        sub, "new", "write a commented template for a new record", "kb new claim nmda-blockade"
-    )
-    p.add_argument("kind", choices=("claim", "expert", "source"))
-    p.add_argument("id", help="lower-case letters, digits and '-'")
-    p.set_defaults(func=cmd_new)
-
-    p = _parser(
         sub,
         "review",
         "record a review: verdict, reviewer, today's date and the fingerprint",
-        "kb review nmda-blockade --verdict accurate --reviewer editorial-team "
-        '--rationale "Anis 1983."',
+        "kb review my-claim --verdict accurate --reviewer fact-desk "
+        '--rationale "As the study found."',
     )
     p.add_argument("claim")
     p.add_argument("--verdict", required=True, choices=tuple(VERDICTS))
@@ -94,6 +87,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     if args.format == "text":
         errors = sum(p.severity == "error" for p in problems)
         print(f"{errors} error(s), {len(problems) - errors} warning(s)", file=sys.stderr)
+        if not (_kb.claims or _kb.sources or _kb.experts):
+            print(f"no records yet in {_kb.root}: nothing was checked", file=sys.stderr)
     return exit_code(problems, args.strict)
 
 
@@ -103,77 +98,6 @@ def cmd_graph(args: argparse.Namespace) -> int:
 
     _kb, g, _problems = check_kb(args.root)
     print(summary(g, args.top))
-    return 0
-
-
-TEMPLATES = {
-    "claim": """\
-# A claim: one statement an article makes, in neutral words. See docs/format.md.
-statement: {title}
-topics: []                         # free-text tags; each gets a page
-quotes: []
-#  - text: "the words exactly as printed"
-#    source: article-id            # a source id (sources/<id>.yaml)
-#    speaker: expert-id            # who the source says spoke them; omit for its own voice
-#    attribution: "says Dr. ..."   # how the source introduces the speaker, as printed
-#    origin: unknown               # or {{source: earlier-source-id, text: "the words there"}}
-evidence: []
-#  - source: study-id
-#    stance: supports              # supports | contradicts | qualifies | context
-#    directness: direct            # direct | indirect
-#    locator: "p. 1"
-related: []
-#  - claim: other-claim-id
-#    relation: leads-to            # leads-to | part-of | supports | contradicts | refines | same-as
-# review: is written by `kb review {id} --verdict V --reviewer ID`
-""",
-    "expert": """\
-# A person (or a team): a quoted expert, an author, a reviewer. See docs/format.md.
-name: {title}
-# credentials: MD, PhD
-roles: []
-#  - title: Chair, Department of Psychiatry
-#    organization: Yale School of Medicine
-#    source: source-id             # where this role was confirmed
-""",
-    "source": """\
-# A publication, in CSL-JSON field names. Leave out every fact you have not verified.
-type: webpage                      # article-journal, book, report, post-weblog, webpage, ...
-title: {title}
-# author: [{{family: Li, given: Nanxin}}]
-# issued: 2010-08-20
-# container-title: Science
-# DOI: 10.1126/science.1190287
-# URL: https://example.org/page
-evidence_level: news               # meta-analysis | rct | observational | preclinical | review |
-                                   #   regulatory | expert-opinion | news | marketing | blog
-# snapshot_scope: full             # full | excerpt; the archived text goes in sources/{id}.txt
-""",
-}
-
-
-def cmd_new(args: argparse.Namespace) -> int:
-    """Run `kb new`: write a template, never over an existing file."""
-    if not loading.ID_RE.match(args.id):
-        raise KBError(f"{args.id!r} is not a valid id: lower-case letters, digits and '-'")
-    folder = args.root / f"{args.kind}s"
-    path = folder / f"{args.id}.yaml"
-    if path.exists() or path.is_symlink() or path.with_suffix(".yml").exists():
-        raise KBError(f"{path} already exists; nothing was written")
-    root = Path(args.root).resolve()
-    if folder.is_symlink() and not folder.resolve().is_relative_to(root):
-        raise KBError(
-            f"{folder} is a link that leads outside the knowledge base; nothing was written"
-        )
-    title = args.id.replace("-", " ").capitalize()
-    text = TEMPLATES[args.kind].format(title=f'"{title}"', id=args.id)
-    try:
-        folder.mkdir(exist_ok=True)
-        with open(path, "x", encoding="utf-8") as fh:
-            fh.write(text)
-    except OSError as exc:  # e.g. claims is a file, or the folder is read-only
-        raise KBError(f"cannot write {path}: {exc.strerror}") from exc
-    print(f"wrote {path}")
     return 0
 
 

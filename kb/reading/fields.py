@@ -144,9 +144,12 @@ class RecordReader:
         return v
 
     def items(self, m: dict[str, Any], key: str, path: Path_) -> list[tuple[Path_, Any]]:
-        """Return the items of the list m[key] with their paths; a single value is an error."""
+        """Return the items of the list m[key] with their paths; a single value is an error.
+
+        A key written with no value (`quotes:`, as `kb new` writes it above its commented
+        examples) is an empty list."""
         v = m.get(key)
-        if v is None:
+        if v is None or v == "":
             return []
         if not isinstance(v, list):
             self.report(L.bad_type(self.loc((*path, key)), key, "a list", v))

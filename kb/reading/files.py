@@ -258,3 +258,27 @@ def cache_dir(root: Path) -> Path | None:
     if path.is_symlink() or (path.exists() and not path.resolve().is_relative_to(root.resolve())):
         return None
     return path
+
+
+MARKERS = ("kb.yaml", "kb.yml")
+RECORD_FOLDERS = ("claims", "experts", "sources")
+
+
+def is_base(folder: Path) -> bool:
+    """True when `folder` is a knowledge base: it holds kb.yaml, or one of the record folders."""
+    try:
+        if any((folder / m).is_file() for m in MARKERS):
+            return True
+        return any((folder / d).is_dir() for d in RECORD_FOLDERS)
+    except OSError:  # a folder we may not look into is not a base
+        return False
+
+
+def find_base(start: Path) -> Path | None:
+    """Return the knowledge base that holds `start`: `start` itself or the nearest folder above
+    it that is a base (as git finds its repository), or None when there is none."""
+    here = start.resolve()
+    for folder in (here, *here.parents):
+        if is_base(folder):
+            return folder
+    return None
