@@ -14,7 +14,7 @@ ExpertId = NewType("ExpertId", str)
 SourceId = NewType("SourceId", str)
 
 Path_ = tuple[str | int, ...]
-# path -> 1-based (line, column); a loaded file's are a kb.reading.yamlio.Marks, found when
+# path -> 1-based (line, column); a loaded file's are a kb.reading.yamlmarks.Marks, found when
 # asked for
 Marks = Mapping[Path_, tuple[int, int]]
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kb.reading.yamlio import KEY, MAX_DEPTH, decode, read_yaml
+from kb.reading.yamlio import MAX_DEPTH, decode, read_yaml
+from kb.reading.yamlmarks import KEY
 
 
 def issues(text: str) -> list[tuple[str, int, int]]:

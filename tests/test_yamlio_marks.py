@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 from yaml import events as ev
 
 import kb.reading.yamlio as Y
-from kb.reading.yamlio import DUPLICATE, KEY, Issue, Marks, read_yaml
+from kb.reading.yamlio import Issue, read_yaml
+from kb.reading.yamlmarks import DUPLICATE, KEY, Marks
 
 Marks_ = dict[tuple[Any, ...], tuple[int, int]]
 

@@ -14,7 +14,8 @@ from typing import Any
 
 from kb.fast.forks import fork_is_safe
 from kb.reading.files import Reading, reading
-from kb.reading.yamlio import Document, Issue, Marks
+from kb.reading.yamlio import Document, Issue
+from kb.reading.yamlmarks import Marks
 
 # A base with this many record files is parsed in two processes where fork() is safe to use.
 PARALLEL_MIN_FILES = 2000
