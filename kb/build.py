@@ -27,7 +27,8 @@ from kb.fast.workers import Producer, default_jobs, page_producers, write_files
 from kb.graph import build_graph
 from kb.output import SiteWriter, check_out_dir
 from kb.reading.load import load_kb
-from kb.site.render import assets, pages
+from kb.site.pages import pages
+from kb.site.render import assets
 from kb.site.state import build_date_from_env, prepare, with_citations
 
 DEFAULT_OUT = "site"

@@ -11,6 +11,7 @@ from conftest import generate_kb
 
 import kb.build
 import kb.fast.pending
+import kb.site.pages
 from kb.build import build
 from kb.errors import KBError
 
@@ -69,7 +70,7 @@ def test_a_render_worker_that_fails_stops_the_build(
     real = kb.site.render.render_page
     main = __import__("os").getpid()
 
-    def failing(site: object, page: kb.site.render.Page) -> bytes:
+    def failing(site: object, page: kb.site.pages.Page) -> bytes:
         if __import__("os").getpid() != main and page.kind == "claim":
             raise OSError(28, "No space left on device")
         time.sleep(0.02)  # this process is slow, so that the worker surely takes some pages

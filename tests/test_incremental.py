@@ -126,7 +126,7 @@ def test_a_whole_base_is_keyed_as_page_by_page(synthetic: Path) -> None:
     from kb.checks import run_checks
     from kb.graph import build_graph
     from kb.reading.load import load_kb
-    from kb.site.render import pages
+    from kb.site.pages import RECORD_KINDS, pages
     from kb.site.state import prepare
 
     kb_, problems = load_kb(synthetic)
@@ -136,5 +136,5 @@ def test_a_whole_base_is_keyed_as_page_by_page(synthetic: Path) -> None:
     place = {n: i for i, n in enumerate(sorted(site.graph))}
     degree = {n: sum(map(len, nbrs.values())) for n, nbrs in site.graph.adjacency()}
     made = inc._Keys(site, inc._common(site), degree, place, {}, set())
-    one_by_one = {p.path: made.key(p) for p in every if p.kind in inc._RECORD_PAGES}
+    one_by_one = {p.path: made.key(p) for p in every if p.kind in RECORD_KINDS}
     assert inc.page_keys(site, every) == one_by_one and len(one_by_one) > 60

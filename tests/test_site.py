@@ -282,7 +282,7 @@ def test_parallel_render_gives_the_same_bytes(
 
 def test_dependencies_name_what_a_record_page_shows() -> None:
     """Neighbours for record pages; a topic page also depends on its claims' neighbours."""
-    from kb.site.render import Page, dependencies
+    from kb.site.pages import Page, dependencies
 
     kb_, problems = load_kb(GOLDEN_KB)
     graph = build_graph(kb_)

@@ -1,10 +1,10 @@
 """Decide which pages must be rendered again: a key per page from the hashes of its inputs.
 
-A record page shows its own record and the records `render.dependencies` names (its direct
-neighbours in the graph; for a topic, its claims' speakers and sources too), their problems and
-the citations of the sources among them. Its key hashes exactly that (with each one's
-out-degree: the local graph skips busy neighbours),
-plus the code that renders it and the site-wide settings; a page whose key is the one recorded
+A record page shows its own record and the records that kb.site.pages says it shows (its
+neighbours in the graph; for a topic, its claims' speakers and sources too), their problems
+and the citations of the sources among them. Its key hashes exactly that (with each one's
+out-degree: the local graph skips busy neighbours), plus the code that renders it and the
+site-wide settings; a page whose key is the one recorded
 with the previous site is linked from it instead of rendered. The site-wide pages (index,
 audit, graph, lists) and data files are always rendered. A test builds incrementally after
 edits and compares with a clean build byte for byte.
@@ -25,7 +25,7 @@ import networkx as nx
 from kb.errors import Problem
 from kb.fast.checkmemory import CheckMemory
 from kb.graph import build_graph, update_graph
-from kb.site.render import dependencies
+from kb.site.pages import KINDS, RECORD_KINDS, dependencies, pages_showing
 
 
 @cache
@@ -58,20 +58,6 @@ def _node_digest(site: Any, node: str) -> str:
     return str(digest)
 
 
-def page_dependencies(site: Any, page: Any) -> set[str]:
-    """The graph nodes a record page shows: `render.dependencies`, and for an expert the
-    sources of the quotes they spoke (the page names them: two steps away in the graph)."""
-    deps = dependencies(site, page)
-    if page.kind == "expert":
-        for other, keyed in site.pred.get("expert:" + page.key, {}).items():
-            if other.startswith("claim:") and any(d["type"] == "spoken-by" for d in keyed.values()):
-                deps.update(n for n in site.succ[other] if n.startswith("source:"))
-    return deps
-
-
-_RECORD_PAGES = ("claim", "expert", "source", "topic")
-
-
 def page_keys(site: Any, pages: Iterable[Any], memory: Memory | None = None) -> dict[str, str]:
     """Return {page path: key} for every record page (claim, expert, source, topic).
 
@@ -95,9 +81,9 @@ def page_keys(site: Any, pages: Iterable[Any], memory: Memory | None = None) -> 
         made = _Keys(site, common, last["out_degree"], last["place"], last["digests"], stale)
         made.orders = last["orders"]  # the same structure: every page's dependencies too
         keys = dict(last["keys"])
-        centers = {f"{p.kind}:{p.key}": p for p in pages if p.kind in _RECORD_PAGES}
+        centers = {f"{p.kind}:{p.key}": p for p in pages if p.kind in RECORD_KINDS}
         # the list pages' keys stay: the same structure, the same sources and experts
-        for node in sorted(_pages_showing(site, stale)):
+        for node in sorted(pages_showing(site, stale)):
             page = centers.get(node)
             if page is not None:
                 keys[page.path] = made.key(page)
@@ -109,7 +95,7 @@ def page_keys(site: Any, pages: Iterable[Any], memory: Memory | None = None) -> 
         if memory is None:
             keys = _keys_by_place(made, pages)
         else:
-            keys = {p.path: made.key(p) for p in pages if p.kind in _RECORD_PAGES}
+            keys = {p.path: made.key(p) for p in pages if p.kind in RECORD_KINDS}
             keys.update(_list_keys(site, common, memory, pages))
     if memory is not None:
         memory.caches["page-keys"] = {
@@ -129,11 +115,10 @@ def page_keys(site: Any, pages: Iterable[Any], memory: Memory | None = None) -> 
     return keys
 
 
-# List pages whose inputs are the graph's structure (which nodes, which edges of which type),
-# the topics' names and the records of one kind (render._graph, _topic_rows, _expert_rows and
-# _source_rows show nothing else): keyed in a long-running process, where the structure's hash
+# List pages whose inputs are the graph's structure, the topics' names and the records of one
+# kind (kb.site.pages: `lists`) are keyed in a long-running process, where the structure's hash
 # is kept while the structure is the same. Elsewhere they are always rendered.
-_LIST_PAGES = {"graph": "", "topics": "", "experts": "expert:", "sources": "source:"}
+_LIST_PAGES = {k.name: k.lists + ":" if k.lists else "" for k in KINDS if k.lists is not None}
 
 
 def _list_keys(site: Any, common: bytes, memory: Memory, pages: list[Any]) -> dict[str, str]:
@@ -181,27 +166,6 @@ def _stale(site: Any, changed: set[str], problems: dict[str, list[Problem]]) -> 
     return stale
 
 
-def _pages_showing(site: Any, nodes: set[str]) -> set[str]:
-    """The centres of the record pages whose dependencies (`page_dependencies`) may hold one
-    of `nodes`: the node and its neighbours; a topic two steps away through a claim (a topic
-    page shows its claims' neighbours); an expert two steps away from a source through a
-    claim (an expert page shows the sources of the quotes they spoke)."""
-    out: set[str] = set()
-    for c in nodes:
-        if c not in site.succ:
-            continue
-        near = site.neighbours(c)
-        out.add(c)
-        out.update(near)
-        from_source = c.startswith("source:")
-        for x in near:
-            if x.startswith("claim:"):
-                for q in site.neighbours(x):
-                    if q.startswith("topic:") or (from_source and q.startswith("expert:")):
-                        out.add(q)
-    return out
-
-
 class _Keys:
     """Makes page keys: each node's digest (everything a page can show of it) made once."""
 
@@ -240,7 +204,7 @@ class _Keys:
     def key(self, page: Any) -> str:
         ordered = self.orders.get(page.path)
         if ordered is None:
-            deps = page_dependencies(self.site, page)
+            deps = dependencies(self.site, page)
             try:
                 ordered = sorted(deps, key=self.place.__getitem__)
             except KeyError:  # a node outside the graph
@@ -273,9 +237,9 @@ def _keys_by_place(made: _Keys, pages: Iterable[Any]) -> dict[str, str]:
     at = [made.digest(n) for n in nodes].__getitem__
     keys: dict[str, str] = {}
     for page in pages:
-        if page.kind not in _RECORD_PAGES:
+        if page.kind not in RECORD_KINDS:
             continue
-        deps = page_dependencies(made.site, page)
+        deps = dependencies(made.site, page)
         try:
             ordered = map(at, sorted(map(place, deps)))
         except KeyError:  # a node outside the graph

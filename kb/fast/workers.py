@@ -18,7 +18,7 @@ from kb.errors import KBError
 from kb.output import Placed, Staging
 from kb.site import render
 from kb.site.jinja import _template, environment
-from kb.site.render import Page
+from kb.site.pages import LIST_KINDS, Page
 from kb.site.state import Site
 
 
@@ -47,8 +47,8 @@ SHARE_MAX = 400  # pages per producer at most: the last ones to finish keep a co
 def page_producers(site: Site, todo: Sequence[Page], shares: int) -> list[Producer]:
     """Split the pages to render into `shares` producers (or more: see SHARE_MAX) of about
     equal work."""
-    heavy = [p for p in todo if p.kind in render.LIST_KINDS or p.kind == "topic"]
-    light = [p for p in todo if not (p.kind in render.LIST_KINDS or p.kind == "topic")]
+    heavy = [p for p in todo if p.kind in LIST_KINDS or p.kind == "topic"]
+    light = [p for p in todo if not (p.kind in LIST_KINDS or p.kind == "topic")]
     out: list[Producer] = [("render", _pages_of(site, [p])) for p in heavy]  # biggest first
     if light:
         n = max(1, min(max(shares, -(-len(light) // SHARE_MAX)), len(light)))

@@ -42,6 +42,7 @@ from kb.site.present import (
     short,
     verdict_label,
 )
+from kb.site.pages import Page, pages
 from kb.site.jinja import CSP, _template, environment, table
 from kb.site.state import Citations, Site, build_date_from_env, prepare
 from kb.site.sitedata import graph_data, search_index
@@ -60,52 +61,6 @@ from kb.urls import (
 
 # Assets copied into the site; livereload.js is served by `kb serve` only.
 STATIC_FILES = ("site.css", "site.js", "graph.js", "audit.js", "favicon.svg")
-
-
-@dataclass(frozen=True, slots=True, order=True)
-class Page:
-    """One page of the site: where it goes, which template draws it, and for which record."""
-
-    path: str
-    kind: str  # claim, expert, source, topic, index, audit, graph, topics, experts, sources
-    key: str = ""  # the record id or topic slug, for record pages
-
-
-def pages(site: Site) -> list[Page]:
-    """List every page of the site, in a fixed order."""
-    kb_ = site.kb
-    out = [
-        Page(INDEX_PAGE, "index"),
-        Page(AUDIT_PAGE, "audit"),
-        Page(GRAPH_PAGE, "graph"),
-        Page(TOPICS_PAGE, "topics"),
-        Page(EXPERTS_PAGE, "experts"),
-        Page(SOURCES_PAGE, "sources"),
-    ]
-    out += [Page(page_path("claim", c), "claim", c) for c in sorted(kb_.claims)]
-    out += [Page(page_path("expert", e), "expert", e) for e in sorted(kb_.experts)]
-    out += [Page(page_path("source", s), "source", s) for s in sorted(kb_.sources)]
-    out += [Page(page_path("topic", t), "topic", t) for t in sorted(site.topic_of)]
-    return out
-
-
-def dependencies(site: Site, page: Page) -> set[str]:
-    """Return the graph nodes whose records a record page shows (for incremental builds).
-
-    A claim, expert or source page shows itself and its direct neighbours. A topic page also
-    lists the speakers and sources of its claims: two steps away. Site-wide pages depend on
-    everything and return an empty set.
-    """
-    if page.kind not in ("claim", "expert", "source", "topic"):
-        return set()
-    center = node_id(page.kind, page.key)
-    deps = set(site.neighbours(center))
-    deps.add(center)
-    if page.kind == "topic":
-        for claim in list(deps):
-            if claim.startswith("claim:"):
-                deps.update(site.neighbours(claim))
-    return deps
 
 
 def render_page(site: Site, page: Page) -> bytes:
@@ -364,8 +319,6 @@ _LIST_VIEWS = {
     "experts": _experts,
     "sources": _sources,
 }
-# The site-wide pages: each shows many records (the heaviest to render).
-LIST_KINDS = frozenset(_LIST_VIEWS)
 
 
 def static_asset(name: str) -> bytes:
