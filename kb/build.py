@@ -13,23 +13,27 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+
+import networkx as nx
 
 from kb.checks import run_checks
+from kb.cite.claims import Citation
 from kb.errors import Problem, Severity
-from kb.export import EXPORT_DIR, FORMATS, Memo
+from kb.export import EXPORT_DIR, FORMATS, Exporter
 from kb.fast import parsehelper
 from kb.fast.collector import gc_paused
-from kb.fast.memory import Memory, page_keys
+from kb.fast.memory import Memory, StoredMemo, page_keys, quote_spans
 from kb.fast.pending import Pending
 from kb.fast.spool import Spool, keeping_rows
 from kb.fast.workers import Producer, default_jobs, page_producers, write_files
 from kb.graph import build_graph
-from kb.output import SiteWriter, check_out_dir
+from kb.model import KnowledgeBase
+from kb.output import Placed, SiteWriter, check_out_dir
+from kb.reading.files import ParseCache
 from kb.reading.load import load_kb
 from kb.site.pages import pages
 from kb.site.render import assets
-from kb.site.state import build_date_from_env, prepare, with_citations
+from kb.site.state import Site, build_date_from_env, prepare, with_citations
 
 DEFAULT_OUT = "site"
 
@@ -65,12 +69,13 @@ def build(
     out: Path | None = None,
     strict: bool = False,
     log: Callable[[str], None] | None = None,
-    parse_cache: dict[str, Any] | None = None,
+    parse_cache: ParseCache | None = None,
 ) -> BuildReport:
     """Build the site of the knowledge base at `root` into `out`; write nothing on errors.
 
     A long-running caller (`kb serve`, the benchmark) passes the same `parse_cache` to every
-    build so that only files whose bytes changed are parsed again.
+    build so that only files whose bytes changed are parsed again (it also holds the memory
+    of the last build: kb.fast.memory).
     """
     frozen = gc.get_freeze_count()  # a caller's own frozen objects are left frozen
     try:
@@ -85,35 +90,44 @@ def build(
             gc.unfreeze()
 
 
+Citations = dict[str, dict[str, Citation]]  # style -> source id -> its citation
+
+
+@dataclass
+class _Checked:
+    """The base as loaded and checked, and its citations being formatted meanwhile."""
+
+    kb: KnowledgeBase
+    graph: nx.MultiDiGraph[str]
+    problems: list[Problem]
+    pending: Pending
+
+
+@dataclass
+class _Plan:
+    """What to make: the producers of the exports, assets and pages to render, the page keys
+    to record, and the pages not rendered again (linked from the previous site)."""
+
+    producers: list[Producer]
+    keys: dict[str, str]
+    reused: list[str]
+    todo: int  # pages to render
+
+
 def _build(
     root: Path,
     out: Path | None,
     strict: bool,
     log: Callable[[str], None] | None,
-    parse_cache: dict[str, Any] | None,
+    parse_cache: ParseCache | None,
     memory: Memory | None,
 ) -> BuildReport:
-
     say = log or (lambda line: print(line, file=sys.stderr))
     out = Path(out) if out is not None else root / DEFAULT_OUT
     check_out_dir(out, root)
     report = BuildReport()
-    # what is loaded lives to the end: frozen, it is kept out of collections and out of the
-    # pages that forked workers copy (see kb.fast.collector)
-    with gc_paused(freeze=True):
-        with report.stage("load"):
-            kb, problems = load_kb(root, parse_cache, helper=parsehelper.start)
-        if memory is not None:
-            memory.note(kb)
-        known = memory.citations() if memory is not None else None
-        # pandoc works on other cores meanwhile
-        pending = Pending(kb) if known is None else Pending.done(known)
-        with report.stage("graph"):
-            graph = memory.graph_of(kb) if memory is not None else build_graph(kb)
-        with report.stage("checks"):
-            found = memory.check(kb, graph) if memory is not None else run_checks(kb, graph)
-            problems = sorted([*problems, *found], key=Problem.sort_key)
-    report.problems = problems
+    checked = _load_and_check(root, parse_cache, memory, report)
+    report.problems = problems = checked.problems
     for p in problems:
         say(p.text())
     errors = sum(p.severity is Severity.ERROR for p in problems)
@@ -121,49 +135,15 @@ def _build(
     if errors or (strict and warnings):
         why = f"{errors} error(s)" if errors else f"{warnings} warning(s) with --strict"
         say(f"build stopped: {why}; nothing was written, {out} is as it was")
-        pending.wait()  # not needed now, but its processes must not outlive the build
+        checked.pending.wait()  # not needed now, but its processes must not outlive the build
         report.exit_code = 1
         return report
     with SiteWriter(out) as writer:
-
-        def cited() -> Any:
-            """Wait for the citations: _plan asks once it has indexed what needs none."""
-            with report.stage("citations"):
-                citations = pending.result()
-            if memory is not None:
-                memory.keep_citations(citations)
-            return citations
-
-        spool = Spool(memory, memory.warm()) if memory is not None else None
-        try:
-            t0 = time.perf_counter()
-            with gc_paused(freeze=True):  # indexes that live to the end
-                producers, keys, reused, todo = _plan(
-                    kb, graph, problems, cited, writer, memory, spool
-                )
-            waited = report.stages.get("citations", 0.0)
-            report.stages["prepare"] = time.perf_counter() - t0 - waited  # without the wait
-            staging = writer.staging(in_place=todo * 2 <= len(keys) + 16)  # few pages changed
-            report.in_place = staging.in_place
-            # the site-wide outputs cover every record: a large base is worth forking for,
-            # unless they keep their pieces from the last build (then they cost little)
-            work = todo if spool is not None and spool.warm else todo + len(keys) // 10
-            # pages, exports and assets, in parallel; what this process keeps of them (the
-            # manifest entries) is frozen too, not scanned when collections resume
-            with report.stage("render"), gc_paused(freeze=True):
-                placed, spent = write_files(producers, staging, pages=work)
-                for what, make in spool.declined() if spool is not None else ():
-                    t0 = time.process_time()
-                    placed += [staging.put(path, data) for path, data in make().items()]
-                    spent[what] = spent.get(what, 0.0) + time.process_time() - t0
-        finally:
-            if spool is not None:
-                spool.collect()
-        report.work = {"citations": pending.seconds, **spent}
+        plan, placed = _make(checked, writer, memory, report)
         with report.stage("write"):
-            counts = writer.finish(placed, keys, reused)
-    report.files = len(placed) + len(reused)
-    report.reused = len(reused)
+            counts = writer.finish(placed, plan.keys, plan.reused)
+    report.files = len(placed) + len(plan.reused)
+    report.reused = len(plan.reused)
     report.written, report.linked = counts["written"], counts["linked"]
     say(
         f"built {out}: {report.files} files ({counts['written']} written, "
@@ -172,32 +152,93 @@ def _build(
     return report
 
 
+def _load_and_check(
+    root: Path, parse_cache: ParseCache | None, memory: Memory | None, report: BuildReport
+) -> _Checked:
+    """Load, graph and check; the citations are formatted on other cores meanwhile. What is
+    loaded lives to the end: frozen, it is kept out of collections and out of the pages that
+    forked workers copy (see kb.fast.collector)."""
+    with gc_paused(freeze=True):
+        with report.stage("load"):
+            kb, problems = load_kb(root, parse_cache, helper=parsehelper.start)
+        if memory is not None:
+            memory.note(kb)
+        known = memory.citations() if memory is not None else None
+        pending = Pending(kb) if known is None else Pending.done(known)
+        with report.stage("graph"):
+            graph = memory.graph_of(kb) if memory is not None else build_graph(kb)
+        with report.stage("checks"):
+            found = memory.check(kb, graph) if memory is not None else run_checks(kb, graph)
+            problems = sorted([*problems, *found], key=Problem.sort_key)
+    return _Checked(kb, graph, problems, pending)
+
+
+def _make(
+    checked: _Checked, writer: SiteWriter, memory: Memory | None, report: BuildReport
+) -> tuple[_Plan, list[Placed]]:
+    """Plan, then make the pages, exports and assets into the writer's staging folder, in
+    parallel; return the plan and what was placed."""
+
+    def cited() -> Citations:
+        """Wait for the citations: _plan asks once it has indexed what needs none."""
+        with report.stage("citations"):
+            citations = checked.pending.result()
+        if memory is not None:
+            memory.keep_citations(citations)
+        return citations
+
+    spool = Spool(memory, memory.warm()) if memory is not None else None
+    try:
+        t0 = time.perf_counter()
+        with gc_paused(freeze=True):  # indexes that live to the end
+            plan = _plan(checked, cited, writer, memory, spool)
+        waited = report.stages.get("citations", 0.0)
+        report.stages["prepare"] = time.perf_counter() - t0 - waited  # without the wait
+        in_place = plan.todo * 2 <= len(plan.keys) + 16  # few pages changed
+        staging = writer.staging(in_place=in_place)
+        report.in_place = staging.in_place
+        # the site-wide outputs cover every record: a large base is worth forking for,
+        # unless they keep their pieces from the last build (then they cost little)
+        warm = spool is not None and spool.warm
+        work = plan.todo if warm else plan.todo + len(plan.keys) // 10
+        # what this process keeps of the work (the manifest entries) is frozen too, not
+        # scanned when collections resume
+        with report.stage("render"), gc_paused(freeze=True):
+            placed, spent = write_files(plan.producers, staging, pages=work)
+            for what, make in spool.declined() if spool is not None else ():
+                t0 = time.process_time()
+                placed += [staging.put(path, data) for path, data in make().items()]
+                spent[what] = spent.get(what, 0.0) + time.process_time() - t0
+    finally:
+        if spool is not None:
+            spool.collect()
+    report.work = {"citations": checked.pending.seconds, **spent}
+    return plan, placed
+
+
 def _plan(
-    kb: Any,
-    graph: Any,
-    problems: list[Problem],
-    cited: Callable[[], Any],
+    checked: _Checked,
+    cited: Callable[[], Citations],
     writer: SiteWriter,
     memory: Memory | None = None,
     spool: Spool | None = None,
-) -> tuple[list[Producer], dict[str, str], list[str], int]:
+) -> _Plan:
     """Decide what to make: the exports, the assets, and the pages whose inputs changed (the
-    others are `reused`: linked from the previous site); `keys` are the page keys to record.
-    The last item is the number of pages to render.
+    others are linked from the previous site).
 
     The site is indexed before `cited()` is called to wait for the citations (pandoc is still
     at work on a first build): only the page keys and the pages need them.
     """
-
-    exports = _export_producers(kb, graph, problems, memory, spool)
+    kb, graph = checked.kb, checked.graph
+    exports = _export_producers(checked, memory, spool)
     site = prepare(
         kb,
         graph,
-        problems,
+        checked.problems,
         {},
         exports=sorted(exports),
         build_date=build_date_from_env(),
-        memory=memory,
+        spans=quote_spans(kb, graph, memory) if memory is not None else None,
     )
     every = pages(site)
     with_citations(site, cited())
@@ -205,45 +246,45 @@ def _plan(
     reused = [p.path for p in every if p.path in keys and writer.reusable(p.path, keys[p.path])]
     skip = set(reused)
     todo = [p for p in every if p.path not in skip]
-    if memory is not None and spool is not None:
-        memo = site.memo = Memo(
-            memory.digests, memory.world, memory.structure, memory.caches.get("assets", {})
-        )
-
-        def make_assets() -> Mapping[str, bytes]:
-            files = assets(site)
-            spool.keep("assets", memo.store)
-            return files
-
-    else:
-
-        def make_assets() -> Mapping[str, bytes]:
-            return assets(site)
-
-    made = ("assets", make_assets) if spool is None else spool.producer("assets", make_assets)
-    producers: list[Producer] = [*exports.values(), made]
+    producers: list[Producer] = [*exports.values(), _assets_producer(site, memory, spool)]
     shared = page_producers(site, todo, shares=default_jobs() * 8)
     if memory is not None and spool is not None:
         site.caches = memory.caches
         shared = [keeping_rows(site, spool, p) for p in shared]
-    return [*producers, *shared], keys, reused, len(todo)
+    return _Plan([*producers, *shared], keys, reused, len(todo))
+
+
+def _assets_producer(site: Site, memory: Memory | None, spool: Spool | None) -> Producer:
+    """The producer of the assets (styles, scripts, search index, graph data); with a memory,
+    the search index and graph data keep their pieces for the next build."""
+    if memory is None or spool is None:
+        return ("assets", lambda: assets(site))
+    memo = site.memo = StoredMemo(
+        memory.digests, memory.world, memory.structure, memory.caches.get("assets", {})
+    )
+
+    def make_assets() -> Mapping[str, bytes]:
+        files = assets(site)
+        spool.keep("assets", memo.store)
+        return files
+
+    return spool.producer("assets", make_assets)
 
 
 def _export_producers(
-    kb: Any,
-    graph: Any,
-    problems: list[Problem],
-    memory: Memory | None = None,
-    spool: Spool | None = None,
+    checked: _Checked, memory: Memory | None = None, spool: Spool | None = None
 ) -> dict[str, Producer]:
     """One producer per export file: {site path: producer}; with a memory (and its spool),
     each export keeps what it encoded for the next build."""
+    kb, graph, problems = checked.kb, checked.graph, checked.problems
 
-    def one(path: str, func: Any) -> Producer:
+    def one(path: str, func: Exporter) -> Producer:
         if memory is None or spool is None:
             return ("exports", lambda: {path: func(kb, graph, problems)})
         name = "export:" + path
-        memo = Memo(memory.digests, memory.world, memory.structure, memory.caches.get(name, {}))
+        memo = StoredMemo(
+            memory.digests, memory.world, memory.structure, memory.caches.get(name, {})
+        )
 
         def make() -> dict[str, bytes]:
             data = func(kb, graph, problems, memo=memo)

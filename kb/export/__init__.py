@@ -15,7 +15,7 @@ import networkx as nx
 
 from kb.errors import Problem
 from kb.export import audit, bibtex, claimreview, claimscsv, csljson, graphml
-from kb.export.memo import Memo
+from kb.memo import Memo
 from kb.model import KnowledgeBase
 
 __all__ = ["EXPORT_DIR", "FORMATS", "Exporter", "Memo", "export_files"]

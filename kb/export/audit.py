@@ -10,7 +10,7 @@ import networkx as nx
 
 from kb.errors import Problem, Severity
 from kb.export import jsontext
-from kb.export.memo import Memo
+from kb.memo import Memo
 from kb.model import VERDICTS, KnowledgeBase
 
 

@@ -16,7 +16,7 @@ import networkx as nx
 
 from kb.cite.csl import to_csl
 from kb.errors import Problem
-from kb.export.memo import Memo
+from kb.memo import Memo
 from kb.model import KnowledgeBase
 
 TYPES = {

@@ -16,7 +16,7 @@ from typing import Any
 import networkx as nx
 
 from kb.errors import Problem
-from kb.export.memo import Memo
+from kb.memo import Memo
 from kb.model import (
     VERDICT_LABELS,
     VERDICTS,

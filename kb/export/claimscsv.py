@@ -11,7 +11,7 @@ from typing import Any
 import networkx as nx
 
 from kb.errors import Problem, Severity
-from kb.export.memo import Memo
+from kb.memo import Memo
 from kb.model import STANCES, VERDICT_LABELS, VERDICTS, Claim, KnowledgeBase
 from kb.urls import page_path
 

@@ -9,7 +9,7 @@ import networkx as nx
 from kb.cite.csl import csl_items, to_csl
 from kb.errors import Problem
 from kb.export import jsontext
-from kb.export.memo import Memo
+from kb.memo import Memo
 from kb.model import KnowledgeBase
 
 

@@ -18,7 +18,7 @@ from xml.sax.saxutils import quoteattr
 import networkx as nx
 
 from kb.errors import Problem
-from kb.export.memo import Memo
+from kb.memo import Memo
 from kb.model import KnowledgeBase
 
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")

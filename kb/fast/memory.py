@@ -13,7 +13,7 @@ edits and compares with a clean build byte for byte.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -25,7 +25,10 @@ import networkx as nx
 from kb.errors import Problem
 from kb.fast.checkmemory import CheckMemory
 from kb.graph import build_graph, update_graph
-from kb.site.pages import KINDS, RECORD_KINDS, dependencies, pages_showing
+from kb.model import ClaimId, KnowledgeBase, SourceId
+from kb.site.marks import Job, QuoteSpans, find_all, highlights
+from kb.site.pages import KINDS, RECORD_KINDS, Page, dependencies, pages_showing
+from kb.site.state import Site
 
 
 @cache
@@ -44,7 +47,7 @@ def code_version() -> str:
     return h.hexdigest()
 
 
-def _node_digest(site: Any, node: str) -> str:
+def _node_digest(site: Site, node: str) -> str:
     kb = site.kb
     kind, _, ident = node.partition(":")
     if kind == "topic":
@@ -58,7 +61,7 @@ def _node_digest(site: Any, node: str) -> str:
     return str(digest)
 
 
-def page_keys(site: Any, pages: Iterable[Any], memory: Memory | None = None) -> dict[str, str]:
+def page_keys(site: Site, pages: Iterable[Page], memory: Memory | None = None) -> dict[str, str]:
     """Return {page path: key} for every record page (claim, expert, source, topic).
 
     With a `memory` whose last keys were made for the same graph structure, kb.yaml, sources,
@@ -121,7 +124,7 @@ def page_keys(site: Any, pages: Iterable[Any], memory: Memory | None = None) -> 
 _LIST_PAGES = {k.name: k.lists + ":" if k.lists else "" for k in KINDS if k.lists is not None}
 
 
-def _list_keys(site: Any, common: bytes, memory: Memory, pages: list[Any]) -> dict[str, str]:
+def _list_keys(site: Site, common: bytes, memory: Memory, pages: list[Page]) -> dict[str, str]:
     last = memory.caches.get("structure-hash")
     if last is None or last[0] != memory.structure:
         last = memory.caches["structure-hash"] = (memory.structure, _structure_hash(site))
@@ -144,7 +147,7 @@ def _list_keys(site: Any, common: bytes, memory: Memory, pages: list[Any]) -> di
     return keys
 
 
-def _structure_hash(site: Any) -> bytes:
+def _structure_hash(site: Site) -> bytes:
     """A hash of the graph's nodes and of its edges' ends and types, in the graph's order."""
     return hashlib.sha1(
         "\n".join(
@@ -155,7 +158,7 @@ def _structure_hash(site: Any) -> bytes:
     ).digest()  # fmt: skip
 
 
-def _stale(site: Any, changed: set[str], problems: dict[str, list[Problem]]) -> set[str]:
+def _stale(site: Site, changed: set[str], problems: dict[str, list[Problem]]) -> set[str]:
     """The nodes whose digest may differ from last time: the changed records, and the nodes
     whose problems changed."""
     stale = set(changed)
@@ -171,7 +174,7 @@ class _Keys:
 
     def __init__(
         self,
-        site: Any,
+        site: Site,
         common: bytes,
         out_degree: dict[str, int],
         place: dict[str, int],
@@ -201,7 +204,7 @@ class _Keys:
         got = self.digests[n] = h.digest()
         return got
 
-    def key(self, page: Any) -> str:
+    def key(self, page: Page) -> str:
         ordered = self.orders.get(page.path)
         if ordered is None:
             deps = dependencies(self.site, page)
@@ -215,7 +218,7 @@ class _Keys:
         return hashlib.sha1(self.common + b"".join(map(digest, ordered))).hexdigest()
 
 
-def _common(site: Any) -> bytes:
+def _common(site: Site) -> bytes:
     """What every page key hashes first: the code that renders and the site-wide settings."""
     return "\0".join(
         [
@@ -228,7 +231,7 @@ def _common(site: Any) -> bytes:
     ).encode()
 
 
-def _keys_by_place(made: _Keys, pages: Iterable[Any]) -> dict[str, str]:
+def _keys_by_place(made: _Keys, pages: Iterable[Page]) -> dict[str, str]:
     """`made.key` of every record page, made quicker for a whole base (a build that keeps no
     memory): every node's digest once, in a list by the node's place, and each page's
     dependencies sorted as places (ints), not as names."""
@@ -251,7 +254,7 @@ def _keys_by_place(made: _Keys, pages: Iterable[Any]) -> dict[str, str]:
 MEMORY_KEY = "\0kb.memory"  # its place in a parse cache: no file's path starts with NUL
 
 
-def record_digests(kb: Any) -> dict[str, str | None]:
+def record_digests(kb: KnowledgeBase) -> dict[str, str | None]:
     """Return {graph node: digest} for every record: its file and the hash of the file's
     bytes (a source's snapshot too); None when the record was not loaded from a file."""
     files = kb.digests
@@ -260,9 +263,9 @@ def record_digests(kb: Any) -> dict[str, str | None]:
         for ident, rec in records.items():
             d = files.get(rec.where.file)
             out[kind + ident] = None if d is None else rec.where.file + "\0" + d
-    for ident, s in kb.sources.items():
+    for sid, s in kb.sources.items():
         d = files.get(s.where.file)
-        out["source:" + ident] = (
+        out["source:" + sid] = (
             None
             if d is None
             else f"{s.where.file}\0{d}\0{s.snapshot}\0{s.snapshot_sha256}\0"
@@ -318,7 +321,7 @@ class Memory:
         if cache is not None:
             cache.pop(MEMORY_KEY, None)
 
-    def note(self, kb: Any) -> None:
+    def note(self, kb: KnowledgeBase) -> None:
         """Note which records changed since the last build (and whether kb.yaml did)."""
         digests = record_digests(kb)
         old = self.digests
@@ -331,7 +334,7 @@ class Memory:
         self.since_plan |= changed
         self.config, self.digests = kb.config, digests
 
-    def graph_of(self, kb: Any) -> nx.MultiDiGraph[str]:
+    def graph_of(self, kb: KnowledgeBase) -> nx.MultiDiGraph[str]:
         """Return the graph of `kb` (noted): the last one brought up to date where the record
         ids and topics are the same, else a new one."""
         topics = kb.topics()
@@ -361,7 +364,7 @@ class Memory:
         """Keep this build's citations for the next."""
         self.caches["citations"] = (self.world, citations)
 
-    def check(self, kb: Any, graph: nx.MultiDiGraph[str]) -> list[Problem]:
+    def check(self, kb: KnowledgeBase, graph: nx.MultiDiGraph[str]) -> list[Problem]:
         """Run the checks: on the changed claims only, where that gives what a full run would."""
         few = self.checked and self.ids_same and self.world_same
         changed = {n.partition(":")[2] for n in self.changed} if few else None
@@ -377,3 +380,70 @@ class Memory:
         self.checked = True
         self.checked_at = (self.structure, self.world)
         return found
+
+
+@dataclass
+class StoredMemo:
+    """A kb.memo.Memo: what one output keeps between the builds of a long-running process."""
+
+    digests: Mapping[str, str | None]  # graph node -> its record's digest (None: not cached)
+    world: int  # changes whenever kb.yaml, a source or an expert changes
+    structure: int  # changes whenever the graph's nodes or edges (attributes included) change
+    store: dict[str, Any] = field(default_factory=dict)
+
+    def digest(self, node: str) -> str | None:
+        """The digest of a record this build (None: not known, make its piece again)."""
+        return self.digests.get(node)
+
+
+def quote_spans(kb: KnowledgeBase, graph: nx.MultiDiGraph[str], memory: Memory) -> QuoteSpans:
+    """find_all(kb), from the last build's where no source, no expert, not kb.yaml and not
+    the claim ids changed since: the changed claims' quotes, and the highlights of the
+    sources they quote (before and after the change), found again."""
+    last = memory.caches.get("spans")
+    if last is None or last["world"] != memory.world or last["claims"].keys() != kb.claims.keys():
+        spans = find_all(kb)
+    else:
+        changed = {
+            ClaimId(n.partition(":")[2]) for n in memory.since_plan if n.startswith("claim:")
+        }
+        spans = last["spans"]
+        if changed:
+            spans = QuoteSpans(dict(spans.quotes), dict(spans.origins), dict(spans.by_source))
+            for cid in changed:  # what was found of the changed claims' quotes goes
+                old = last["claims"].get(cid)
+                for i in range(len(old.quotes) if old is not None else 0):
+                    spans.quotes.pop((cid, i), None)
+                    spans.origins.pop((cid, i), None)
+            quoted: set[str] = set()
+            for cid in changed:
+                for claim in (last["claims"].get(cid), kb.claims.get(ClaimId(cid))):
+                    for q in claim.quotes if claim is not None else ():
+                        quoted.add(q.source)
+                        if q.origin and q.origin.source:
+                            quoted.add(q.origin.source)
+            for sid in sorted(quoted):
+                spans.by_source.pop(SourceId(sid), None)
+                jobs = _jobs(kb, graph, sid)
+                if jobs:
+                    highlights(kb, SourceId(sid), jobs, spans)
+    memory.caches["spans"] = {"world": memory.world, "claims": kb.claims, "spans": spans}
+    return spans
+
+
+def _jobs(kb: KnowledgeBase, graph: nx.MultiDiGraph[str], sid: str) -> list[Job]:
+    """What find_all looks for in the snapshot of `sid`, in its order."""
+    node = "source:" + sid
+    if node not in graph:
+        return []
+    jobs: list[Job] = []
+    for other in sorted(graph.pred[node]):
+        kind, _, cid = other.partition(":")
+        claim = kb.claims.get(ClaimId(cid)) if kind == "claim" else None
+        for i, q in enumerate(claim.quotes if claim is not None else ()):
+            if q.source == sid:
+                jobs.append(((ClaimId(cid), i), False, q.text, q.prefix, q.suffix))
+            o = q.origin
+            if o and o.source == sid and o.text:
+                jobs.append(((ClaimId(cid), i), True, o.text, None, None))
+    return jobs

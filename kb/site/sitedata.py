@@ -200,7 +200,7 @@ def graph_data(site: Site) -> bytes:
     g = site.graph
     memo = site.memo
     kept = memo.store.get("graph") if memo is not None else None
-    if kept is None or kept[0] != memo.structure:
+    if memo is None or kept is None or kept[0] != memo.structure:
         kept = (memo.structure if memo is not None else None, *_graph_pieces(g))
         if memo is not None:
             memo.store["graph"] = kept

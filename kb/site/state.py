@@ -13,6 +13,7 @@ import networkx as nx
 
 from kb.cite.styles import STYLE_LABELS
 from kb.errors import Problem, Severity
+from kb.memo import Memo
 from kb.graph import node_id
 from kb.site.marks import Job, QuoteSpans, find_all, highlights
 from kb.model import ClaimId, KnowledgeBase, SourceId
@@ -27,6 +28,8 @@ class CitationLike(Protocol):
     def reference_text(self) -> str: ...
     @property
     def intext(self) -> str: ...
+    @property
+    def intext_html(self) -> str: ...
 
 
 Citations = Mapping[str, Mapping[str, CitationLike]]
@@ -75,9 +78,8 @@ class Site:
     succ: dict[str, dict[str, dict[Any, dict[str, Any]]]] = field(default_factory=dict)
     pred: dict[str, dict[str, dict[Any, dict[str, Any]]]] = field(default_factory=dict)
     near: dict[str, frozenset[str]] = field(default_factory=dict)  # see `neighbours`
-    # What the browser data (kb.site.sitedata) keeps between builds of a long-running process: a
-    # kb.export.Memo, or None
-    memo: Any = None
+    # What the browser data (kb.site.sitedata) keeps between builds of a long-running process
+    memo: Memo | None = None
     # A long-running process's caches (kb.fast.memory.Memory.caches), where long tables find
     # the rows drawn by the last build ("rows:" + macro; see kb.site.jinja.table), or None; and
     # what this process drew since the build set `drawn` (the build keeps it for the next)
@@ -164,12 +166,12 @@ def prepare(
     *,
     exports: Sequence[str] = (),
     build_date: str | None = None,
-    memory: Any = None,
+    spans: QuoteSpans | None = None,
 ) -> Site:
     """Index the knowledge base once for all pages (backlinks, problems, quote places, topics).
 
-    With a `memory` (kb.fast.memory.Memory), the places of the quotes are found again only for
-    the claims that changed since the last build, and in the sources they quote.
+    `spans`: the places of the quotes, when the caller has them (a long-running process finds
+    again only those of the claims that changed: kb.fast.memory.quote_spans); else found here.
     """
     shown = sorted(
         (p for p in problems if p.severity != Severity.OFF),
@@ -195,62 +197,11 @@ def prepare(
             (errors if p.severity == Severity.ERROR else warnings)[p.subject] += 1
     site.problems_by_subject = dict(by_subject)
     site.counts = {n: Counts(errors[n], warnings[n]) for n in sorted(set(errors) | set(warnings))}
-    site.spans = find_all(kb) if memory is None else _spans(kb, graph, memory)
+    site.spans = find_all(kb) if spans is None else spans
     site.node_data = {n: d for n, d in graph.nodes(data=True)}
     site.succ = dict(graph.adjacency())
     site.pred = dict(graph.reverse(copy=False).adjacency())
     return site
-
-
-def _spans(kb: KnowledgeBase, graph: nx.MultiDiGraph[str], memory: Any) -> QuoteSpans:
-    """find_all(kb), from the last build's where no source, no expert, not kb.yaml and not
-    the claim ids changed since: the changed claims' quotes, and the highlights of the
-    sources they quote (before and after the change), found again."""
-    last = memory.caches.get("spans")
-    if last is None or last["world"] != memory.world or last["claims"].keys() != kb.claims.keys():
-        spans = find_all(kb)
-    else:
-        changed = {n.partition(":")[2] for n in memory.since_plan if n.startswith("claim:")}
-        spans = last["spans"]
-        if changed:
-            spans = QuoteSpans(dict(spans.quotes), dict(spans.origins), dict(spans.by_source))
-            for cid in changed:  # what was found of the changed claims' quotes goes
-                old = last["claims"].get(cid)
-                for i in range(len(old.quotes) if old is not None else 0):
-                    spans.quotes.pop((cid, i), None)
-                    spans.origins.pop((cid, i), None)
-            quoted: set[str] = set()
-            for cid in changed:
-                for claim in (last["claims"].get(cid), kb.claims.get(ClaimId(cid))):
-                    for q in claim.quotes if claim is not None else ():
-                        quoted.add(q.source)
-                        if q.origin and q.origin.source:
-                            quoted.add(q.origin.source)
-            for sid in sorted(quoted):
-                spans.by_source.pop(SourceId(sid), None)
-                jobs = _jobs(kb, graph, sid)
-                if jobs:
-                    highlights(kb, SourceId(sid), jobs, spans)
-    memory.caches["spans"] = {"world": memory.world, "claims": kb.claims, "spans": spans}
-    return spans
-
-
-def _jobs(kb: KnowledgeBase, graph: nx.MultiDiGraph[str], sid: str) -> list[Job]:
-    """What find_all looks for in the snapshot of `sid`, in its order."""
-    node = "source:" + sid
-    if node not in graph:
-        return []
-    jobs: list[Job] = []
-    for other in sorted(graph.pred[node]):
-        kind, _, cid = other.partition(":")
-        claim = kb.claims.get(ClaimId(cid)) if kind == "claim" else None
-        for i, q in enumerate(claim.quotes if claim is not None else ()):
-            if q.source == sid:
-                jobs.append(((ClaimId(cid), i), False, q.text, q.prefix, q.suffix))
-            o = q.origin
-            if o and o.source == sid and o.text:
-                jobs.append(((ClaimId(cid), i), True, o.text, None, None))
-    return jobs
 
 
 def with_citations(site: Site, citations: Citations) -> Site:
