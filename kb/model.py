@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -217,6 +218,12 @@ class Source:
     def year(self) -> str | None:
         """The year of issue, if known."""
         issued = self.csl.get("issued")
+        if isinstance(issued, Mapping):  # a CSL date object: its first year, or one in its text
+            parts = issued.get("date-parts")
+            if isinstance(parts, list) and parts and parts[0]:
+                return str(parts[0][0])
+            found = re.search(r"\d{4}", str(issued.get("literal") or issued.get("raw") or ""))
+            return found.group() if found else None
         return str(issued)[:4] if issued else None
 
 

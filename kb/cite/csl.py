@@ -54,7 +54,6 @@ def to_csl(source: Source) -> dict[str, Any]:
             item[key] = [{k: _scalar(v) for k, v in dict(n).items()} for n in value]
         else:
             item[key] = _scalar(value)
-    item.setdefault("title", source.title)
     return item
 
 

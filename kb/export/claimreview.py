@@ -79,8 +79,8 @@ def creative_work(kb: KnowledgeBase, src: Source) -> dict[str, Any]:
         work["url"] = str(src.csl["URL"])
     if doi := doi_url(src.csl.get("DOI")):
         work["sameAs"] = doi
-    if src.csl.get("issued"):
-        work["datePublished"] = str(src.csl["issued"])
+    if isinstance(src.csl.get("issued"), str):  # ISO; a CSL date object is no schema.org Date
+        work["datePublished"] = src.csl["issued"]
     if authors := _csl_agents(src.csl.get("author")):
         work["author"] = _one_or_many(authors)
     publisher = src.csl.get("container-title") or src.csl.get("publisher")

@@ -11,7 +11,6 @@ from kb.model import Source
 
 F = "loading"
 ID_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,79}\Z")
-DOI_RE = re.compile(r"10\.\d{4,9}/\S+\Z")
 DATE_RE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?\Z")
 
 
@@ -141,11 +140,12 @@ def bad_value(loc: Loc, key: str, value: object, allowed: Iterable[str] | str) -
 
 
 @code("bad-date", F)
-def bad_date(loc: Loc, key: str, value: object) -> Problem:
-    """A date is not an ISO date: `2010-08-20`, `2010-08` or `2010`, with a real month and day."""
-    return problem(
-        "bad-date", loc, f"{key!r} is {short(value)}, not an ISO date (YYYY-MM-DD, YYYY-MM or YYYY)"
-    )
+def bad_date(loc: Loc, key: str, value: object, why: str | None = None) -> Problem:
+    """A date is neither an ISO date (`2010-08-20`, `2010-08`, `2010`, a range `2010/2012`, with
+    a real month and day) nor a CSL date object (`{date-parts: [[2010, 8, 20]]}`, with `season`,
+    `circa`, `literal` or `raw`)."""
+    reason = why or "not an ISO date (YYYY-MM-DD, YYYY-MM or YYYY)"
+    return problem("bad-date", loc, f"{key!r} is {short(value)}, {reason}")
 
 
 def check_date(value: str) -> bool:
@@ -192,7 +192,8 @@ def check_url(value: str) -> bool:
 def bad_doi(loc: Loc, value: str) -> Problem:
     """A `DOI` does not look like `10.NNNN/suffix`.
 
-    Write the bare DOI, not a `https://doi.org/` URL.
+    A DOI written as a URL (`https://doi.org/10...`) or with `doi:` is read as the bare DOI;
+    registrant codes may be subdivided (`10.1000.10/x`, ISBN-A's `10.978.86123/x`).
     """
     return problem("bad-doi", loc, f"DOI {short(value)} must look like 10.NNNN/suffix")
 

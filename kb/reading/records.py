@@ -26,6 +26,7 @@ from kb.model import (
     Source,
     SourceId,
 )
+from kb.reading import csl as C
 from kb.reading import problems as L
 from kb.reading import schema as S
 from kb.reading.fields import RecordReader
@@ -182,7 +183,11 @@ def _build_expert(kb: KnowledgeBase, ident: str, value: Any, r: RecordReader) ->
 
 
 def _build_source(kb: KnowledgeBase, ident: str, value: Any, r: RecordReader) -> None:
-    m = r.mapping(value, (), "a source", S.source_keys(), ("type", "title"))
+    if isinstance(value, dict) and any(k in value for k in C.LEGACY_KEYS):
+        # Zotero's legacy names are read as CSL's (the CSL name wins when both are given)
+        value = {C.LEGACY_KEYS.get(k, k): v for k, v in value.items() if not (
+            k in C.LEGACY_KEYS and C.LEGACY_KEYS[k] in value)}  # fmt: skip
+    m = r.mapping(value, (), "a source", S.source_keys(), ("type",))
     if m is None:
         return
     _check_id(m, ident, r)
@@ -197,24 +202,39 @@ def _build_source(kb: KnowledgeBase, ident: str, value: Any, r: RecordReader) ->
             if names:
                 csl[key] = names
         elif kind == "date":
-            if (d := r.date(m, key, ())) is not None:
+            d, why = C.read_date(v)
+            if why is not None:
+                r.report(L.bad_date(r.loc((key,)), key, v, why))
+            elif d is not None:
                 csl[key] = d
         elif kind in ("text", "number"):
             t = r.text(m, key, (), numbers=True)
             if t is None:
                 continue
+            if key == "URL" and t.lower().startswith("doi:"):
+                doi, _note = C.normal_doi(t)
+                t = f"https://doi.org/{doi}" if doi else t
             if key == "URL" and not L.check_url(t):
                 r.report(L.bad_url(r.loc((key,)), t))
                 continue
-            if key == "DOI" and not L.DOI_RE.match(t):
-                r.report(L.bad_doi(r.loc((key,)), t))
-                continue
+            if key == "DOI":
+                doi, _note = C.normal_doi(t)
+                if doi is None:
+                    r.report(L.bad_doi(r.loc((key,)), t))
+                    continue
+                t = doi
             csl[key] = t
         else:
             csl[key] = v
-    ctype = r.enum(m, "type", (), S.csl_types(), "document") or "document"
-    title = r.text(m, "title", (), numbers=True) or ""  # a book may be called 1984
-    csl["title"] = title
+    written = r.text(m, "type", ())
+    ctype = C.read_type(written)[0] if written else None
+    if ctype not in S.csl_types():
+        ctype = r.enum(m, "type", (), S.csl_types(), "document") or "document"
+    title = r.text(m, "title", (), numbers=True)  # a book may be called 1984
+    if title:
+        csl["title"] = title
+    else:  # CSL items need no title (a letter, an interview); the page shows what there is
+        title = str(csl.get("title-short") or csl.get("container-title") or ident)
     snapshot = r.text(m, "snapshot", ())
     sid = SourceId(ident)
     kb.sources[sid] = Source(
@@ -243,10 +263,16 @@ def _names(value: Any, key: str, r: RecordReader) -> list[dict[str, Any]]:
         nm = r.mapping(item, p, "a name", S.NAME_KEYS)
         if nm is None:
             continue
-        if not nm.get("family") and not nm.get("literal"):
-            r.report(L.missing_key(r.loc(p), "family", "a name (or give 'literal')"))
+        if not any(nm.get(k) for k in ("family", "given", "literal")):
+            r.report(L.missing_key(r.loc(p), "family", "a name (or give 'given' or 'literal')"))
             continue
-        name = {k: v for k in nm if (v := r.text(nm, k, p, numbers=True)) is not None}
+        name: dict[str, Any] = {}
+        for k in nm:
+            flag = nm[k]
+            if k in C.NAME_FLAGS and isinstance(flag, (bool, int)):  # CSL: text, number or bool
+                name[k] = flag
+            elif (v := r.text(nm, k, p, numbers=True)) is not None:
+                name[k] = v
         out.append(name)
     return out
 

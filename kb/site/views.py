@@ -12,6 +12,7 @@ from kb.graph import node_id
 from kb.site.localgraph import local_graph
 from kb.site.marks import highlighted, in_context
 from kb.model import Claim, Expert, Source
+from kb.reading.csl import date_text
 from kb.site.present import (
     BACK_RELATION_LABELS,
     RELATION_LABELS,
@@ -427,7 +428,7 @@ def source_page(site: Site, src: Source, u: Links) -> View:
         "title": src.title,
         "source": src,
         "authors": author_list(src, limit=20),
-        "issued": csl.get("issued"),
+        "issued": date_text(csl.get("issued")),
         "container": csl.get("container-title"),
         "publisher": csl.get("publisher"),
         "url": safe_url(csl.get("URL")),
