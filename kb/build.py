@@ -34,8 +34,7 @@ from kb.reading.load import load_kb
 from kb.site.pages import pages
 from kb.site.render import assets
 from kb.site.state import Site, build_date_from_env, prepare, with_citations
-
-DEFAULT_OUT = "site"
+from kb.urls import DEFAULT_OUT
 
 
 @dataclass
@@ -138,7 +137,7 @@ def _build(
         checked.pending.wait()  # not needed now, but its processes must not outlive the build
         report.exit_code = 1
         return report
-    with SiteWriter(out) as writer:
+    with SiteWriter(out, memory.manifests if memory is not None else None) as writer:
         plan, placed = _make(checked, writer, memory, report)
         with report.stage("write"):
             counts = writer.finish(placed, plan.keys, plan.reused)

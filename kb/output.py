@@ -123,9 +123,12 @@ class Manifest:
     sizes: dict[str, int] = field(default_factory=dict)
 
 
-# The last manifest read or written by this process, with the stamp of its file: a
-# long-running process (`kb serve`) reads the one it wrote without parsing it again.
-_last_manifest: tuple[tuple[int, ...], Manifest] | None = None
+@dataclass
+class ManifestMemo:
+    """The last manifest read or written, with the stamp of its file: a long-running process
+    (`kb serve`, through its memory) reads the one it wrote without parsing it again."""
+
+    last: tuple[tuple[int, ...], Manifest] | None = None
 
 
 def _stamp(path: Path) -> tuple[int, ...] | None:
@@ -136,11 +139,11 @@ def _stamp(path: Path) -> tuple[int, ...] | None:
     return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
-def read_manifest(out: Path) -> Manifest:
-    """Return the manifest of the site in `out` (empty when there is none or it is unreadable)."""
-    global _last_manifest
+def read_manifest(out: Path, memo: ManifestMemo | None = None) -> Manifest:
+    """Return the manifest of the site in `out` (empty when there is none or it is unreadable);
+    with a `memo`, the one it holds when the file did not change since."""
     stamp = _stamp(out / MARKER)
-    last = _last_manifest
+    last = memo.last if memo is not None else None
     if stamp is not None and last is not None and last[0] == stamp:
         return last[1]  # the same file, unchanged (a rename or a write changes its ctime)
     try:
@@ -159,16 +162,16 @@ def read_manifest(out: Path) -> Manifest:
         {str(k): str(v) for k, v in mapping("keys").items()},
         {str(k): v for k, v in mapping("sizes").items() if isinstance(v, int)},
     )
-    if stamp is not None:
-        _last_manifest = (stamp, got)
+    if stamp is not None and memo is not None:
+        memo.last = (stamp, got)
     return got
 
 
-def _remember_manifest(out: Path, manifest: Manifest) -> None:
+def _remember_manifest(out: Path, manifest: Manifest, memo: ManifestMemo | None) -> None:
     """Note the manifest just written into `out` (see read_manifest)."""
-    global _last_manifest
-    stamp = _stamp(out / MARKER)
-    _last_manifest = (stamp, manifest) if stamp is not None else None
+    if memo is not None:
+        stamp = _stamp(out / MARKER)
+        memo.last = (stamp, manifest) if stamp is not None else None
 
 
 class SiteWriter:
@@ -178,8 +181,9 @@ class SiteWriter:
     new one is swapped in, so that two builds cannot interleave.
     """
 
-    def __init__(self, out: Path) -> None:
+    def __init__(self, out: Path, memo: ManifestMemo | None = None) -> None:
         self.out = out
+        self.memo = memo  # the manifest last read or written, kept by a long-running process
         self.old_files: dict[str, str] = {}
         self.old_keys: dict[str, str] = {}
         self.old_sizes: dict[str, int] = {}
@@ -193,7 +197,7 @@ class SiteWriter:
         self._lock = stack
         recover(self.out)
         if self.out.is_dir():
-            old = read_manifest(self.out)
+            old = read_manifest(self.out, self.memo)
             self.old_files, self.old_keys, self.old_sizes = old.files, old.keys, old.sizes
             try:
                 self.finished_ns = (self.out / MARKER).stat().st_mtime_ns
@@ -287,7 +291,7 @@ class SiteWriter:
             else:
                 os.chmod(tmp, 0o755)
                 _swap(tmp, out)
-            _remember_manifest(out, Manifest(manifest, kept, sizes))
+            _remember_manifest(out, Manifest(manifest, kept, sizes), self.memo)
         except BaseException:
             staging.discard()
             raise

@@ -22,6 +22,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from kb.errors import KBError
+from kb.reading.files import ParseCache
+from kb.urls import DEFAULT_OUT
+
 HOST = "127.0.0.1"
 LIVE_PREFIX = "/__kb/"
 LIVERELOAD_TAG = b'<script src="/__kb/livereload.js"></script>\n</body>'
@@ -219,24 +223,22 @@ class Watcher(threading.Thread):
         self.stopped.set()
 
 
-def _build(root: Path, out: Path, cache: dict[str, Any] | None = None) -> int:
-    from kb.build import build
-    from kb.errors import KBError
+def _build(root: Path, out: Path, cache: ParseCache | None = None) -> int:
+    from kb.build import build  # here: the server's own code needs none of the build's
 
     try:
-        result: Any = build(root, out, parse_cache=cache)
+        return build(root, out, parse_cache=cache).exit_code
     except (KBError, OSError) as exc:  # the server goes on with the previous site
         print(f"kb serve: build failed: {exc}", file=sys.stderr)
         return 2
-    return int(result if isinstance(result, int) else getattr(result, "exit_code", 1))
 
 
 def handler(args: argparse.Namespace) -> int:
     """Build, serve on 127.0.0.1, rebuild on change; return the exit code on Ctrl-C."""
     root = Path(args.root)
-    out = Path(args.out) if args.out else root / "site"
+    out = Path(args.out) if args.out else root / DEFAULT_OUT
     live = LiveState()
-    cache: dict[str, Any] = {}  # parsed files by content hash: a rebuild parses only changes
+    cache: ParseCache = {}  # parsed files by content hash: a rebuild parses only changes
     code = _build(root, out, cache)
     if code != 0:
         print("kb serve: the first build failed; serving the previous site", file=sys.stderr)

@@ -7,6 +7,8 @@ import re
 from collections.abc import Iterable
 from urllib.parse import quote as url_quote
 
+DEFAULT_OUT = "site"  # the site is written here in the base unless --out says otherwise
+
 _NON_SLUG = re.compile(r"[^a-z0-9]+")
 
 

@@ -106,7 +106,7 @@ def test_cite_pinpoint_keeps_the_year_suffix(root: Path, run_kb: RunKB) -> None:
 def test_cite_bad_usage(root: Path, run_kb: RunKB, tmp_path: Path) -> None:
     """Unknown claim or style: exit 2 with a suggestion; a .csl file path is a style."""
     r = run_kb("-C", root, "cite", "nmda-blokade")
-    assert r.code == 2 and "did you mean nmda-blockade?" in r.err
+    assert r.code == 2 and "(did you mean 'nmda-blockade'?)" in r.err
     r = run_kb("-C", root, "cite", "nmda-blockade", "--style", "apaa")
     assert r.code == 2 and "did you mean 'apa'?" in r.err
     mine = tmp_path / "mine.csl"

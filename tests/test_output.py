@@ -532,13 +532,15 @@ def test_kill_after_the_journal_is_finished_by_the_next_build(tmp_path: Path) ->
 
 def test_the_manifest_is_parsed_again_only_when_its_file_changed(tmp_path: Path) -> None:
     """A long-running process keeps the manifest it wrote or read, by the file's stamp."""
-    from kb.output import read_manifest
+    from kb.output import ManifestMemo, read_manifest
 
     out = tmp_path / "site"
     write_site({"index.html": b"<p>1</p>"}, out)
-    first = read_manifest(out)
+    memo = ManifestMemo()
+    first = read_manifest(out, memo)
     assert set(first.files) == {"index.html"}
-    assert read_manifest(out) is first  # unchanged: not parsed again
+    assert read_manifest(out, memo) is first  # unchanged: not parsed again
+    assert read_manifest(out) is not first  # without a memo: parsed each time
     text = (out / MARKER).read_text(encoding="utf-8")
     (out / MARKER).write_text(text.replace('"index.html"', '"others.html"'), encoding="utf-8")
-    assert set(read_manifest(out).files) == {"others.html"}  # changed: parsed again
+    assert set(read_manifest(out, memo).files) == {"others.html"}  # changed: parsed again

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from kb.errors import KBError
+from kb.urls import DEFAULT_OUT
 
 
 def register(sub: Any) -> None:
@@ -20,7 +21,9 @@ def register(sub: Any) -> None:
         epilog="example:\n  kb build --out site --strict",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--out", type=Path, help="output folder (default: site/ in the knowledge base)")
+    p.add_argument(
+        "--out", type=Path, help=f"output folder (default: {DEFAULT_OUT}/ in the knowledge base)"
+    )
     p.add_argument("--strict", action="store_true", help="warnings stop the build too")
     p.add_argument("--timings", action="store_true", help="print the time each stage took")
     p.set_defaults(func=cmd_build)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import difflib
 import sys
 
 from kb.cite.claims import (
@@ -15,6 +14,7 @@ from kb.cite.claims import (
     claim_sources,
 )
 from kb.cite.styles import STYLES, load_style
+from kb.codes import did_you_mean
 from kb.errors import Problem, Severity
 from kb.model import VERDICT_LABELS, ClaimId, KnowledgeBase
 from kb.reading.files import cache_dir
@@ -59,9 +59,7 @@ def cmd_cite(args: argparse.Namespace) -> int:
         return 1
     unknown = [c for c in args.claims if c not in kb.claims]
     for c in unknown:
-        close = difflib.get_close_matches(c, list(kb.claims), n=3)
-        hint = f"; did you mean {' or '.join(close)}?" if close else ""
-        print(f"kb cite: unknown claim {c!r}{hint}", file=sys.stderr)
+        print(f"kb cite: unknown claim {c!r}{did_you_mean(c, kb.claims)}", file=sys.stderr)
     if unknown:
         return 2
     style = args.style or kb.config.style or "apa"

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from kb.codes import did_you_mean
 from kb.errors import KBError, Problem, Severity
 from kb.export import FORMATS
 
@@ -15,11 +16,8 @@ def resolve_format(name: str) -> str:
     for key, (file, _, aliases) in FORMATS.items():
         if name.lower() in (key, file, *aliases):
             return key
-    import difflib
-
-    close = difflib.get_close_matches(name, list(FORMATS), n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    raise KBError(f"unknown export format {name!r}{hint} (choose {', '.join(FORMATS)})")
+    hint = did_you_mean(name, FORMATS)
+    raise KBError(f"unknown export format {name!r}{hint}; choose {', '.join(FORMATS)}")
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

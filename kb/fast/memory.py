@@ -26,6 +26,7 @@ from kb.errors import Problem
 from kb.fast.checkmemory import CheckMemory
 from kb.graph import build_graph, update_graph
 from kb.model import ClaimId, KnowledgeBase, SourceId
+from kb.output import ManifestMemo
 from kb.site.marks import Job, QuoteSpans, find_all, highlights
 from kb.site.pages import KINDS, RECORD_KINDS, Page, dependencies, pages_showing
 from kb.site.state import Site
@@ -303,6 +304,7 @@ class Memory:
     # ... and whether the record ids, and kb.yaml, the sources and the experts, stayed the same
     ids_same: bool = False
     world_same: bool = False
+    manifests: ManifestMemo = field(default_factory=ManifestMemo)  # the site's, last written
     caches: dict[str, Any] = field(default_factory=dict)  # each output's own, by name
 
     @classmethod

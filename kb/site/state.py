@@ -132,15 +132,6 @@ class Site:
         rows.sort(key=_by_type_and_node)
         return rows
 
-    def outgoing(self, node: str) -> list[tuple[str, str, dict[str, Any]]]:
-        """Return (other node, edge type, edge data) for every edge from `node`, sorted."""
-        if node not in self.graph:
-            return []
-        rows = [
-            (v, d["type"], d) for v, keyed in self.graph.succ[node].items() for d in keyed.values()
-        ]
-        rows.sort(key=_by_type_and_node)
-        return rows
 
 
 def _by_type_and_node(row: tuple[str, str, dict[str, Any]]) -> tuple[str, str]:
@@ -216,8 +207,3 @@ def _order_styles(citations: Citations, default: str) -> tuple[str, ...]:
     styles = [s for s in citations if citations[s]]
     styles.sort(key=lambda s: (s != default, s))
     return tuple(styles)
-
-
-def claim_node(cid: str) -> str:
-    """Return the graph node id of a claim."""
-    return node_id("claim", cid)
