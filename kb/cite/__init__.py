@@ -1,0 +1,1 @@
+"""Citations: sources as CSL-JSON, formatted by pandoc's citeproc in official CSL styles."""
