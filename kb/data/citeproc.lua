@@ -1,4 +1,4 @@
--- Format many bibliographies in one pandoc process (run by kb.citeproc, never by hand).
+-- Format many bibliographies in one pandoc process (run by kb.cite.citeproc, never by hand).
 --
 -- usage: pandoc lua citeproc.lua MANIFEST MARKER
 -- MANIFEST is a JSON list of {"csl": path, "bib": path}; each bib is a CSL-JSON list. For each
