@@ -38,6 +38,25 @@ VERDICT_LABELS: dict[str, str] = {
     "unverifiable": "Unverifiable",
     "unreviewed": "Unreviewed",
 }
+# Whether the quoted words are really the speaker's, rated apart from the verdict on the claim;
+# best first. kb.text.attribution proposes one from the quotes' origins and drift.
+ATTRIBUTIONS = ("confirmed", "first-hand", "altered", "unconfirmed", "misattributed")
+ATTRIBUTION_LABELS: dict[str, str] = {
+    "confirmed": "Confirmed",
+    "first-hand": "First-hand",
+    "altered": "Altered",
+    "unconfirmed": "Unconfirmed",
+    "misattributed": "Misattributed",
+}
+ATTRIBUTION_MEANINGS: dict[str, str] = {
+    "confirmed": "the same words were found earlier, credited to the speaker",
+    "first-hand": "the source is where the speaker said or wrote the words",
+    "altered": "the words were found earlier, but the quotation changes or cuts them",
+    "unconfirmed": "no earlier appearance credited to the speaker was found",
+    "misattributed": "the words are someone else's, or the speaker is not who the source says",
+}
+# Verdicts that say nothing was found: the review records where the reviewer looked (`searched`).
+NOTHING_FOUND = frozenset({"unsupported", "unverifiable"})
 STANCES = ("supports", "contradicts", "qualifies", "context")
 DIRECTNESS = ("direct", "indirect")
 RELATIONS = ("leads-to", "part-of", "supports", "contradicts", "refines", "same-as")
@@ -145,8 +164,18 @@ class Related:
 
 
 @dataclass(frozen=True, slots=True)
+class Search:
+    """Where a reviewer looked for evidence or an origin, for what, and when."""
+
+    where: Located
+    place: str  # the `where:` key: a database, corpus, site or archive
+    what: str  # the query or what was looked for
+    when: str | None = None  # an ISO date
+
+
+@dataclass(frozen=True, slots=True)
 class Review:
-    """A reviewer's verdict on a claim."""
+    """A reviewer's verdict on a claim, and rating of its quotes' attribution."""
 
     where: Located
     verdict: str
@@ -154,6 +183,8 @@ class Review:
     date: str | None = None
     rationale: str | None = None
     fingerprint: str | None = None
+    attribution: str | None = None  # one of ATTRIBUTIONS: are the words the speaker's?
+    searched: tuple[Search, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

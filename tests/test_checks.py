@@ -70,6 +70,9 @@ EXPECTED = [
     ("stale-review", "claims/stale-review.yaml", 7, 16, "fingerprint deadbeef0000, now"),
     ("orphan-source", "sources/orphan-source.yaml", 1, 1, "not used by any claim or expert"),
     ("orphan-expert", "experts/orphan-expert.yaml", 1, 1, "not quoted and reviews nothing"),
+    ("attribution-missing", "claims/attribution-missing.yaml", 9, 19, "propose `attribution: con"),
+    ("attribution-mismatch", "claims/attribution-mismatch.yaml", 7, 42, "no quote has a speaker"),
+    ("searched-missing", "claims/searched-missing.yaml", 4, 19, "unverifiable but records no"),
 ]
 
 

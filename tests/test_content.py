@@ -249,3 +249,41 @@ def test_audit_summary_matches_verdicts(kb):
         expected.setdefault(claim.verdict, set()).add(cid)
     for path in files:
         assert _summary(path) == expected, f"{path.name} disagrees with the verdicts in claims/"
+
+
+def test_every_review_with_a_speaker_rates_the_attribution(kb):
+    """The two-part verdict: a claim quoting someone says whether the words are theirs."""
+    for cid, claim in kb.claims.items():
+        if any(q.speaker for q in claim.quotes):
+            assert claim.review and claim.review.attribution, f"{cid} has no attribution rating"
+        else:
+            assert claim.review and claim.review.attribution is None, cid
+
+
+def test_nothing_found_verdicts_say_where_the_reviewer_looked(kb):
+    for cid, claim in kb.claims.items():
+        if claim.verdict in ("unsupported", "unverifiable"):
+            assert claim.review and claim.review.searched, cid
+
+
+def _stances(kb, cid):
+    return {e.source: e.stance for e in kb.claims[cid].evidence}
+
+
+def test_the_issue_18_audit_findings_stay_fixed(kb):
+    """What the independent audit found (issue 18), each checked against the data."""
+    suicidality = _stances(kb, "rapid-suicidality-reduction")
+    assert suicidality["murrough-2015"] != "supports"  # its primary outcome was not significant
+    assert suicidality["grunebaum-2018"] == "supports"
+    assert _stances(kb, "sustained-comprehensive-plan")["daly-2019"] == "supports"  # SUSTAIN-1
+    approval = _stances(kb, "fda-approval")
+    assert {"jnj-spravato-2020", "jnj-spravato-2025", "spravato-label"} <= approval.keys()
+    assert _stances(kb, "high-efficacy-rate")["wsj-thestar-2019"] == "context"
+    for cid in ("psilocybin-magic-mushrooms", "psilocybin-illegal-use"):
+        assert cid in kb.claims
+    assert kb.claims["depression-with-anxiety"].evidence  # Ionescu 2014
+    for sid in ("spravatohcp-safety", "spravatohcp-mdsi-efficacy"):
+        assert kb.sources[sid].evidence_level == "marketing"
+    assert kb.sources["hnk-nmdar-bca"].csl["DOI"] == "10.1038/nature22084"
+    assert kb.sources["gastaldon-2019"].csl["DOI"] == "10.1017/S2045796019000751"
+    assert "acceptance." not in str(kb.sources["yale-medicine-2024"].csl.get("URL", ""))

@@ -305,7 +305,8 @@ def test_long_tables_keep_unchanged_chunks_in_a_long_running_process() -> None:
     def rows(edited: int | None = None) -> list[tuple[object, ...]]:
         return [
             (f"c{i}", f"Statement {i}{' edited' if i == edited else ''}", f"c{i}.html",
-             "accurate", 0, "Ed <Itor>" if i % 2 else None, "../experts/ed.html", "", i % 3, 0)
+             "accurate", 0, "Ed <Itor>" if i % 2 else None, "../experts/ed.html", "", i % 3, 0,
+             "confirmed" if i % 2 else "", 0 if i % 2 else 5)
             for i in range(450)
         ]  # fmt: skip
 

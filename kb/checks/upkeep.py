@@ -7,7 +7,9 @@ from collections.abc import Iterator
 from kb.checks.context import Context
 from kb.codes import code, problem
 from kb.errors import Loc, Problem, Severity
+from kb.model import NOTHING_FOUND
 from kb.reading import templates as T
+from kb.text.attribution import overrated, propose
 from kb.text.fingerprint import fingerprint, matches
 
 F = "upkeep"
@@ -114,3 +116,80 @@ def _unedited(loc: Loc, key: str, subject: str) -> Problem:
         "real value",
         subject,
     )
+
+
+@code("attribution-missing", F, Severity.WARNING, runs=True)
+def attribution_missing(ctx: Context) -> Iterator[Problem]:
+    """A review of a claim whose quotes have a speaker does not rate their attribution.
+
+    The verdict rates the claim against the evidence; `attribution:` rates the quotation: are the
+    words really the speaker's? The message gives the rating the checks propose from the quotes'
+    origins and drift (`unconfirmed` for `origin: unknown`, `altered` when the words differ from
+    the origin's, `first-hand` when the origin is the quoting source itself, else `confirmed`).
+    Confirm it, or rate it worse when you know more (an origin that does not name the speaker is
+    `unconfirmed`; words that are someone else's are `misattributed`).
+    """
+    for cid, c in ctx.claims():
+        if c.review is None or c.review.attribution:
+            continue
+        proposed = propose(c)
+        if proposed is not None:
+            yield problem(
+                "attribution-missing",
+                c.review.where.at("verdict"),
+                f"the review of {cid} does not rate its quotes' attribution; the checks propose "
+                f"`attribution: {proposed}` (from their origins and drift)",
+                f"claim:{cid}",
+            )
+
+
+@code("attribution-mismatch", F, Severity.WARNING, runs=True)
+def attribution_mismatch(ctx: Context) -> Iterator[Problem]:
+    """A review rates the attribution better than the quotes' origins and drift allow, or rates
+    the attribution of a claim none of whose quotes has a speaker.
+
+    `confirmed` or `first-hand` cannot stand when an origin is unknown (`unconfirmed` at best) or
+    the words differ from their origin (`altered` at best). A rating worse than the one proposed
+    is the reviewer's judgment and is accepted.
+    """
+    for cid, c in ctx.claims():
+        rating = c.review.attribution if c.review else None
+        if c.review is None or rating is None:
+            continue
+        proposed = propose(c)
+        if proposed is None:
+            if not any(q.speaker for q in c.quotes):
+                yield problem(
+                    "attribution-mismatch",
+                    c.review.where.at("attribution"),
+                    f"the review of {cid} rates an attribution, but no quote has a speaker",
+                    f"claim:{cid}",
+                )
+        elif overrated(rating, proposed):
+            yield problem(
+                "attribution-mismatch",
+                c.review.where.at("attribution"),
+                f"the review of {cid} rates the attribution {rating}, but its quotes' origins and "
+                f"drift support {proposed} at best",
+                f"claim:{cid}",
+            )
+
+
+@code("searched-missing", F, Severity.WARNING, runs=True)
+def searched_missing(ctx: Context) -> Iterator[Problem]:
+    """A review rates a claim `unsupported` or `unverifiable` without saying where the reviewer
+    looked.
+
+    These verdicts mean "nothing was found", not "the claim is false": a reader needs to know
+    where, for what and when the reviewer searched, to judge the absence and to search again.
+    Add `searched:`, a list of `{where: ..., what: ..., when: YYYY-MM-DD}`.
+    """
+    for cid, c in ctx.claims():
+        if c.review and c.review.verdict in NOTHING_FOUND and not c.review.searched:
+            yield problem(
+                "searched-missing",
+                c.review.where.at("verdict"),
+                f"the review of {cid} rates it {c.review.verdict} but records no search: add "
+                "`searched:` (where, what, when)",
+                f"claim:{cid}",
+            )

@@ -18,10 +18,21 @@ from kb.cite.format import ClaimBlock, QuoteBlock, html_to_text, render_block
 from kb.cite.groups import SLOW_BATCH, group_items, split_group
 from kb.cite.styles import STYLE_LABELS, STYLES, load_style
 from kb.errors import Problem
-from kb.model import VERDICT_LABELS, Claim, ClaimId, KnowledgeBase, Source
+from kb.model import (
+    ATTRIBUTION_LABELS,
+    ATTRIBUTION_MEANINGS,
+    VERDICT_LABELS,
+    Claim,
+    ClaimId,
+    KnowledgeBase,
+    Source,
+)
+from kb.text.attribution import propose
 
 __all__ = ["STYLES", "STYLE_LABELS", "Citation", "cite_claim", "cite_sources"]
 DISPUTED = frozenset({"misleading", "inaccurate"})
+# Refused by `kb cite` unless --allow-disputed: disputed claims, and those no evidence was found for
+REFUSED = DISPUTED | {"unsupported"}
 FORMATS = ("text", "markdown", "html")
 CACHE_DIR = ".kb-cache"
 QUOTE_CODES = ("quote-not-found", "quote-ambiguous", "quote-drift", "snapshot-missing")
@@ -94,7 +105,24 @@ def _verdict_line(claim: Claim) -> str | None:
     line = f"Verdict: {VERDICT_LABELS.get(claim.verdict, claim.verdict)}"
     if claim.verdict in DISPUTED:
         line += " (disputed)"
+    elif claim.verdict == "unsupported":
+        line += " (no evidence found either way)"
     return line + (f". {claim.review.rationale}" if claim.review.rationale else "")
+
+
+def attribution_line(claim: Claim) -> str | None:
+    """Whether the quoted words are the speaker's: the reviewer's rating, else the checks'
+    proposal; None when no quote has a speaker."""
+    rating = claim.review.attribution if claim.review else None
+    if rating:
+        return f"Attribution: {ATTRIBUTION_LABELS[rating]} ({ATTRIBUTION_MEANINGS[rating]})."
+    proposed = propose(claim)
+    if proposed is None:
+        return None
+    return (
+        f"Attribution: not rated by a reviewer; the checks propose {ATTRIBUTION_LABELS[proposed]}"
+        f" ({ATTRIBUTION_MEANINGS[proposed]})."
+    )
 
 
 def claim_sources(claim: Claim) -> set[str]:
@@ -162,7 +190,9 @@ def cite_claim(
     if quotes:
         quotes[-1].notes.extend(notes)
     refs = [] if quotes else [cited[e].reference_html for e in sorted(claim_sources(claim))]
-    block = ClaimBlock(claim_id, claim.statement, _verdict_line(claim), quotes, refs)
+    block = ClaimBlock(
+        claim_id, claim.statement, _verdict_line(claim), quotes, refs, attribution_line(claim)
+    )
     return render_block(block, fmt)
 
 

@@ -105,6 +105,7 @@ class ClaimBlock:
     verdict_line: str | None
     quotes: list[QuoteBlock]
     references: list[str] = field(default_factory=list)  # when there is no quote
+    attribution_line: str | None = None  # whether the words are the speaker's
 
 
 def _said(q: QuoteBlock) -> str:
@@ -123,6 +124,8 @@ def render_block(block: ClaimBlock, fmt: str) -> str:
              f"{block.claim_id}: {block.statement}"]  # fmt: skip
     if block.verdict_line:
         lines.append(esc(block.verdict_line))
+    if block.attribution_line:
+        lines.append(esc(block.attribution_line))
     for q in block.quotes:
         lines.append("")
         said = _said(q)
@@ -150,6 +153,8 @@ def _render_html(block: ClaimBlock) -> str:
            f'<p class="kb-cite-claim">{e(block.statement)}</p>']  # fmt: skip
     if block.verdict_line:
         out.append(f'<p class="kb-cite-verdict">{e(block.verdict_line)}</p>')
+    if block.attribution_line:
+        out.append(f'<p class="kb-cite-attribution">{e(block.attribution_line)}</p>')
     for q in block.quotes:
         said = _said(q)
         out += [

@@ -6,9 +6,9 @@ import argparse
 import sys
 
 from kb.cite.claims import (
-    DISPUTED,
     FORMATS,
     QUOTE_CODES,
+    REFUSED,
     cite_claim,
     cite_sources,
     claim_sources,
@@ -27,8 +27,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="print a claim's verified quote with its citation in a style",
         description="Print each claim's quotes exactly as verified, who said them, an in-text\n"
         "citation (with the quote's locator) and the reference entry, formatted by pandoc's\n"
-        "citeproc from the official CSL style. A claim rated misleading or inaccurate is\n"
-        "refused unless --allow-disputed; any verdict other than accurate is shown, and an\n"
+        "citeproc from the official CSL style. A claim rated misleading, inaccurate or\n"
+        "unsupported (no evidence found) is refused unless --allow-disputed; any verdict other\n"
+        "than accurate is shown, with the rating of the quotes' attribution, and an\n"
         "unreviewed claim is marked.",
         epilog="examples:\n  kb cite nmda-blockade\n"
         "  kb cite nmda-blockade synaptogenesis --style ama --format markdown\n"
@@ -42,7 +43,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--format", choices=FORMATS, default="text", help="output format")
     p.add_argument(
-        "--allow-disputed", action="store_true", help="cite claims rated misleading or inaccurate"
+        "--allow-disputed",
+        action="store_true",
+        help="cite claims rated misleading, inaccurate or unsupported",
     )
     p.set_defaults(func=cmd_cite)
 
@@ -67,7 +70,7 @@ def cmd_cite(args: argparse.Namespace) -> int:
     code, blocks, wanted = 0, [], []
     for cid in dict.fromkeys(args.claims):
         claim = kb.claims[ClaimId(cid)]
-        if claim.verdict in DISPUTED and not args.allow_disputed:
+        if claim.verdict in REFUSED and not args.allow_disputed:
             why = f": {claim.review.rationale}" if claim.review and claim.review.rationale else ""
             print(
                 f"kb cite: {cid} is rated {VERDICT_LABELS[claim.verdict].lower()}{why}\n"

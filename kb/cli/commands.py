@@ -14,7 +14,7 @@ from kb.checks import CODES
 from kb.cli.report import exit_code, print_problems
 from kb.codes import did_you_mean
 from kb.errors import KBError
-from kb.model import VERDICTS
+from kb.model import ATTRIBUTIONS, VERDICTS
 from kb.pipeline import check_kb
 from kb.reading import problems as loading
 
@@ -58,12 +58,17 @@ def register(sub: Any) -> None:
     p = _parser(
         sub,
         "review",
-        "record a review: verdict, reviewer, today's date and the fingerprint",
-        "kb review my-claim --verdict accurate --reviewer fact-desk "
+        "record a review: verdict, attribution, reviewer, today's date and the fingerprint",
+        "kb review my-claim --verdict accurate --attribution confirmed --reviewer fact-desk "
         '--rationale "As the study found."',
     )
     p.add_argument("claim")
     p.add_argument("--verdict", required=True, choices=tuple(VERDICTS))
+    p.add_argument(
+        "--attribution",
+        choices=ATTRIBUTIONS,
+        help="are the quoted words the speaker's? (default: the review's rating, kept)",
+    )
     p.add_argument("--reviewer", required=True, help="an expert id")
     p.add_argument("--rationale", help="why: cite the evidence")
     p.add_argument("--date", help="review date (default: today, or SOURCE_DATE_EPOCH)")
@@ -152,15 +157,21 @@ def cmd_review(args: argparse.Namespace) -> int:
     with path.open(encoding="utf-8", newline="") as fh:  # keep CRLF and a byte-order mark
         lines = fh.read().splitlines(keepends=True)
     newline = "\r\n" if lines and lines[0].endswith("\r\n") else "\n"
-    block = [
-        "review:",
-        f"  verdict: {args.verdict}",
-        f"  reviewer: {args.reviewer}",
-        f"  date: {_today(args.date)}",
-    ]
+    block = ["review:", f"  verdict: {args.verdict}"]
+    attribution = args.attribution or (claim.review.attribution if claim.review else None)
+    if attribution:
+        block.append(f"  attribution: {attribution}")
+    block += [f"  reviewer: {args.reviewer}", f"  date: {_today(args.date)}"]
     rationale = args.rationale or (claim.review.rationale if claim.review else None)
     if rationale:
         block.extend(_folded("rationale", rationale))
+    if claim.review and claim.review.searched:  # kept as it was recorded
+        block.append("  searched:")
+        for s in claim.review.searched:
+            block.append(f"    - where: {_yaml_str(s.place)}")
+            block.append(f"      what: {_yaml_str(s.what)}")
+            if s.when:
+                block.append(f"      when: {s.when}")
     fp = fingerprint(kb, claim)
     block.append(f"  fingerprint: {_yaml_str(fp) if fp.isdigit() else fp}")  # 0123 is a number
     start = claim.where.key_at("review").line - 1 if claim.review else None

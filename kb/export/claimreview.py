@@ -2,7 +2,9 @@
 
 `itemReviewed` is a Claim whose author is the quoted speaker (or, for a source's own words, its
 authors), whose `appearance` is where the words were read and whose `firstAppearance` is their
-traced origin. Links are relative to the exports folder unless kb.yaml sets `base_url`.
+traced origin; the review's attribution rating, when given, is the Claim's own `review` (a Review
+with `reviewAspect: attribution`), apart from the verdict in `reviewRating`. Links are
+relative to the exports folder unless kb.yaml sets `base_url`.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import networkx as nx
 from kb.errors import Problem
 from kb.memo import Memo
 from kb.model import (
+    ATTRIBUTION_LABELS,
+    ATTRIBUTION_MEANINGS,
     VERDICT_LABELS,
     VERDICTS,
     Claim,
@@ -162,6 +166,21 @@ def claim_review(kb: KnowledgeBase, claim: Claim, memo: _Memo | None = None) -> 
                         ("firstAppearance", origins)):  # fmt: skip
         if unique := _unique(values):
             item[key] = _one_or_many(unique)
+    if claim.review.attribution:
+        # The second rating: whether the words are the speaker's, as a Review of the Claim
+        # itself with `reviewAspect` (schema.org), apart from the ClaimReview's verdict.
+        aspect: dict[str, Any] = {
+            "@type": "Review",
+            "reviewAspect": "attribution",
+            "reviewRating": {
+                "@type": "Rating",
+                "alternateName": ATTRIBUTION_LABELS[claim.review.attribution],
+                "ratingExplanation": ATTRIBUTION_MEANINGS[claim.review.attribution],
+            },
+        }
+        if claim.review.reviewer and claim.review.reviewer in kb.experts:
+            aspect["author"] = memo.agent(claim.review.reviewer)
+        item["review"] = aspect
     verdict = claim.review.verdict
     rating = memo.rating(verdict)
     review: dict[str, Any] = {

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from kb.model import (
+    ATTRIBUTIONS,
     DIRECTNESS,
     EVIDENCE_LEVELS,
     RELATIONS,
@@ -23,6 +24,7 @@ from kb.model import (
     Related,
     Review,
     Role,
+    Search,
     Source,
     SourceId,
 )
@@ -134,6 +136,14 @@ def _review(value: Any, p: tuple[Any, ...], r: RecordReader) -> Review | None:
     if verdict is None:
         return None
     reviewer = r.text(m, "reviewer", p)
+    searched: list[Search] = []
+    for sp, item in r.items(m, "searched", p):
+        sm = r.mapping(item, sp, "a search (where, what, when)", S.SEARCH_KEYS, ("where", "what"))
+        if sm is not None:
+            place, what = r.text(sm, "where", sp), r.text(sm, "what", sp)
+            when = r.date(sm, "when", sp)
+            if place and what:
+                searched.append(Search(r.where.sub(*sp), place, what, when))
     return Review(
         where=r.where.sub(*p),
         verdict=verdict,
@@ -141,6 +151,8 @@ def _review(value: Any, p: tuple[Any, ...], r: RecordReader) -> Review | None:
         date=r.date(m, "date", p),
         rationale=r.text(m, "rationale", p),
         fingerprint=r.text(m, "fingerprint", p, numbers=True),
+        attribution=r.enum(m, "attribution", p, ATTRIBUTIONS, None),
+        searched=tuple(searched),
     )
 
 

@@ -12,7 +12,16 @@ QUOTE_KEYS = ("text", "source", "speaker", "attribution", "prefix", "suffix", "l
 ORIGIN_KEYS = ("source", "text")
 EVIDENCE_KEYS = ("source", "stance", "directness", "locator", "note")
 RELATED_KEYS = ("claim", "relation")
-REVIEW_KEYS = ("verdict", "reviewer", "date", "rationale", "fingerprint")
+REVIEW_KEYS = (
+    "verdict",
+    "attribution",
+    "reviewer",
+    "date",
+    "rationale",
+    "searched",
+    "fingerprint",
+)
+SEARCH_KEYS = ("where", "what", "when")
 EXPERT_KEYS = ("id", "name", "credentials", "roles", "identifiers")
 ROLE_KEYS = ("title", "organization", "source")
 CONFIG_KEYS = ("title", "base_url", "style", "styles", "severity")

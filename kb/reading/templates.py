@@ -40,7 +40,7 @@ evidence:
 related:
 #   - claim: other-claim-id
 #     relation: leads-to           # leads-to | part-of | supports | contradicts | refines | same-as
-# The review is written by `kb review {id} --verdict V --reviewer ID`.
+# The review is written by `kb review {id} --verdict V [--attribution A] --reviewer ID`.
 """
 
 EXPERT = """\

@@ -14,6 +14,7 @@ import kb
 from kb.site.present import (
     EDGE_LABELS,
     KIND_LABELS,
+    attribution_badge,
     badge,
     esc,
     evidence_level_label,
@@ -103,6 +104,7 @@ def environment() -> Environment:
         version=kb.__version__,
         verdict_label=verdict_label,
         badge=badge,
+        attribution_badge=attribution_badge,
         kind_labels=KIND_LABELS,
         edge_labels=EDGE_LABELS,
         level_label=evidence_level_label,

@@ -11,7 +11,7 @@ from urllib.parse import quote as url_quote
 import markupsafe
 from markupsafe import Markup, escape
 
-from kb.model import VERDICT_LABELS, VERDICTS, Source
+from kb.model import ATTRIBUTION_LABELS, ATTRIBUTION_MEANINGS, VERDICT_LABELS, VERDICTS, Source
 from kb.urls import (
     AUDIT_PAGE,
     EXPERTS_PAGE,
@@ -94,6 +94,17 @@ def badge(verdict: str) -> Markup:
     return Markup(
         f'<span class="badge v-{cls}"><span class="ico" aria-hidden="true"></span>'
         f"{escape(verdict_label(verdict))}</span>"
+    )
+
+
+@lru_cache(maxsize=8)
+def attribution_badge(rating: str) -> Markup:
+    """Return an attribution rating's badge (an icon and a word), or a dash when not rated."""
+    if rating not in ATTRIBUTION_LABELS:
+        return Markup('<span class="muted">—</span>')
+    return Markup(
+        f'<span class="badge a-{rating}" title="{escape(ATTRIBUTION_MEANINGS[rating])}">'
+        f'<span class="ico" aria-hidden="true"></span>{escape(ATTRIBUTION_LABELS[rating])}</span>'
     )
 
 

@@ -27,7 +27,7 @@ import kb
 from kb.site import views
 from kb.errors import KBError, Problem, Severity
 from kb.graph import EDGE_TYPES, node_id
-from kb.model import KnowledgeBase
+from kb.model import ATTRIBUTIONS, KnowledgeBase
 from kb.output import Placed, Staging
 from kb.site.present import (
     EDGE_LABELS,
@@ -165,6 +165,7 @@ def _audit(site: Site, u: Links) -> dict[str, Any]:
     for cid, c in sorted(k.claims.items()):
         counts = site.counts_of(node_id("claim", cid))
         reviewer = views.expert_ref(site, c.review.reviewer if c.review else None, u)
+        attribution = c.review.attribution if c.review else None
         rows.append(
             (
                 cid,
@@ -177,6 +178,8 @@ def _audit(site: Site, u: Links) -> dict[str, Any]:
                 c.review.date if c.review and c.review.date else "",
                 counts.errors,
                 counts.warnings,
+                attribution or "",
+                ATTRIBUTIONS.index(attribution) if attribution else len(ATTRIBUTIONS),
             )
         )
     problems = []

@@ -11,9 +11,10 @@ from kb.errors import Problem, Severity
 from kb.graph import node_id
 from kb.site.localgraph import local_graph
 from kb.site.marks import highlighted, in_context
-from kb.model import Claim, Expert, Source
+from kb.model import ATTRIBUTION_MEANINGS, Claim, Expert, Source
 from kb.reading.csl import date_text
 from kb.site.present import (
+    attribution_badge,
     BACK_RELATION_LABELS,
     RELATION_LABELS,
     Links,
@@ -28,6 +29,7 @@ from kb.site.present import (
     severity_badge,
     stance_badge,
 )
+from kb.text.attribution import propose
 from kb.text.quotes import fold_plain, word_diff
 from kb.site.jinja import table
 from kb.cite.styles import STYLE_LABELS
@@ -284,6 +286,7 @@ def claim_page(site: Site, claim: Claim, u: Links) -> View:
         "verdict": claim.verdict,
         "topics": [{"label": t, "href": u.topic(site.slugs[t])} for t in claim.topics],
         "review": review,
+        "attribution": _attribution(claim),
         "reviewer": expert_ref(site, review.reviewer if review else None, u),
         "quotes": quotes,
         "evidence": evidence,
@@ -292,6 +295,21 @@ def claim_page(site: Site, claim: Claim, u: Links) -> View:
         "problems": problem_rows(site.problems_of(me)),
         "graph": local_graph(site, me, u),
         "cite": cite,
+    }
+
+
+def _attribution(claim: Claim) -> View | None:
+    """The claim page's attribution line: the reviewer's rating, else the checks' proposal."""
+    rating = claim.review.attribution if claim.review else None
+    proposed = propose(claim)
+    if rating is None and proposed is None:
+        return None
+    shown = rating or proposed
+    assert shown is not None
+    return {
+        "badge": attribution_badge(shown),
+        "meaning": ATTRIBUTION_MEANINGS[shown],
+        "rated": rating is not None,
     }
 
 
