@@ -185,6 +185,7 @@ class Review:
     fingerprint: str | None = None
     attribution: str | None = None  # one of ATTRIBUTIONS: are the words the speaker's?
     searched: tuple[Search, ...] = ()
+    history: tuple[Review, ...] = ()  # the earlier reviews, latest first
 
 
 @dataclass(frozen=True, slots=True)

@@ -259,7 +259,8 @@ class TestReview:
             "2026-01-01",
         )
         assert review.rationale == 'Says "first": one study.'
-        assert review.fingerprint and len(review.fingerprint) == 12
+        assert review.fingerprint and review.fingerprint.startswith("s:")  # part by part
+        assert [h.verdict for h in review.history] == ["accurate"]
         assert run_kb("-C", valid, "check", "--strict").code == 0
 
     def test_keeps_the_old_rationale_and_explicit_date(self, run_kb: RunKB, valid: Path) -> None:
@@ -320,9 +321,9 @@ class TestReview:
         self, run_kb: RunKB, make_kb: MakeKB, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         """Unquoted, 012345670123 would read back as the octal number 5744185427."""
-        import kb.text.fingerprint
+        import kb.cli.review
 
-        monkeypatch.setattr(kb.text.fingerprint, "fingerprint", lambda kb, claim: "012345670123")
+        monkeypatch.setattr(kb.cli.review, "fingerprint", lambda kb, claim: "012345670123")
         root = make_kb({"experts/r.yaml": "name: R\n", "claims/c.yaml": "statement: C.\n"})
         assert (
             run_kb("-C", root, "review", "c", "--verdict", "accurate", "--reviewer", "r").code == 0
@@ -345,11 +346,14 @@ class TestReview:
             == 0
         )
         text = (root / "claims" / "c.yaml").read_text()
-        assert text.startswith("statement: C.\nreview:\n  verdict: misleading\n  reviewer: r\n")
-        assert text.endswith("\n\n# Topics of the claim:\ntopics: [t]\n")
-        assert "verdict: accurate" not in text
+        assert text.startswith("statement: C.\nreview:\n  verdict: misleading\n")
+        assert text.endswith("\n# Topics of the claim:\ntopics: [t]\n")
+        assert "# old note" in text
         kb = load_kb(root)[0]
         assert kb.claims["c"].topics == ("t",)  # type: ignore[index]
+        review = kb.claims["c"].review  # type: ignore[index]
+        assert review is not None and review.reviewer == "r"
+        assert [h.verdict for h in review.history] == ["accurate"]  # the old one, kept
 
     @pytest.mark.parametrize(
         ("args", "message"),

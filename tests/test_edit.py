@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 import json
 import os
 from collections.abc import MutableMapping
@@ -27,13 +26,13 @@ def review(doc: MutableMapping[str, Any]) -> None:
         history = [{k: plain(v) for k, v in old.items() if k != "history"}]
         history += plain(old.get("history") or [])
         old["verdict"] = "misleading"
-        old["date"] = datetime.date(2026, 12, 7)
+        old["date"] = "2026-12-07"
         old["rationale"] = folded(RATIONALE)
         old["history"] = history
     else:
         doc["review"] = {
             "verdict": "misleading",
-            "date": datetime.date(2026, 12, 7),
+            "date": "2026-12-07",
             "rationale": folded(RATIONALE),
         }
 

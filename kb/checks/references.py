@@ -76,7 +76,8 @@ def unknown_source(ctx: Context) -> Iterator[Problem]:
 
 @code("unknown-expert", F, runs=True)
 def unknown_expert(ctx: Context) -> Iterator[Problem]:
-    """A quote's `speaker` or a review's `reviewer` names an expert that does not exist.
+    """A quote's `speaker` or a review's `reviewer` (or an earlier one's, in its `history`) names
+    a person that does not exist in `experts/`.
 
     The message suggests the closest existing expert id. Add `experts/<id>.yaml` (`kb new expert
     ID`) or fix the id.
@@ -93,15 +94,16 @@ def unknown_expert(ctx: Context) -> Iterator[Problem]:
                     q.where.at("speaker"),
                     f"claim:{cid}",
                 )
-        if c.review and c.review.reviewer and c.review.reviewer not in pool:
-            yield _missing(
-                "unknown-expert",
-                "expert",
-                c.review.reviewer,
-                pool,
-                c.review.where.at("reviewer"),
-                f"claim:{cid}",
-            )
+        for r in (c.review, *c.review.history) if c.review else ():
+            if r.reviewer and r.reviewer not in pool:
+                yield _missing(
+                    "unknown-expert",
+                    "expert",
+                    r.reviewer,
+                    pool,
+                    r.where.at("reviewer"),
+                    f"claim:{cid}",
+                )
 
 
 @code("unknown-claim", F, runs=True)

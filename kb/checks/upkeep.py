@@ -10,7 +10,7 @@ from kb.errors import Loc, Problem, Severity
 from kb.model import NOTHING_FOUND
 from kb.reading import templates as T
 from kb.text.attribution import overrated, propose
-from kb.text.fingerprint import fingerprint, matches
+from kb.text.fingerprint import changes, is_current
 
 F = "upkeep"
 
@@ -33,22 +33,27 @@ def unreviewed(ctx: Context) -> Iterator[Problem]:
 
 @code("stale-review", F, Severity.WARNING, runs=True)
 def stale_review(ctx: Context) -> Iterator[Problem]:
-    """A review's `fingerprint` no longer matches the claim: its statement, quotes, evidence or the
-    snapshots its quotes are checked against changed after the review.
+    """A review's `fingerprint` no longer matches the claim: what the reviewer saw changed.
 
-    Never judged from file times. Review the claim again (`kb review` records the new fingerprint).
+    The fingerprint is made of one digest per part the reviewer saw: the statement; each quote's
+    words, the sentence(s) around it in its source's snapshot, and its origin; each evidence
+    item, with its stance. The message names each part that changed (the statement, quote 2,
+    the text around quote 1 in a snapshot, the stance of evidence 3) and, where it can, the words
+    it has now. A change elsewhere in a snapshot, away from every quote, is not a change to the
+    review. Never judged from file times. Review the claim again (`kb review CLAIM --verdict V`),
+    or confirm the verdict (`kb review --reconfirm CLAIM`).
     """
     for cid, c in ctx.claims():
-        if c.review and c.review.fingerprint:
-            current = fingerprint(ctx.kb, c)
-            if not matches(c.review.fingerprint, current):
-                yield problem(
-                    "stale-review",
-                    c.review.where.at("fingerprint"),
-                    f"the claim changed since its review of {c.review.date or 'unknown date'} "
-                    f"(fingerprint {c.review.fingerprint}, now {current}): review it again",
-                    f"claim:{cid}",
-                )
+        if c.review and c.review.fingerprint and not is_current(c.review.fingerprint, ctx.kb, c):
+            found = changes(c.review.fingerprint, ctx.kb, c)
+            what = "; ".join(ch.what for ch in found) or "its statement, quotes or evidence"
+            yield problem(
+                "stale-review",
+                c.review.where.at("fingerprint"),
+                f"changed since the review of {c.review.date or 'unknown date'}: {what}; "
+                f"review it again (kb review {cid} --verdict V, or --reconfirm)",
+                f"claim:{cid}",
+            )
 
 
 @code("orphan-source", F, Severity.WARNING, runs=True)

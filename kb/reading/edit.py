@@ -35,9 +35,10 @@ from typing import Any, ClassVar
 import yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.error import CommentMark, MarkedYAMLError
 from ruamel.yaml.resolver import VersionedResolver
 from ruamel.yaml.scalarstring import FoldedScalarString
+from ruamel.yaml.tokens import CommentToken
 from ruamel.yaml.util import load_yaml_guess_indent
 
 from kb.errors import KBError
@@ -216,16 +217,18 @@ def _edit_yaml(text: str, change: Change, name: str) -> str:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             tree = y.load(text)
-    except (YAMLError, ValueError, TypeError) as exc:  # kb reads it, ruamel does not
+    except Exception as exc:  # kb reads it, ruamel does not: refused, whatever ruamel raised
         raise _refusal(name, exc) from exc
     if not isinstance(tree, CommentedMap):
         raise EditRefused(f"{name}:1:1: the file is not a mapping of keys to values; not edited")
+    lasts = _last_keys(tree)
     change(tree)
     _unfold_in_flow(tree, False)
+    _keep_trailing_comments(lasts)
     out = io.StringIO()
     try:
         y.dump(tree, out)
-    except (YAMLError, ValueError, TypeError) as exc:
+    except Exception as exc:  # whatever ruamel raised: refused, nothing written
         raise _refusal(name, exc) from exc
     new = out.getvalue()
     if not text.endswith("\n") and new.endswith("\n") and text.count("\n") == 0:
@@ -234,6 +237,63 @@ def _edit_yaml(text: str, change: Change, name: str) -> str:
         pad = " " * margin
         new = "".join(pad + ln if ln.strip() else ln for ln in new.splitlines(True))
     return new
+
+
+def _last_keys(node: Any, out: list[tuple[CommentedMap, Any]] | None = None) -> list[Any]:
+    """Every block mapping of the tree with its last key, before the change."""
+    out = [] if out is None else out
+    if isinstance(node, CommentedMap) and node and not node.fa.flow_style():
+        out.append((node, next(reversed(node))))
+    if isinstance(node, dict):
+        for v in node.values():
+            _last_keys(v, out)
+    elif isinstance(node, list):
+        for v in node:
+            _last_keys(v, out)
+    return out
+
+
+def _keep_trailing_comments(lasts: list[tuple[CommentedMap, Any]]) -> None:
+    """ruamel keeps the comments that follow a mapping's last value (the lines before the next
+    key of its parent) with that value; when keys are added after it, those lines move to the
+    end of the new last value, so that they stay just before what they were before."""
+    for node, old in lasts:
+        if not node or old not in node or next(reversed(node)) == old:
+            continue
+        entry = node.ca.items.get(old)
+        token = entry[2] if entry and len(entry) > 2 else None
+        if token is None:
+            continue
+        head, nl, tail = token.value.partition("\n")
+        if not nl or not tail.strip():
+            continue
+        if head.strip():
+            token.value = head + "\n"
+        else:
+            entry[2] = None
+        container: Any = node
+        key: Any = next(reversed(node))
+        while isinstance(container[key], (dict, list)) and container[key]:
+            container[key] = _commented(container[key])
+            container = container[key]
+            key = next(reversed(container)) if isinstance(container, dict) else len(container) - 1
+        moved = CommentToken("\n" + tail, CommentMark(0))
+        if isinstance(container, CommentedMap):
+            container.ca.items.setdefault(key, [None, None, None, None])[2] = moved
+        elif isinstance(container, CommentedSeq):
+            container.ca.items.setdefault(key, [None, None, None, None])[0] = moved
+
+
+def _commented(value: Any) -> Any:
+    """A plain dict or list as ruamel's commented kind, so that a comment can be attached."""
+    if isinstance(value, dict) and not isinstance(value, CommentedMap):
+        m = CommentedMap()
+        for k, v in value.items():
+            m[k] = _commented(v)
+        return m
+    if isinstance(value, list) and not isinstance(value, CommentedSeq):
+        return CommentedSeq(_commented(v) for v in value)
+    return value
 
 
 def _unfold_in_flow(node: Any, flow: bool) -> Any:
@@ -262,7 +322,7 @@ def _yaml(text: str) -> YAML:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             _tree, indent, seq = load_yaml_guess_indent(text)
-    except (YAMLError, ValueError, TypeError):
+    except Exception:  # the guess is only a guess; the edit itself reports
         indent, seq = None, None
     indent = indent or 2
     seq = seq or 0

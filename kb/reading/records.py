@@ -128,10 +128,16 @@ def _related(value: Any, p: tuple[Any, ...], r: RecordReader) -> Related | None:
     return Related(where=r.where.sub(*p), claim=ClaimId(claim), relation=relation)
 
 
-def _review(value: Any, p: tuple[Any, ...], r: RecordReader) -> Review | None:
-    m = r.mapping(value, p, "a review", S.REVIEW_KEYS, ("verdict",))
+def _review(value: Any, p: tuple[Any, ...], r: RecordReader, past: bool = False) -> Review | None:
+    keys = S.PAST_REVIEW_KEYS if past else S.REVIEW_KEYS
+    m = r.mapping(value, p, "an earlier review" if past else "a review", keys, ("verdict",))
     if m is None:
         return None
+    history: list[Review] = []
+    if not past:
+        for hp, item in r.items(m, "history", p):
+            if (h := _review(item, hp, r, past=True)) is not None:
+                history.append(h)
     verdict = r.enum(m, "verdict", p, VERDICTS, None)
     if verdict is None:
         return None
@@ -153,6 +159,7 @@ def _review(value: Any, p: tuple[Any, ...], r: RecordReader) -> Review | None:
         fingerprint=r.text(m, "fingerprint", p, numbers=True),
         attribution=r.enum(m, "attribution", p, ATTRIBUTIONS, None),
         searched=tuple(searched),
+        history=tuple(history),
     )
 
 

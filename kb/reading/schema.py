@@ -20,8 +20,10 @@ REVIEW_KEYS = (
     "rationale",
     "searched",
     "fingerprint",
+    "history",
 )
 SEARCH_KEYS = ("where", "what", "when")
+PAST_REVIEW_KEYS = REVIEW_KEYS[:-1]  # an earlier review, in `history`, has no history
 EXPERT_KEYS = ("id", "name", "credentials", "roles", "identifiers")
 ROLE_KEYS = ("title", "organization", "source")
 CONFIG_KEYS = ("title", "base_url", "style", "styles", "severity")
