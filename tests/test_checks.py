@@ -67,7 +67,7 @@ EXPECTED = [
     ("circular-sourcing", "claims/circular-sourcing.yaml", 6, 14, "the source the claim is quoted"),
     # upkeep
     ("unreviewed", "claims/unreviewed.yaml", 1, 12, "has not been reviewed"),
-    ("stale-review", "claims/stale-review.yaml", 7, 16, "fingerprint deadbeef0000, now"),
+    ("stale-review", "claims/stale-review.yaml", 7, 16, "deadbeef0000 is of the first form"),
     ("orphan-source", "sources/orphan-source.yaml", 1, 1, "not used by any claim or expert"),
     ("orphan-expert", "experts/orphan-expert.yaml", 1, 1, "not quoted and reviews nothing"),
     ("attribution-missing", "claims/attribution-missing.yaml", 9, 19, "propose `attribution: con"),

@@ -46,7 +46,10 @@ def stale_review(ctx: Context) -> Iterator[Problem]:
     for cid, c in ctx.claims():
         if c.review and c.review.fingerprint and not is_current(c.review.fingerprint, ctx.kb, c):
             found = changes(c.review.fingerprint, ctx.kb, c)
-            what = "; ".join(ch.what for ch in found) or "its statement, quotes or evidence"
+            what = "; ".join(ch.what for ch in found) or (
+                "its statement, quotes, evidence or snapshots (its fingerprint "
+                f"{c.review.fingerprint} is of the first form, which cannot name the part)"
+            )
             yield problem(
                 "stale-review",
                 c.review.where.at("fingerprint"),
