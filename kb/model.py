@@ -74,6 +74,15 @@ EVIDENCE_LEVELS = (
 )
 PRIMARY_LEVELS = frozenset({"meta-analysis", "rct", "observational", "preclinical", "regulatory"})
 SNAPSHOT_SCOPES = ("full", "excerpt")
+# What a record in experts/ is: an expert quoted for expertise, another person quoted (a
+# patient, a parent), an organisation, or a reviewer of claims.
+PEOPLE_KINDS = ("expert", "person", "organisation", "reviewer")
+PEOPLE_LABELS = {
+    "expert": "Expert",
+    "person": "Person",
+    "organisation": "Organisation",
+    "reviewer": "Reviewer",
+}
 KINDS = ("claims", "experts", "sources")
 
 
@@ -125,6 +134,7 @@ class Origin:
     source: SourceId | None = None
     text: str | None = None
     unknown: bool = False
+    first_hand: bool = False  # the source itself heard the speaker say it: it is the origin
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,7 +229,8 @@ class Role:
 
 @dataclass(frozen=True, slots=True)
 class Expert:
-    """A person (or a team): a quoted expert, an author, a reviewer."""
+    """A person or an organisation (experts/<id>.yaml): a quoted expert, someone else quoted, an
+    organisation, or a reviewer, by its `kind`."""
 
     id: ExpertId
     where: Located
@@ -227,6 +238,8 @@ class Expert:
     credentials: str | None = None
     roles: tuple[Role, ...] = ()
     identifiers: Mapping[str, str] = field(default_factory=dict)
+    kind: str = "expert"  # one of PEOPLE_KINDS
+    affiliation: str | None = None  # declared, e.g. a reviewer's organisation
 
 
 @dataclass(frozen=True, slots=True)

@@ -91,10 +91,57 @@ def test_cite_marks_verdicts_and_refuses_disputed_claims(root: Path, run_kb: Run
     assert r.code == 0 and "Verdict: Misleading (disputed). One small trial." in r.out
 
 
-def test_cite_flags_a_quote_the_snapshot_does_not_hold(root: Path, run_kb: RunKB) -> None:
-    """A quote that the checks cannot find in its source is cited with a warning."""
-    r = run_kb("-C", root, "cite", "garbled")
-    assert "[quote-not-found]" in r.out
+def test_cite_refuses_a_quote_the_snapshot_does_not_hold(root: Path, run_kb: RunKB) -> None:
+    """A quote that the checks cannot find in its source is refused as a disputed claim is;
+    with the override it is cited with the check's note."""
+    r = run_kb("-C", root, "cite", "garbled", "nmda-blockade")
+    assert r.code == 1
+    assert (
+        "kb cite: garbled has a quote that is not verified: quote 1 (“words nobody printed”) is "
+        "not found in the snapshot of example-news [quote-not-found]\n"
+        "  not cited; pass --allow-disputed to cite it anyway" in r.err
+    )
+    assert "words nobody printed" not in r.out and QUOTE in r.out
+    r = run_kb("-C", root, "cite", "garbled", "--allow-disputed")
+    assert r.code == 0 and "[quote-not-found]" in r.out
+
+
+def test_cite_refuses_an_ambiguous_quote_and_a_changed_snapshot(root: Path, run_kb: RunKB) -> None:
+    (root / "claims" / "twice.yaml").write_text(
+        "statement: S.\nquotes:\n"
+        "  - {text: the effect appears within hours, source: example-news}\n"
+    )
+    r = run_kb("-C", root, "cite", "twice")
+    assert r.code == 1 and "is found in 2 places of the snapshot of example-news" in r.err
+    news = root / "sources" / "example-news.txt"
+    news.write_text(news.read_text() + "\nA line added after its hash was recorded.\n")
+    r = run_kb("-C", root, "cite", "fresh")
+    assert r.code == 1
+    assert "the snapshot of example-news that quote 1" in r.err and "[snapshot-changed]" in r.err
+
+
+def test_cite_takes_any_installed_style_by_file_name(root: Path, run_kb: RunKB) -> None:
+    r = run_kb("-C", root, "cite", "nmda-blockade", "--style", "harvard-cite-them-right")
+    assert r.code == 0, r.err
+    assert "In text: (Writer, 2024, para. 3)" in r.out or "In text: (Writer 2024" in r.out
+    assert "Available at:" in r.out  # Harvard's own wording, not APA's
+    r = run_kb("-C", root, "cite", "nmda-blockade", "--style", "nature")
+    assert r.code == 0 and "In text: 1" in r.out
+    r = run_kb("-C", root, "cite", "nmda-blockade", "--style", "natur")
+    assert r.code == 2 and "did you mean 'nature'" in r.err
+    r = run_kb("-C", root, "cite", "--list-styles", "harvard-cite-them")
+    assert r.code == 0
+    assert r.out.startswith("harvard-cite-them-right          Cite Them Right 12th edition")
+    r = run_kb("-C", root, "cite", "--list-styles", "no-such-style-anywhere")
+    assert r.code == 1
+
+
+def test_a_style_is_read_only_from_a_regular_file(root: Path, run_kb: RunKB) -> None:
+    import os
+
+    os.mkfifo(root / "pipe.csl")
+    r = run_kb("-C", root, "cite", "nmda-blockade", "--style", "pipe.csl")
+    assert r.code == 2 and "is not a regular file" in r.err
 
 
 def test_cite_pinpoint_keeps_the_year_suffix(root: Path, run_kb: RunKB) -> None:

@@ -109,6 +109,9 @@ class TestFindingTheBase:
         assert r.code == 1
         assert "claims/c.yaml:2:" in r.out and "unknown-source" in r.out
         r = run_kb("review", "c", "--verdict", "accurate", "--reviewer", "ana-ruiz")
+        assert r.code == 1 and "[unknown-source]" in r.err  # a claim with errors is refused
+        (base / "claims" / "c.yaml").write_text("statement: C.\n")
+        r = run_kb("review", "c", "--verdict", "accurate", "--reviewer", "ana-ruiz")
         assert r.code == 0 and "verdict: accurate" in (base / "claims" / "c.yaml").read_text()
         assert not (base / "claims" / "site").exists()
 

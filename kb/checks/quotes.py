@@ -114,8 +114,10 @@ def quote_drift(ctx: Context) -> Iterator[Problem]:
 def quote_untraced(ctx: Context) -> Iterator[Problem]:
     """A quote attributed to a speaker has no `origin` key: nobody traced where it first appeared.
 
-    `origin: unknown` records that it was traced and not found, which is an answer, not a gap. A
-    quote in the source's own voice (no `speaker`) is its own origin and needs none.
+    `origin: unknown` records that it was traced and not found, which is an answer, not a gap;
+    `origin: first-hand` that the source itself heard the speaker (its own interview), so the
+    source is the origin. A quote in the source's own voice (no `speaker`) is its own origin and
+    needs none.
     """
     for c, _i, q in ctx.quotes():
         if q.speaker and q.origin is None:

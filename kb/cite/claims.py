@@ -125,6 +125,49 @@ def attribution_line(claim: Claim) -> str | None:
     )
 
 
+def unverified(kb: KnowledgeBase, claim: Claim, changed: Iterable[Problem] = ()) -> list[str]:
+    """Why each of a claim's quotes is not verified: not found in its source's snapshot, found
+    in several places, or in a snapshot that changed after its hash was recorded (`changed`: the
+    snapshot-changed problems). Needs kb.located (the quote checks). A quote whose source has no
+    snapshot is cited with the snapshot-missing note."""
+    moved = {p.subject.partition(":")[2] for p in changed if p.subject}
+    moved |= {p.loc.path.removeprefix("sources/").rsplit(".", 1)[0] for p in changed}
+    out = []
+    for i, q in enumerate(claim.quotes):
+        src = kb.sources.get(q.source)
+        name = f"quote {i + 1} (“{_short(q.text)}”)"
+        spans = kb.located.get((claim.id, i, False))
+        if src is None or src.snapshot_text is None:
+            continue  # nothing to check it in: cited with the snapshot-missing note
+        if q.source in moved:
+            out.append(f"the snapshot of {q.source} that {name} is checked in changed after it "
+                       "was recorded [snapshot-changed]")  # fmt: skip
+        elif spans is not None and not spans:
+            out.append(f"{name} is not found in the snapshot of {q.source} [quote-not-found]")
+        elif spans is not None and len(spans) > 1:
+            out.append(f"{name} is found in {len(spans)} places of the snapshot of {q.source} "
+                       "[quote-ambiguous]")  # fmt: skip
+    return out
+
+
+def refused(kb: KnowledgeBase, claim: Claim, changed: Iterable[Problem] = ()) -> str | None:
+    """Why a claim must not be cited without an override (a disputed verdict, a quote not
+    verified), or None."""
+    reasons = []
+    if claim.verdict in REFUSED:
+        why = f": {claim.review.rationale}" if claim.review and claim.review.rationale else ""
+        reasons.append(f"is rated {VERDICT_LABELS[claim.verdict].lower()}{why}")
+    bad = unverified(kb, claim, changed)
+    if bad:
+        reasons.append("has a quote that is not verified: " + "; ".join(bad))
+    return f"{claim.id} " + "; and ".join(reasons) if reasons else None
+
+
+def _short(text: str, limit: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def claim_sources(claim: Claim) -> set[str]:
     """The sources a claim's citation needs: its quotes' sources and origins, else its evidence."""
     ids = {str(q.source) for q in claim.quotes}
@@ -169,6 +212,8 @@ def cite_claim(
         origin = None
         if q.origin is not None and q.origin.unknown:
             origin = "unknown (traced, not found)"
+        elif q.origin is not None and q.origin.first_hand:
+            origin = "first-hand (the source heard the speaker itself)"
         elif q.origin is not None and q.origin.source in cited:
             origin = cited[q.origin.source].reference_html
         c = cited.get(q.source)

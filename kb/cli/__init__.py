@@ -9,13 +9,25 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from kb import __version__
-from kb.cli import build, capture, cite, commands, export, importing, review, serve, start
+from kb.cli import (
+    browse,
+    build,
+    capture,
+    cite,
+    commands,
+    export,
+    importing,
+    review,
+    serve,
+    show,
+    start,
+)
 from kb.errors import KBError
 from kb.reading.files import find_base
 
 # The command groups, in the order `kb --help` lists them: each module's register(subparsers)
 # adds its subcommands and their handlers.
-COMMANDS = (start, importing, capture, commands, review, build, cite, export, serve)
+COMMANDS = (start, importing, capture, commands, browse, show, review, build, cite, export, serve)
 
 DESCRIPTION = """\
 kb: a research citation knowledge base. Claims, quotes, experts and sources are YAML files;

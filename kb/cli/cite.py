@@ -8,15 +8,15 @@ import sys
 from kb.cite.claims import (
     FORMATS,
     QUOTE_CODES,
-    REFUSED,
     cite_claim,
     cite_sources,
     claim_sources,
+    refused,
 )
-from kb.cite.styles import STYLES, load_style
+from kb.cite.styles import STYLE_LABELS, STYLES, installed_styles, load_style, style_title
 from kb.codes import did_you_mean
-from kb.errors import Problem, Severity
-from kb.model import VERDICT_LABELS, ClaimId, KnowledgeBase
+from kb.errors import KBError, Problem, Severity
+from kb.model import ClaimId, KnowledgeBase
 from kb.reading.files import cache_dir
 
 
@@ -28,24 +28,37 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Print each claim's quotes exactly as verified, who said them, an in-text\n"
         "citation (with the quote's locator) and the reference entry, formatted by pandoc's\n"
         "citeproc from the official CSL style. A claim rated misleading, inaccurate or\n"
-        "unsupported (no evidence found) is refused unless --allow-disputed; any verdict other\n"
-        "than accurate is shown, with the rating of the quotes' attribution, and an\n"
-        "unreviewed claim is marked.",
-        epilog="examples:\n  kb cite nmda-blockade\n"
+        "unsupported (no evidence found), or whose quote is not verified (not found in its\n"
+        "snapshot, found in several places, or in a snapshot changed since it was recorded),\n"
+        "is refused with the reason unless --allow-disputed; any verdict other than accurate\n"
+        "is shown, with the rating of the quotes' attribution, and an unreviewed claim is\n"
+        "marked. --style takes apa, ama, vancouver, chicago, mla, the file name of any\n"
+        "installed CSL style (--list-styles WORD finds one) or a .csl file.",
+        epilog="example:\n  kb cite nmda-blockade\n"
         "  kb cite nmda-blockade synaptogenesis --style ama --format markdown\n"
-        "  kb cite nmda-blockade --style path/to/nature.csl",
+        "  kb cite nmda-blockade --style harvard-cite-them-right\n"
+        "  kb cite --list-styles nature",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("claims", nargs="+", metavar="CLAIM", help="claim ids (file stems in claims/)")
+    p.add_argument("claims", nargs="*", metavar="CLAIM", help="claim ids (file stems in claims/)")
     p.add_argument(
         "--style",
-        help=f"{', '.join(STYLES)} or a .csl file (default: kb.yaml's style, else apa)",
+        help=f"{', '.join(STYLES)}, an installed style's file name (nature, "
+        "harvard-cite-them-right) or a .csl file (default: kb.yaml's style, else apa)",
+    )
+    p.add_argument(
+        "--list-styles",
+        nargs="?",
+        const="",
+        metavar="WORD",
+        help="list the installed CSL styles whose file name or title holds WORD, and stop",
     )
     p.add_argument("--format", choices=FORMATS, default="text", help="output format")
     p.add_argument(
         "--allow-disputed",
         action="store_true",
-        help="cite claims rated misleading, inaccurate or unsupported",
+        help="cite claims rated misleading, inaccurate or unsupported, or whose quotes are not "
+        "verified",
     )
     p.set_defaults(func=cmd_cite)
 
@@ -54,8 +67,13 @@ def cmd_cite(args: argparse.Namespace) -> int:
     """Run `kb cite`."""
     from kb.reading.load import load_kb
 
+    if args.list_styles is not None:
+        return _list_styles(args.list_styles)
+    if not args.claims:
+        raise KBError("name at least one claim (or --list-styles)")
     kb, problems = load_kb(args.root)
-    errors = [p for p in problems if p.severity is Severity.ERROR]
+    changed = [p for p in problems if p.code == "snapshot-changed"]  # a reason, per claim
+    errors = [p for p in problems if p.severity is Severity.ERROR and p.code != "snapshot-changed"]
     if errors:
         for p in errors:
             print(p.text(), file=sys.stderr)
@@ -68,27 +86,41 @@ def cmd_cite(args: argparse.Namespace) -> int:
     style = args.style or kb.config.style or "apa"
     load_style(style, kb.root)  # a bad style is bad usage, before any work
     code, blocks, wanted = 0, [], []
+    checked = _quote_problems(kb)  # places every quote in its snapshot (kb.located)
     for cid in dict.fromkeys(args.claims):
         claim = kb.claims[ClaimId(cid)]
-        if claim.verdict in REFUSED and not args.allow_disputed:
-            why = f": {claim.review.rationale}" if claim.review and claim.review.rationale else ""
-            print(
-                f"kb cite: {cid} is rated {VERDICT_LABELS[claim.verdict].lower()}{why}\n"
-                "  not cited; pass --allow-disputed to cite it anyway",
-                file=sys.stderr,
-            )
+        refusal = refused(kb, claim, changed)
+        if refusal and not args.allow_disputed:
+            print(f"kb cite: {refusal}\n  not cited; pass --allow-disputed to cite it anyway",
+                  file=sys.stderr)  # fmt: skip
             code = 1
             continue
         wanted.append(cid)
     needed = set().union(*(claim_sources(kb.claims[ClaimId(c)]) for c in wanted))
     cache = cache_dir(kb.root)  # None when .kb-cache is a link leading elsewhere
     citations = cite_sources(kb, [style], cache, only=needed) if wanted else {}
-    checked = _quote_problems(kb) if wanted else []
     for cid in wanted:
         blocks.append(cite_claim(kb, cid, style, args.format, citations=citations,
                                  problems=checked))  # fmt: skip
     sys.stdout.write("\n".join(blocks))
     return code
+
+
+def _list_styles(word: str) -> int:
+    names = installed_styles()
+    low = word.casefold()
+    short = [n for n in STYLES if low in n]
+    found = [n for n in names if low in n]
+    if low and len(found) < 200:  # titles too, when the list is short enough to read them
+        found = [n for n in names if low in n or low in style_title(n).casefold()]
+    for n in short:
+        print(f"{n:32} {STYLE_LABELS[n]} (kb's short name)")
+    for n in found:
+        print(f"{n:32} {style_title(n)}" if low else n)
+    if not short and not found:
+        print(f"kb cite: no installed style's name or title holds {word!r}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _quote_problems(kb: KnowledgeBase) -> list[Problem]:

@@ -9,6 +9,7 @@ from kb.model import (
     ATTRIBUTIONS,
     DIRECTNESS,
     EVIDENCE_LEVELS,
+    PEOPLE_KINDS,
     RELATIONS,
     SNAPSHOT_SCOPES,
     STANCES,
@@ -73,9 +74,15 @@ def _quote(value: Any, p: tuple[Any, ...], r: RecordReader) -> Quote | None:
     o = m.get("origin")
     if o == "unknown":
         origin = Origin(r.where.sub(*p, "origin"), unknown=True)
+    elif o == "first-hand":
+        origin = Origin(r.where.sub(*p, "origin"), first_hand=True)
     elif o is not None:
         om = r.mapping(
-            o, (*p, "origin"), "an origin (or the word unknown)", S.ORIGIN_KEYS, ("source", "text")
+            o,
+            (*p, "origin"),
+            "an origin (or the word unknown or first-hand)",
+            S.ORIGIN_KEYS,
+            ("source", "text"),
         )
         if om is not None:
             osrc = r.text(om, "source", (*p, "origin"))
@@ -198,6 +205,8 @@ def _build_expert(kb: KnowledgeBase, ident: str, value: Any, r: RecordReader) ->
         credentials=r.text(m, "credentials", ()),
         roles=tuple(roles),
         identifiers=identifiers,
+        kind=r.enum(m, "kind", (), PEOPLE_KINDS, "expert") or "expert",
+        affiliation=r.text(m, "affiliation", ()),
     )
 
 

@@ -24,7 +24,7 @@ REVIEW_KEYS = (
 )
 SEARCH_KEYS = ("where", "what", "when")
 PAST_REVIEW_KEYS = REVIEW_KEYS[:-1]  # an earlier review, in `history`, has no history
-EXPERT_KEYS = ("id", "name", "credentials", "roles", "identifiers")
+EXPERT_KEYS = ("id", "name", "kind", "affiliation", "credentials", "roles", "identifiers")
 ROLE_KEYS = ("title", "organization", "source")
 CONFIG_KEYS = ("title", "base_url", "style", "styles", "severity")
 SOURCE_KB_KEYS = (

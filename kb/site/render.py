@@ -255,9 +255,12 @@ def _first(keys: list[tuple[Any, ...]], first: int | None) -> list[tuple[Any, ..
 
 
 def _expert_rows(site: Site, u: Links, first: int | None = None) -> list[dict[str, Any]]:
-    """The experts' rows, most quoted first (or only the `first` ones)."""
+    """The experts' rows (kind `expert` only: not reviewers, organisations or other people),
+    most quoted first (or only the `first` ones)."""
     keys = []
     for eid, e in site.kb.experts.items():
+        if e.kind != "expert":
+            continue
         into = site.pred.get(node_id("expert", eid), {})
         quotes = sum(d["type"] == "spoken-by" for keyed in into.values() for d in keyed.values())
         keys.append((-quotes, e.name.casefold(), eid))

@@ -11,7 +11,7 @@ from kb.errors import Problem, Severity
 from kb.graph import node_id
 from kb.site.localgraph import local_graph
 from kb.site.marks import highlighted, in_context
-from kb.model import ATTRIBUTION_MEANINGS, Claim, Expert, Source
+from kb.model import ATTRIBUTION_MEANINGS, PEOPLE_LABELS, Claim, Expert, Review, Source
 from kb.reading.csl import date_text
 from kb.site.present import (
     attribution_badge,
@@ -197,6 +197,8 @@ def claim_page(site: Site, claim: Claim, u: Links) -> View:
         if q.origin is not None:
             if q.origin.unknown:
                 origin = {"state": "unknown"}
+            elif q.origin.first_hand:
+                origin = {"state": "first-hand"}
             elif q.origin.source:
                 ofound = spans.origins.get(key)
                 anchor = origin_anchor(claim.id, i) if ofound else None
@@ -288,6 +290,17 @@ def claim_page(site: Site, claim: Claim, u: Links) -> View:
         "review": review,
         "attribution": _attribution(claim),
         "reviewer": expert_ref(site, review.reviewer if review else None, u),
+        "reviewer_about": _about(site, review.reviewer if review else None),
+        "history": [
+            {
+                "badge": badge(h.verdict),
+                "reviewer": expert_ref(site, h.reviewer, u),
+                "about": _about(site, h.reviewer),
+                "date": h.date,
+                "rationale": h.rationale,
+            }
+            for h in (review.history if review else ())
+        ],
         "quotes": quotes,
         "evidence": evidence,
         "related": related,
@@ -311,6 +324,28 @@ def _attribution(claim: Claim) -> View | None:
         "meaning": ATTRIBUTION_MEANINGS[shown],
         "rated": rating is not None,
     }
+
+
+def _earlier_reviews(site: Site) -> dict[str, list[tuple[str, Review]]]:
+    """Reviewer -> (claim, review) of every earlier review in the claims' histories, made once
+    a build."""
+    key = ("earlier-reviews",)
+    got = site.refs.get(key)
+    if got is None:
+        got = site.refs[key] = {}
+        for cid, claim in sorted(site.kb.claims.items()):
+            for h in claim.review.history if claim.review else ():
+                if h.reviewer:
+                    got.setdefault(h.reviewer, []).append((cid, h))
+    return got
+
+
+def _about(site: Site, eid: str | None) -> str | None:
+    """What a reviewer declares about themselves: affiliation and credentials."""
+    person = site.kb.experts.get(eid) if eid else None  # type: ignore[call-overload]
+    if person is None:
+        return None
+    return ", ".join(x for x in (person.affiliation, person.credentials) if x) or None
 
 
 def _quote_status(src: Source | None, found: list[tuple[int, int]] | None) -> str:
@@ -361,6 +396,9 @@ def expert_page(site: Site, person: Expert, u: Links) -> View:
         elif kind == "reviewed-by":
             date = claim.review.date if claim.review else None
             reviewed.append((claim.verdict, u.claim(cid), claim.statement, date))
+    for cid, h in _earlier_reviews(site).get(person.id, ()):
+        statement = site.kb.claims[cid].statement  # type: ignore[index]
+        reviewed.append((h.verdict, u.claim(cid), f"{statement} (earlier review)", h.date))
     descriptions = []
     for sid in sorted(described):
         seen: list[str | None] = []
@@ -375,6 +413,8 @@ def expert_page(site: Site, person: Expert, u: Links) -> View:
     return {
         "title": person.name,
         "person": person,
+        "kind_label": PEOPLE_LABELS.get(person.kind, "Expert"),
+        "about": _about(site, person.id),
         "roles": roles,
         "identifiers": identifiers,
         "quotes": quotes,

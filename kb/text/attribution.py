@@ -21,6 +21,8 @@ def propose_quote(q: Quote) -> str | None:
     if not q.speaker or q.origin is None:
         return None
     o = q.origin
+    if o.first_hand:  # `origin: first-hand`: the source heard the speaker itself
+        return "first-hand"
     if o.unknown or not o.source or not o.text:
         return "unconfirmed"
     if drift(o.text, q.text):

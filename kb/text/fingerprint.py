@@ -75,8 +75,8 @@ def quote_parts(kb: KnowledgeBase, claim: Claim, i: int) -> tuple[str, str, str]
     o = q.origin
     if o is None:
         origin = "-"
-    elif o.unknown:
-        origin = _digest("unknown")
+    elif o.unknown or o.first_hand:
+        origin = _digest("unknown" if o.unknown else "first-hand")
     else:
         osrc = kb.sources.get(o.source) if o.source else None
         origin = _digest([o.source, o.text, _around(osrc, _spans(kb, claim, i, True))])
