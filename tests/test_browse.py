@@ -115,8 +115,14 @@ def test_show_a_claim(run_kb: RunKB, people: Path) -> None:
     assert r.code == 0, r.err
     out = r.out
     assert out.startswith("blocks-nmda: The drug blocks NMDA receptors.\n")
-    assert "verdict: Misleading by Fact-check desk (Science editors), 2026-01-02" in out
-    assert "  earlier: accurate by Fact-check desk (Science editors), 2026-01-01" in out
+    assert (
+        "verdict: Misleading by Fact-check desk (Example Newsroom; Science editors), 2026-01-02"
+        in out
+    )
+    assert (
+        "  earlier: accurate by Fact-check desk (Example Newsroom; Science editors), 2026-01-01"
+        in out
+    )
     assert "1. “the drug blocks NMDA receptors”" in out
     assert "speaker: Bo Expert; verified in the snapshot" in out
     assert "news: context (direct)" in out
@@ -141,7 +147,7 @@ def test_show_a_source_a_person_and_a_topic(run_kb: RunKB, people: Path) -> None
     assert lines[i + 2].startswith("  blocks-nmda [misleading] (line 5)")
     assert "  blocks-nmda [misleading]: context" in out
     out = run_kb("-C", people, "show", "desk").out
-    assert out.startswith("desk (reviewer): Fact-check desk\n  Science editors\n")
+    assert out.startswith("desk (reviewer): Fact-check desk\n  Example Newsroom; Science editors\n")
     assert "  blocks-nmda: misleading, 2026-01-02\n" in out
     assert "  blocks-nmda: accurate, 2026-01-01 (earlier)\n" in out
     out = run_kb("-C", people, "show", "ann-parent").out

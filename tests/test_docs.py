@@ -41,7 +41,7 @@ def test_every_code_has_a_section_with_its_severity() -> None:
         ("### Evidence", S.EVIDENCE_KEYS),
         ("### Related", S.RELATED_KEYS),
         ("### Review", S.REVIEW_KEYS),
-        ("## Expert", S.EXPERT_KEYS),
+        ("## Person", S.EXPERT_KEYS),
         ("### Role", S.ROLE_KEYS),
         ("## Source", ("id", "type", "title", "URL", "DOI", *S.SOURCE_KB_KEYS)),
         ("### Name", S.NAME_KEYS),

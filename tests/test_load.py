@@ -60,7 +60,7 @@ def test_an_origin_needs_source_and_text(make_kb: MakeKB) -> None:
     claim = "statement: C.\nquotes:\n  - {text: x, source: s, origin: {source: s}}\n" + OK_TAIL
     found = [p for p in problems(make_kb, {"claims/c.yaml": claim}) if p.code == "missing-key"]
     assert places(found) == [("missing-key", "claims/c.yaml", 3, 34)]
-    assert found[0].message == "an origin (or the word unknown) needs a 'text' key"
+    assert found[0].message == "an origin (or the word unknown or first-hand) needs a 'text' key"
 
 
 def test_missing_keys_everywhere(make_kb: MakeKB) -> None:

@@ -148,3 +148,21 @@ def test_usage_errors_change_nothing(
     r = run_kb("-C", base, "review", *args)
     assert r.code == 2 and message in r.err, r.err
     assert {p: p.read_bytes() for p in base.rglob("*.yaml")} == before
+
+
+def test_upgrade_fingerprints_rewrites_current_ones_only(
+    run_kb: RunKB, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "kb"
+    shutil.copytree(DATA, root)
+    onset = root / "claims" / "rapid-onset.yaml"
+    onset.write_text(onset.read_text().replace("within a day.", "within a day!"))  # now stale
+    r = run_kb("-C", root, "review", "--upgrade-fingerprints")
+    assert r.code == 0 and r.out == "1 fingerprint(s) rewritten; 1 stale one(s) left for a review\n"
+    kb = load_kb(root)[0]
+    nmda = kb.claims["nmda-blockade"].review  # type: ignore[index]
+    assert nmda is not None and nmda.fingerprint and nmda.fingerprint.startswith("s:")
+    assert nmda.history == () and nmda.date == "2026-01-10"  # no review was added
+    onset_review = kb.claims["rapid-onset"].review  # type: ignore[index]
+    assert onset_review is not None and onset_review.fingerprint == "898e0b77848e"
+    assert [ln.split(":")[0] for ln in stale(run_kb, root)] == ["claims/rapid-onset.yaml"]

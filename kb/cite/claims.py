@@ -83,7 +83,7 @@ def cite_sources(
     }
 
 
-def _voice(src: Source) -> str:
+def voice(src: Source) -> str:
     """Who speaks in a source's own, unattributed words: its authors, else its publisher."""
     names = [
         str(n.get("literal") or " ".join(str(n.get(k, "")) for k in ("given", "family")).strip())
@@ -208,7 +208,7 @@ def cite_claim(
         if expert is not None:
             speaker = expert.name + (f", {expert.credentials}" if expert.credentials else "")
         else:
-            speaker = _voice(src) if src else q.source
+            speaker = voice(src) if src else q.source
         origin = None
         if q.origin is not None and q.origin.unknown:
             origin = "unknown (traced, not found)"

@@ -21,13 +21,27 @@ from kb.cli import (
     serve,
     show,
     start,
+    writing,
 )
 from kb.errors import KBError
 from kb.reading.files import find_base
 
 # The command groups, in the order `kb --help` lists them: each module's register(subparsers)
 # adds its subcommands and their handlers.
-COMMANDS = (start, importing, capture, commands, browse, show, review, build, cite, export, serve)
+COMMANDS = (
+    start,
+    importing,
+    capture,
+    commands,
+    browse,
+    show,
+    review,
+    build,
+    cite,
+    writing,
+    export,
+    serve,
+)
 
 DESCRIPTION = """\
 kb: a research citation knowledge base. Claims, quotes, experts and sources are YAML files;

@@ -16,7 +16,7 @@ from kb.model import ATTRIBUTIONS, VERDICTS, Claim
 from kb.pipeline import Base, open_base
 from kb.reading import problems as loading
 from kb.reading.edit import EditRefused, edit_file, folded, plain
-from kb.text.fingerprint import fingerprint
+from kb.text.fingerprint import fingerprint, is_current
 
 EXAMPLE = """\
   kb review nmda-blockade --verdict accurate --reviewer editorial-team --rationale "Anis 1983."
@@ -52,6 +52,12 @@ def register(sub: Any) -> None:
     )
     p.add_argument(
         "--stale", action="store_true", help="with --reconfirm: every claim whose review is stale"
+    )
+    p.add_argument(
+        "--upgrade-fingerprints",
+        action="store_true",
+        help="rewrite every current fingerprint of the first form (12 hex digits) in the "
+        "part-by-part form; no review is added",
     )
     p.add_argument(
         "--reviewer", help="a reviewer's id (experts/ID.yaml); default: the review's own"
@@ -117,6 +123,8 @@ def cmd_review(args: argparse.Namespace) -> int:
     """Run `kb review`."""
     base = open_base(args.root)
     kb = base.kb
+    if args.upgrade_fingerprints:
+        return _upgrade(args, base)
     claims = _targets(args, base)
     if args.reviewer is not None and args.reviewer not in kb.experts:
         raise KBError(f"no reviewer {args.reviewer!r}{did_you_mean(args.reviewer, kb.experts)}")
@@ -141,6 +149,34 @@ def cmd_review(args: argparse.Namespace) -> int:
             return 1
         what = "reconfirmed" if args.reconfirm else "reviewed"
         print(f"{what} {claim.id}: {verdict} ({claim.where.file})")
+    return 0
+
+
+def _upgrade(args: argparse.Namespace, base: Base) -> int:
+    """Rewrite current fingerprints of the first form; a stale one is left for a reviewer."""
+    kb = base.kb
+    done = stale = 0
+    for _cid, claim in sorted(kb.claims.items()):
+        r = claim.review
+        if r is None or not r.fingerprint or r.fingerprint.strip().startswith("s:"):
+            continue
+        if not is_current(r.fingerprint, kb, claim):
+            stale += 1
+            continue
+        fp = fingerprint(kb, claim)
+
+        def change(doc: MutableMapping[str, Any], fp: str = fp) -> None:
+            review = doc.get("review")
+            if isinstance(review, MutableMapping):
+                review["fingerprint"] = fp
+
+        try:
+            edit_file(Path(args.root) / claim.where.file, change, claim.where.file)
+        except EditRefused as exc:
+            print(f"kb review: {exc}", file=sys.stderr)
+            return 1
+        done += 1
+    print(f"{done} fingerprint(s) rewritten; {stale} stale one(s) left for a review")
     return 0
 
 

@@ -89,7 +89,7 @@ def _review(r: Review, base: Base) -> dict[str, Any]:
 
 
 def _credentials(person: Any) -> str | None:
-    parts = [person.credentials] if person.credentials else []
+    parts = [x for x in (person.affiliation, person.credentials) if x]
     parts += [f"{r.title}, {r.organization}" if r.organization else r.title for r in person.roles]
     return "; ".join(parts) or None
 
