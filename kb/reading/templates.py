@@ -31,7 +31,7 @@ quotes:{quotes}
 #     source: article-id            # a source id (sources/<id>.yaml)
 #     speaker: expert-id            # who the source says spoke them; omit for its own voice
 #     attribution: "says Dr. ..."   # how the source introduces the speaker, as printed
-#     origin: unknown               # or {{source: earlier-source-id, text: "the words there"}}
+#     origin: unknown               # or first-hand, or {{source: earlier-source-id, text: "..."}}
 evidence:
 #   - source: study-id
 #     stance: supports              # supports | contradicts | qualifies | context
@@ -44,8 +44,10 @@ related:
 """
 
 EXPERT = """\
-# A person (or a team): a quoted expert, an author, a reviewer. See docs/format.md.
+# A person or an organisation: a quoted expert, someone else quoted, a reviewer. See docs/format.md.
 name: {name}
+# kind: expert                     # expert | person | organisation | reviewer
+# affiliation: Example University  # declared; shown with a reviewer's verdicts
 # credentials: MD, PhD
 roles:
 #   - title: Chair, Department of Psychiatry
