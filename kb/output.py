@@ -13,21 +13,32 @@ after it is finished by the next build (`recover`).
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
 import shutil
 import stat
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from kb.errors import KBError
+from kb.outstate import (
+    MARKER,
+    commit_in_place,
+    folder_at,
+    is_temp,
+    locked,
+    open_folder,
+    roll_forward,
+    safe_rel,
+    side_path,
+    temps,
+)
 
-MARKER = ".kb-site"  # a JSON manifest {path: sha256}; marks a folder as a kb site
+__all__ = ["MARKER", "SiteWriter", "Staging", "check_out_dir", "locked", "recover", "write_site"]
 
 
 def check_out_dir(out: Path, root: Path) -> None:
@@ -66,6 +77,8 @@ def _not_written_by_kb(out: Path) -> list[str]:
         dirs[:] = sorted(set(dirs) - set(links))
         inside = os.path.relpath(folder, base)
         prefix = "" if inside == "." else inside.replace(os.sep, "/") + "/"
+        if not prefix:  # a killed build's folder inside a mount point: removed under the lock
+            dirs[:] = [d for d in dirs if not is_temp(d, "", "new")]
         for name in sorted([*names, *links]):
             rel = prefix + name
             if rel != MARKER and rel not in files:
@@ -73,45 +86,40 @@ def _not_written_by_kb(out: Path) -> list[str]:
     return extra
 
 
-def _safe_rel(path: str) -> PurePosixPath:
-    rel = PurePosixPath(path)
-    if rel.is_absolute() or ".." in rel.parts or not rel.parts or path.startswith("."):
-        raise KBError(f"internal error: refusing to write {path!r} outside the site")
-    return rel
-
-
-@contextlib.contextmanager
-def locked(out: Path) -> Iterator[None]:
-    """Hold an exclusive lock for writing `out`; a second build waits for the first."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    lock = out.parent / f".{out.name}.kb-lock"
-    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
-
-
 def recover(out: Path) -> None:
     """Put back a previous site if a build was killed between its two renames; tidy up.
 
     Call it holding `locked(out)`: it deletes the half-written folders of killed builds, which
     would otherwise pile up beside the output, and only the lock tells them from a running one's.
+    Only what kb made is touched: temporary folders by their exact names, a journal only when
+    it carries this output's signature (see kb.outstate).
     """
-    journal = _journal_path(out)
-    if journal.exists():
-        _roll_forward(out, journal)
-    for new in out.parent.glob(f".{out.name}.kb-new-*"):
+    journal = side_path(out, "kb-journal")
+    if journal.exists() or journal.is_symlink():
+        roll_forward(out, journal)
+    for new in temps(out, "new"):
         shutil.rmtree(new, ignore_errors=True)
-    if out.exists():
-        for old in out.parent.glob(f".{out.name}.kb-old-*"):
+    if out.is_dir() and not out.is_symlink():
+        for debris in _inner_temps(out):
+            shutil.rmtree(debris, ignore_errors=True)
+    if out.exists() or out.is_symlink():
+        for old in temps(out, "old"):
             shutil.rmtree(old, ignore_errors=True)
         return
-    olds = sorted(out.parent.glob(f".{out.name}.kb-old-*"), key=lambda p: p.stat().st_mtime)
+    olds = sorted(temps(out, "old"), key=lambda p: p.stat(follow_symlinks=False).st_mtime)
     if olds:
         os.rename(olds[-1], out)
+
+
+def _inner_temps(out: Path) -> list[Path]:
+    """Staging folders inside `out` (made when `out` is a mount point), by their exact names."""
+    with contextlib.suppress(OSError), os.scandir(out) as entries:
+        return [
+            Path(e.path)
+            for e in entries
+            if is_temp(e.name, "", "new") and e.is_dir(follow_symlinks=False)
+        ]
+    return []
 
 
 @dataclass(frozen=True)
@@ -190,6 +198,7 @@ class SiteWriter:
         self.finished_ns = 0
         self._lock: contextlib.ExitStack | None = None
         self._staging: Staging | None = None
+        self.inside = False  # the staging folder is inside the output (a mount point)
 
     def __enter__(self) -> SiteWriter:
         stack = contextlib.ExitStack()
@@ -228,8 +237,12 @@ class SiteWriter:
         `in_place`: the new site will be the previous one with only the changed files moved in
         (for a rebuild that changes few files); otherwise it is a complete new folder swapped in.
         """
-        tmp = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.kb-new-", dir=self.out.parent))
-        in_place = in_place and bool(self.old_files)
+        if os.path.ismount(self.out):  # no rename of the output itself: work inside it
+            tmp = Path(tempfile.mkdtemp(prefix=".kb-new-", dir=self.out))
+            in_place = self.inside = True
+        else:
+            tmp = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.kb-new-", dir=self.out.parent))
+            in_place = in_place and bool(self.old_files)
         self._staging = Staging(
             tmp, self.out, self.old_files, self.old_sizes, self.finished_ns, in_place
         )
@@ -267,7 +280,7 @@ class SiteWriter:
             written = linked = 0
             for path in sorted(reused):
                 if not staging.in_place:
-                    os.link(out / _safe_rel(path), staging.place(path))
+                    os.link(out / safe_rel(path), staging.place(path), follow_symlinks=False)
                 manifest[path] = self.old_files[path]
                 sizes[path] = self.old_sizes[path]
                 linked += 1
@@ -286,9 +299,11 @@ class SiteWriter:
             (tmp / MARKER).write_text(body + "\n", encoding="utf-8")
             if staging.in_place:
                 moves = sorted(p for p, _, _, was_linked in placed_list if not was_linked)
+                _verify_staging(tmp, {p: sizes[p] for p in moves})
                 gone = sorted(set(self.old_files) - set(manifest))
-                _commit_in_place(out, tmp, moves, gone)
+                commit_in_place(out, tmp, moves, gone, self.inside)
             else:
+                _verify_staging(tmp, sizes)
                 os.chmod(tmp, 0o755)
                 _swap(tmp, out)
             _remember_manifest(out, Manifest(manifest, kept, sizes), self.memo)
@@ -298,6 +313,28 @@ class SiteWriter:
         finally:
             self._staging = None
         return {"written": written, "linked": linked}
+
+
+def _verify_staging(tmp: Path, sizes: Mapping[str, int]) -> None:
+    """Check that every file the manifest names is in the staging folder, a regular file of
+    its size, before anything is swapped or moved in (another process may have removed it)."""
+    missing = []
+    for path, size in sizes.items():
+        try:
+            st = os.stat(tmp / path, follow_symlinks=False)
+        except OSError:
+            missing.append(path)
+            continue
+        if not stat.S_ISREG(st.st_mode) or st.st_size != size:
+            missing.append(path)
+    if missing:
+        shown = ", ".join(missing[:3]) + (
+            f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+        )
+        raise KBError(
+            f"the new site's folder {tmp} lost {len(missing)} file(s) while it was written "
+            f"({shown}): the previous site is left as it was"
+        )
 
 
 # (site path, sha256, size, linked from the previous site rather than written)
@@ -327,7 +364,7 @@ class Staging:
 
     def place(self, path: str) -> Path:
         """Return where `path` goes in the staging folder, making its folder."""
-        rel = _safe_rel(path)
+        rel = safe_rel(path)
         if rel.parent not in self._made:
             (self.tmp / rel.parent).mkdir(parents=True, exist_ok=True)  # workers may race
             self._made.add(rel.parent)
@@ -344,7 +381,7 @@ class Staging:
         target = self.place(path)
         if same:
             try:
-                os.link(self.out / _safe_rel(path), target)
+                os.link(self.out / safe_rel(path), target, follow_symlinks=False)
                 return path, digest, len(data), True
             except OSError:
                 pass
@@ -364,9 +401,14 @@ def _intact(
     if path not in old:
         return False
     if path.startswith(("/", ".")) or ".." in path.split("/"):
-        _safe_rel(path)  # raises: never look outside the site
+        safe_rel(path)  # raises: never look outside the site
+    *parents, name = path.split("/")
     try:
-        st = os.stat(os.path.join(out, path), follow_symlinks=False)
+        with contextlib.ExitStack() as stack:
+            top = open_folder(out)
+            stack.callback(os.close, top)
+            folder = stack.enter_context(folder_at(top, parents))  # no link on the way
+            st = os.stat(name, dir_fd=folder, follow_symlinks=False)
     except OSError:
         return False
     same_size = st.st_size == old_sizes.get(path)
@@ -377,64 +419,6 @@ def write_site(files: Mapping[str, bytes], out: Path) -> dict[str, int]:
     """Write `files` as the site in `out`, atomically; return counts of written and linked files."""
     with SiteWriter(out) as writer:
         return writer.write(files)
-
-
-def _journal_path(out: Path) -> Path:
-    return out.parent / f".{out.name}.kb-journal"
-
-
-def _commit_in_place(out: Path, tmp: Path, moves: list[str], gone: list[str]) -> None:
-    """Move the changed files (and the manifest) from `tmp` into `out`, delete what is gone.
-
-    The journal, written first and atomically, names all of it: a build killed while moving
-    is finished by the next one (`recover`), so the site is never left half old, half new. The
-    previous site stays as it was until the journal exists: a build killed before that
-    changes nothing.
-    """
-    journal = _journal_path(out)
-    body = json.dumps({"staging": tmp.name, "moves": moves, "gone": gone})
-    part = journal.with_name(journal.name + ".part")
-    part.write_text(body, encoding="utf-8")
-    os.replace(part, journal)  # from here on the build is committed
-    _roll_forward(out, journal)
-
-
-def _roll_forward(out: Path, journal: Path) -> None:
-    """Carry out a committed journal: move its files in, delete the gone ones, then the journal."""
-    try:
-        data = json.loads(journal.read_text(encoding="utf-8"))
-        tmp = out.parent / str(data["staging"])
-        moves = [str(p) for p in data["moves"]]
-        gone = [str(p) for p in data["gone"]]
-    except (OSError, ValueError, KeyError, TypeError):
-        journal.unlink(missing_ok=True)  # a torn journal was never committed (it is renamed)
-        return
-    if tmp.parent != out.parent or not tmp.name.startswith(f".{out.name}.kb-new-"):
-        journal.unlink(missing_ok=True)  # not one of ours: do nothing it names
-        return
-    made: set[PurePosixPath] = set()
-    for path in [*moves, MARKER]:
-        rel = _safe_rel(path) if path != MARKER else PurePosixPath(MARKER)
-        src = tmp / rel
-        if not src.exists():
-            continue  # moved before the kill
-        if rel.parent not in made:
-            (out / rel.parent).mkdir(parents=True, exist_ok=True)
-            made.add(rel.parent)
-        os.replace(src, out / rel)
-    for path in gone:
-        rel = _safe_rel(path)
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(out / rel)
-        for parent in rel.parents:  # a folder left empty goes too, as in a clean build
-            if parent == PurePosixPath("."):
-                break
-            try:
-                os.rmdir(out / parent)
-            except OSError:
-                break
-    journal.unlink(missing_ok=True)
-    shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _swap(new: Path, out: Path) -> None:

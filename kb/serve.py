@@ -1,8 +1,11 @@
 """`kb serve`: build the site, serve it on 127.0.0.1, rebuild when a file changes, reload pages.
 
-Only files under the output directory are served: a path is decoded once, refused if it holds
-an encoded slash, a backslash, a NUL or a `.`/`..` segment, and the resolved file must still lie
-under the output directory (so a symlink cannot lead out either). Served HTML pages get one extra
+Only files of the site are served: a path is decoded once, refused if it holds an encoded slash,
+a backslash, a NUL or a `.`/`..` segment, the resolved file must still lie under the output
+directory (so a symlink cannot lead out either) and be named in the site's manifest (so nothing
+kb did not write is served). A request whose `Host` is not 127.0.0.1 or localhost is refused:
+a page that rebinds its own name to 127.0.0.1 (DNS rebinding) reads nothing. `kb serve` refuses
+to start on a folder `kb build` would refuse. Served HTML pages get one extra
 script, `/__kb/livereload.js`, which polls `/__kb/version.js` with a script tag (the pages' CSP
 allows no fetch) and reloads the page when the version changes after a rebuild.
 """
@@ -13,6 +16,7 @@ import argparse
 import gc
 import mimetypes
 import os
+import re
 import sys
 import threading
 from collections.abc import Callable
@@ -23,10 +27,12 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from kb.errors import KBError
+from kb.output import MARKER, check_out_dir, read_manifest
 from kb.reading.files import ParseCache
 from kb.urls import DEFAULT_OUT
 
 HOST = "127.0.0.1"
+_GOOD_HOST = re.compile(r"(?:127\.0\.0\.1|localhost)(?::\d{1,5})?", re.IGNORECASE)
 LIVE_PREFIX = "/__kb/"
 LIVERELOAD_TAG = b'<script src="/__kb/livereload.js"></script>\n</body>'
 WATCHED = ("kb.yaml", "claims", "experts", "sources")
@@ -84,7 +90,14 @@ def resolve(out: Path, raw_path: str) -> Path | None:
         return None
     if not target.is_relative_to(base) or not target.is_file():
         return None
+    if target.relative_to(base).as_posix() not in read_manifest(out).files:
+        return None  # not a file kb wrote
     return target
+
+
+def good_host(host: str | None) -> bool:
+    """True when a request's Host header names this machine's loopback (with any port)."""
+    return host is not None and _GOOD_HOST.fullmatch(host.strip()) is not None
 
 
 def content_type(path: Path) -> str:
@@ -141,6 +154,8 @@ def make_handler(out: Path, live: LiveState) -> type[BaseHTTPRequestHandler]:
                 pass
 
         def _lookup(self) -> tuple[int, str, bytes]:
+            if not good_host(self.headers.get("Host")):
+                return HTTPStatus.MISDIRECTED_REQUEST, "text/plain; charset=utf-8", b"bad host\n"
             path = urlsplit(self.path).path
             if path == LIVE_PREFIX + "livereload.js":
                 return (
@@ -237,10 +252,18 @@ def handler(args: argparse.Namespace) -> int:
     """Build, serve on 127.0.0.1, rebuild on change; return the exit code on Ctrl-C."""
     root = Path(args.root)
     out = Path(args.out) if args.out else root / DEFAULT_OUT
+    try:
+        check_out_dir(out, root)  # never serve a folder the build would refuse
+    except KBError as exc:
+        print(f"kb serve: {exc}", file=sys.stderr)
+        return 2
     live = LiveState()
     cache: ParseCache = {}  # parsed files by content hash: a rebuild parses only changes
     code = _build(root, out, cache)
     if code != 0:
+        if not (out / MARKER).is_file() or out.is_symlink():
+            print(f"kb serve: the first build failed and {out} holds no site", file=sys.stderr)
+            return 2
         print("kb serve: the first build failed; serving the previous site", file=sys.stderr)
 
     def rebuild() -> None:

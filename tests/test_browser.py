@@ -35,11 +35,10 @@ except ImportError:  # pragma: no cover - reported by the browser fixture as a f
 
 
 def write_site(files: dict[str, bytes], out: Path) -> Path:
-    """Write a rendered site to a folder."""
-    for path, data in files.items():
-        target = out / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
+    """Write a rendered site to a folder, with its manifest (kb serve serves only what it names)."""
+    from kb.output import write_site as write
+
+    write(files, out)
     return out
 
 

@@ -97,7 +97,8 @@ def assert_complete(out: Path, files: Mapping[str, bytes]) -> None:
 
 def leftovers(out: Path) -> list[str]:
     """Temporary folders of kb builds beside `out` (the lock file is meant to stay)."""
-    return sorted(p.name for p in out.parent.glob(f".{out.name}.kb-*") if p.is_dir())
+    prefix = f".{out.name}.kb-"  # not a glob: the name may hold [, ], * or ?
+    return sorted(p.name for p in out.parent.iterdir() if p.name.startswith(prefix) and p.is_dir())
 
 
 def start(out: Path, label: str, count: int, mode: str) -> subprocess.Popen[str]:
@@ -437,9 +438,9 @@ IN_PLACE_CHILD = textwrap.dedent(
         hang_if("open", 1)
         return real_open(*args, **kwargs)
 
-    def replace(src, dst):
+    def replace(src, dst, **kwargs):
         hang_if("replace", 3)  # 1: the journal is committed, 2: the first file moved in
-        return real_replace(src, dst)
+        return real_replace(src, dst, **kwargs)
 
     o.open = slow_open
     o.os.replace = replace

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import http.client
+import json
 import socket
 import threading
 import time
@@ -13,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from kb import serve
+from kb.output import MARKER
 from kb.serve import LiveState, Watcher, make_server, resolve
 
 
@@ -26,7 +29,18 @@ def site_dir(tmp_path: Path) -> Path:
     (out / "claims" / "a b.html").write_text("<html><body>a b</body></html>")
     (out / "search-index.js").write_text("window.KB_SEARCH = {};\n")
     (out / "escape").symlink_to(tmp_path / "secret.txt")
+    write_manifest(out)
     return out
+
+
+def write_manifest(out: Path) -> None:
+    """Name the regular files under `out` in its manifest, as kb does (links are not named)."""
+    files = {
+        p.relative_to(out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(out.rglob("*"))
+        if p.is_file() and not p.is_symlink()
+    }
+    (out / MARKER).write_text(json.dumps({"generator": "kb", "files": files}))
 
 
 @pytest.fixture
@@ -134,7 +148,7 @@ def test_survives_malformed_requests(server: tuple[int, LiveState]) -> None:
     for raw in (
         b"GARBAGE\r\n\r\n",
         b"GET\r\n\r\n",
-        b"BREW /index.html HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"BREW /index.html HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
         b"GET /" + b"a" * 70000 + b" HTTP/1.1\r\n\r\n",
         b"GET /index.html HTTP/9.9\r\n\r\n",
         b"\x00\xff\xfe\r\n\r\n",
@@ -179,6 +193,7 @@ def test_serve_command_builds_serves_and_rebuilds(
         builds.append(out)
         out.mkdir(exist_ok=True)
         (out / "index.html").write_text(f"<html><body>build {len(builds)}</body></html>")
+        write_manifest(out)
         return 0
 
     started: dict[str, object] = {}

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from kb.serve import LiveState, make_server
+from tests.test_serve import write_manifest
 
 SECRET = b"outside-secret-5b1e"
 VALID = Path(__file__).resolve().parent / "data" / "valid"
@@ -38,6 +39,7 @@ def site(tmp_path: Path) -> Path:
     (out / "static" / "site.css").write_bytes(b"body{}")
     (out / "linked-dir").symlink_to(tmp_path / "private")
     (out / "static" / "linked.css").symlink_to(tmp_path / "secret.txt")
+    write_manifest(out)
     return out
 
 
@@ -156,7 +158,8 @@ def test_pipelined_requests_are_each_checked(port: int) -> None:
     """A good request followed on the same connection by a traversal: the second is refused."""
     answer = raw(
         port,
-        b"GET / HTTP/1.1\r\nHost: a\r\n\r\nGET /../secret.txt HTTP/1.1\r\nHost: a\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+        b"GET /../secret.txt HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
     )
     assert answer.count(b"HTTP/1.") >= 1 and b"<p>home</p>" in answer
     assert SECRET not in answer
@@ -193,9 +196,65 @@ def test_kb_serve_listens_on_loopback_only(tmp_path: Path) -> None:
         assert m is not None, line
         host, port = m.group(1), int(m.group(2))
         assert host == "127.0.0.1"
-        assert status_of(raw(port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")) == 200
+        assert status_of(raw(port, b"GET / HTTP/1.1\r\nHost: localhost:8000\r\n\r\n")) == 200
         with pytest.raises(OSError), socket.create_connection(("127.0.0.2", port), timeout=2):
             pass
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+# --- issue 20, finding 2: a folder the build refused, files kb did not write, DNS rebinding --
+
+
+@pytest.mark.parametrize(
+    "host",
+    [b"evil.example", b"evil.example:8000", b"127.0.0.1.evil.example", b"localhost.evil", b""],
+)
+def test_a_foreign_host_reads_nothing(port: int, host: bytes) -> None:
+    """A page that rebinds its own name to 127.0.0.1 sends its name as Host: refused."""
+    answer = raw(port, b"GET / HTTP/1.1\r\nHost: " + host + b"\r\n\r\n")
+    assert status_of(answer) == 421 and b"home" not in answer
+    answer = raw(port, b"GET / HTTP/1.0\r\n\r\n")  # no Host at all
+    assert status_of(answer) == 421 and b"home" not in answer
+    for good in (b"127.0.0.1", b"localhost", b"LOCALHOST:9", b"127.0.0.1:8000"):
+        assert status_of(raw(port, b"GET / HTTP/1.1\r\nHost: " + good + b"\r\n\r\n")) == 200
+
+
+def test_only_files_in_the_manifest_are_served(site: Path, port: int) -> None:
+    """A file put into the site by hand (a key under a dot folder, a .git/config) is not served,
+    nor the manifest itself."""
+    (site / ".git").mkdir()
+    (site / ".git" / "config").write_bytes(SECRET)
+    (site / "notes.txt").write_bytes(SECRET)
+    for path in ("/.git/config", "/notes.txt", "/.kb-site"):
+        request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode()
+        answer = raw(port, request)
+        assert status_of(answer) == 404 and SECRET not in answer
+
+
+def run_serve(root: Path, *args: str | Path) -> subprocess.CompletedProcess[str]:
+    """Run `kb serve` that must refuse to start (a timeout fails the test)."""
+    return subprocess.run(
+        [sys.executable, "-m", "kb", "-C", str(root), "serve", "--port", "0", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_kb_serve_refuses_a_folder_the_build_refuses(tmp_path: Path) -> None:
+    """`kb serve --out` on the user's folder (not a kb site) or on the base itself: exit 2,
+    nothing served, nothing touched."""
+    import shutil
+
+    root = tmp_path / "kb"
+    shutil.copytree(VALID, root, ignore=shutil.ignore_patterns(".kb-cache"))
+    private = tmp_path / "home"
+    (private / ".ssh").mkdir(parents=True)
+    (private / ".ssh" / "id_ed25519").write_bytes(SECRET)
+    for out in (private, root):
+        got = run_serve(root, "--out", out)
+        assert got.returncode == 2, got.stderr
+        assert "refused" in got.stderr and "http://" not in got.stderr
+    assert (private / ".ssh" / "id_ed25519").read_bytes() == SECRET
