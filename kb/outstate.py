@@ -46,16 +46,26 @@ _held: set[int] = set()  # descriptors of the locks this process holds
 _forker = [0]  # the process id of the last process that forked, as its child sees it
 
 
+def _prctl() -> Callable[..., int] | None:
+    """libc's prctl, looked up once here (never in a forked child, where the loader's lock may
+    be held by a thread that was not copied)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+_PRCTL = _prctl()
+
+
 def die_with_parent() -> None:
     """In a forked child: be killed (SIGKILL) when the parent process dies, so that a worker
     never outlives a build killed with SIGKILL or SIGTERM (Linux: PR_SET_PDEATHSIG)."""
-    if not sys.platform.startswith("linux"):
+    if _PRCTL is None:
         return
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        return
+    _PRCTL(1, signal.SIGKILL, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
     if _forker[0] and os.getppid() != _forker[0]:
         os._exit(1)  # the parent died before the request was made
 
