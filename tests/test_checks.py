@@ -169,6 +169,9 @@ def test_kb_check_places_quotes_in_a_forked_process_with_the_same_result(
     import kb.pipeline as pipeline
 
     root = generate_kb(tmp_path / "kb")
+    # this process may run other tests' threads (playwright's, after the browser tests), which
+    # make kb decline to fork; the child here only places quotes, so forking is safe
+    monkeypatch.setattr(placing, "fork_is_safe", lambda: True)
     monkeypatch.setattr(placing.Placing, "MIN_QUOTES", 10**9)
     alone_kb, _, alone = pipeline.check_kb(root)
     monkeypatch.setattr(placing.Placing, "MIN_QUOTES", 0)
@@ -190,6 +193,7 @@ def test_kb_check_places_quotes_in_a_forked_process_with_the_same_result(
     assert forked and forked[0] not in (0, os.getpid())
     monkeypatch.setattr(placing.Placing, "start", real_start)
     monkeypatch.undo()
+    monkeypatch.setattr(placing, "fork_is_safe", lambda: True)
     monkeypatch.setattr(placing.Placing, "MIN_QUOTES", 0)
     assert [p.text() for p in both] == [p.text() for p in alone]
     assert both_kb.located == alone_kb.located and both_kb.located
