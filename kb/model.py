@@ -258,6 +258,7 @@ class Source:
     snapshot_scope: str = "full"
     retracted: bool = False
     derived_from: tuple[SourceId, ...] = ()
+    original: str | None = None  # the document the snapshot was made from, kept in sources/
 
     @property
     def year(self) -> str | None:

@@ -56,6 +56,7 @@ EXPECTED = [
     ("origin-unknown", "claims/origin-unknown.yaml", 6, 13, "cannot be confirmed as theirs"),
     ("snapshot-missing", "claims/snapshot-missing.yaml", 4, 13, "no-snapshot has no snapshot"),
     ("snapshot-changed", "sources/snapshot-changed.yaml", 3, 18, "not the recorded deadbeefdead"),
+    ("snapshot-markup", "sources/snapshot-markup.txt", 1, 1, "looks like HTML (9 tags"),
     # evidence
     ("no-evidence", "claims/no-evidence.yaml", 1, 12, "has no evidence"),
     ("template-unedited", "claims/template-unedited.yaml", 2, 12, "still the placeholder of"),

@@ -8,6 +8,7 @@ from kb.checks.context import Context
 from kb.codes import code, problem
 from kb.errors import Loc, Problem, Severity
 from kb.model import Claim, Source, SourceId
+from kb.reading.extract import looks_like_markup
 from kb.text.nearest import nearest
 from kb.text.quotes import drift
 
@@ -145,6 +146,32 @@ def origin_unknown(ctx: Context) -> Iterator[Problem]:
                 f"no earlier source was found for the words attributed to {q.speaker}: "
                 "they cannot be confirmed as theirs",
                 f"claim:{c.id}",
+            )
+
+
+@code("snapshot-markup", F, Severity.WARNING, runs=True)
+def snapshot_markup(ctx: Context) -> Iterator[Problem]:
+    """A snapshot looks like HTML: it holds tags (`<p>`, `<div>`) or entities (`&amp;`,
+    `&rsquo;`), so quotes that are in the page may not be found in it.
+
+    A page saved from a browser is markup, not the text a reader sees. Fix: make the snapshot
+    with `kb snapshot SOURCE page.html --replace`, which keeps the main text with its
+    entities decoded, one heading or paragraph a line.
+    """
+    if not ctx.across:
+        return
+    for sid, src in sorted(ctx.kb.sources.items()):
+        text = src.snapshot_text
+        if text is None or ("<" not in text and "&" not in text):  # the usual case, at C speed
+            continue
+        found = looks_like_markup(text)
+        if found >= 3:
+            yield problem(
+                "snapshot-markup",
+                Loc(f"sources/{src.snapshot}"),
+                f"the snapshot of {sid} looks like HTML ({found} tags or entities): make it "
+                f"from the page with `kb snapshot {sid} PAGE.html --replace`",
+                f"source:{sid}",
             )
 
 

@@ -13,7 +13,17 @@ from kb.reading.schema import csl_fields
 
 # Keys of a source that belong to the knowledge base, not to CSL.
 KB_FIELDS = frozenset(
-    {"evidence_level", "snapshot", "snapshot_sha256", "snapshot_scope", "retracted", "derived_from"}
+    {
+        "evidence_level",
+        "snapshot",
+        "snapshot_sha256",
+        "snapshot_scope",
+        "retracted",
+        "derived_from",
+        "snapshot_retrieved",
+        "snapshot_from",
+        "snapshot_original",
+    }
 )
 DATE_FIELDS = frozenset(k for k, kind in csl_fields().items() if kind == "date")
 NAME_FIELDS = frozenset(k for k, kind in csl_fields().items() if kind == "names")

@@ -20,6 +20,7 @@ from kb.cli import (
     review,
     serve,
     show,
+    snapshot,
     start,
     writing,
 )
@@ -31,6 +32,7 @@ from kb.reading.files import find_base
 COMMANDS = (
     start,
     importing,
+    snapshot,
     capture,
     commands,
     browse,

@@ -83,9 +83,9 @@ def read_file(path: Path) -> list[Entry]:
     entries = []
     for i, item in enumerate(items, 1):
         key = item.get("citation-key") or item.get("id")
-        entries.append(
-            Entry(item, str(key) if key not in (None, "") else None, f"{path}, entry {i}")
-        )
+        # Zotero's own export names items by their URI: that is no key a draft cites
+        usable = key not in (None, "") and "://" not in str(key)
+        entries.append(Entry(item, str(key) if usable else None, f"{path}, entry {i}"))
     return entries
 
 

@@ -154,7 +154,7 @@ def _attach_snapshots(
     cache: ParseCache | None = None,
 ) -> None:
     """Read each source's snapshot; report unsafe names, bad text and changed hashes."""
-    used: set[str] = set()
+    used: set[str] = {s.original for s in kb.sources.values() if s.original}
     for sid, src in sorted(kb.sources.items()):
         name = src.snapshot or (f"{sid}.txt" if f"{sid}.txt" in files else None)
         if name is None:

@@ -264,6 +264,8 @@ def _build_source(kb: KnowledgeBase, ident: str, value: Any, r: RecordReader) ->
     else:  # CSL items need no title (a letter, an interview); the page shows what there is
         title = str(csl.get("title-short") or csl.get("container-title") or ident)
     snapshot = r.text(m, "snapshot", ())
+    r.date(m, "snapshot_retrieved", ())  # reported when it is no date
+    r.text(m, "snapshot_from", ())
     sid = SourceId(ident)
     kb.sources[sid] = Source(
         id=sid,
@@ -277,6 +279,7 @@ def _build_source(kb: KnowledgeBase, ident: str, value: Any, r: RecordReader) ->
         snapshot_scope=r.enum(m, "snapshot_scope", (), SNAPSHOT_SCOPES, "full") or "full",
         retracted=r.boolean(m, "retracted", ()),
         derived_from=tuple(SourceId(x) for x in r.text_list(m, "derived_from", ())),
+        original=r.text(m, "snapshot_original", ()),
     )
 
 

@@ -34,6 +34,9 @@ SOURCE_KB_KEYS = (
     "snapshot_scope",
     "retracted",
     "derived_from",
+    "snapshot_retrieved",
+    "snapshot_from",
+    "snapshot_original",
 )
 NAME_KEYS = (
     "family",
