@@ -477,7 +477,8 @@ def pages(site: dict[str, bytes]) -> dict[str, Scan]:
 def test_the_injection_base_has_only_the_expected_warnings(
     injected: tuple[Path, Path, dict[str, bytes]],
 ) -> None:
-    """The payloads are legal text: only the refused URLs and an unused source are reported."""
+    """The payloads are legal text: only the refused URLs, an unused source and the snapshot
+    full of HTML payloads (snapshot-markup) are reported."""
     root, _, _ = injected
     _kb, _graph, problems = check_kb(root)
     assert sorted((p.code, p.loc.path, p.loc.line, p.loc.col) for p in problems) == [
@@ -485,6 +486,7 @@ def test_the_injection_base_has_only_the_expected_warnings(
         ("bad-url", "sources/src-data-url.yaml", 3, 6),
         ("bad-url", "sources/src-inject.yaml", 11, 6),
         ("orphan-source", "sources/src-data-url.yaml", 1, 1),
+        ("snapshot-markup", "sources/src-inject.txt", 1, 1),
     ]
 
 

@@ -162,13 +162,15 @@ class _Replay(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def resolver() -> Iterator[str]:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Replay)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    server.daemon_threads = False  # server_close() waits for every request's thread
+    thread = threading.Thread(target=server.serve_forever)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
+    finally:  # no thread may outlive the test: kb forks helpers only when it runs alone
         server.shutdown()
         server.server_close()
+        thread.join()
 
 
 def test_doi_by_content_negotiation(

@@ -138,12 +138,15 @@ class _Page(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def server() -> Iterator[str]:
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Page)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    httpd.daemon_threads = False  # server_close() waits for every request's thread
+    thread = threading.Thread(target=httpd.serve_forever)
+    thread.start()
     try:
         yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
+    finally:  # no thread may outlive the test: kb forks helpers only when it runs alone
         httpd.shutdown()
         httpd.server_close()
+        thread.join()
 
 
 def test_an_http_url(run_kb: RunKB, base: Path, server: str) -> None:

@@ -34,9 +34,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "is shown, with the rating of the quotes' attribution, and an unreviewed claim is\n"
         "marked. --style takes apa, ama, vancouver, chicago, mla, the file name of any\n"
         "installed CSL style (--list-styles WORD finds one) or a .csl file.",
-        epilog="example:\n  kb cite nmda-blockade\n"
-        "  kb cite nmda-blockade synaptogenesis --style ama --format markdown\n"
-        "  kb cite nmda-blockade --style harvard-cite-them-right\n"
+        epilog="examples:\n  kb cite my-claim\n"
+        "  kb cite my-claim --style ama --format markdown\n"
+        "  kb cite my-claim --style harvard-cite-them-right\n"
         "  kb cite --list-styles nature",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -34,7 +34,8 @@ def register(sub: Any) -> None:
         "snapshot's SHA-256 (snapshot_sha256), the date (snapshot_retrieved) and what it was "
         "made from (snapshot_from); the rest of its file is kept as it was.",
         epilog="examples:\n  kb snapshot my-article saved-page.html --keep-original\n"
-        "  kb snapshot my-study paper.pdf\n  kb snapshot my-article https://example.org/story",
+        "  kb snapshot my-article paper.pdf --replace\n"
+        "  kb snapshot my-article https://example.org/story --replace",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("source", help="a source id (sources/<id>.yaml)")

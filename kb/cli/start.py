@@ -38,6 +38,7 @@ def register(sub: Any) -> None:
         "in the source's snapshot (nothing is written when they are not: the nearest passage "
         "is shown with a word diff).",
         epilog="examples:\n  kb new source my-article\n  kb new expert dr-someone\n"
+        '  kb new expert fact-desk --name "Fact-check desk"\n'
         '  kb new claim my-claim --statement "What the article says." --source my-article '
         '--quote "the words as printed" --speaker dr-someone',
         formatter_class=argparse.RawDescriptionHelpFormatter,
