@@ -243,7 +243,8 @@ def test_help_examples_work_in_a_new_base(
     )
     (root / "saved-page.html").write_text(page)
     (root / "paper.pdf").write_bytes(make_pdf(["She said the words as printed, twice."]))
-    order = ["new", "snapshot", "quote", "review", "cite", "check", "graph", "export", "build"]
+    order = ["new", "snapshot", "quote", "review", "list", "show", "cite", "check", "graph",
+             "export", "build"]  # fmt: skip
     ran = []
     for command in order:
         lines = _examples(command)
@@ -253,7 +254,7 @@ def test_help_examples_work_in_a_new_base(
             lines = [ln for ln in lines if "https://" not in ln]
             lines += [ln for ln in _examples("new") if " claim " in ln]
         for line in lines:
-            r = run_kb(*shlex.split(line.split(" > ")[0])[1:])  # a redirection is the shell's
+            r = run_kb(*shlex.split(line.split(" > ")[0], comments=True)[1:])  # as a shell would
             assert r.code in (0, 1) and "Traceback" not in r.err, f"{line}\n{r.err}"
             assert "no claim" not in r.err and "no source" not in r.err, line
             ran.append(line)

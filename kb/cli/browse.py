@@ -18,9 +18,9 @@ from kb.reading.load import load_kb
 KINDS = ("claims", "sources", "experts", "people", "topics")
 LIST_EXAMPLE = """\
   kb list --verdict misleading
-  kb list --source nybh-ketamine --unreviewed
+  kb list --source my-article --unreviewed
   kb list --stale --format csv
-  kb list experts --topic mechanism"""
+  kb list experts --source my-article"""
 
 
 def register(sub: Any) -> None:

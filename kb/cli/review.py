@@ -19,9 +19,9 @@ from kb.reading.edit import EditRefused, edit_file, folded, plain
 from kb.text.fingerprint import fingerprint, is_current
 
 EXAMPLE = """\
-  kb review nmda-blockade --verdict accurate --reviewer editorial-team --rationale "Anis 1983."
-  kb review glutamate-surge ampa-activation --verdict needs-context --reviewer editorial-team
-  kb review --reconfirm nmda-blockade glutamate-surge   # looked again: the verdict stands
+  kb review my-claim --verdict accurate --reviewer fact-desk --rationale "As the study found."
+  kb review my-claim --verdict needs-context --reviewer fact-desk   # claims may be several
+  kb review --reconfirm my-claim                         # looked again: the verdict stands
   kb review --reconfirm --stale                          # every stale review, in one command"""
 
 
@@ -91,6 +91,8 @@ def _targets(args: argparse.Namespace, base: Base) -> list[Claim]:
             for p in base.problems
             if p.code == "stale-review" and p.subject
         )
+    if not ids and args.stale:  # asked for every stale review, and there is none
+        return []
     if not ids:
         raise KBError("name at least one claim" + (" (or --stale)" if args.reconfirm else ""))
     claims: list[Claim] = []
@@ -126,6 +128,9 @@ def cmd_review(args: argparse.Namespace) -> int:
     if args.upgrade_fingerprints:
         return _upgrade(args, base)
     claims = _targets(args, base)
+    if not claims:  # --stale, and no review is stale
+        print("no review is stale: nothing to reconfirm")
+        return 0
     if args.reviewer is not None and args.reviewer not in kb.experts:
         raise KBError(f"no reviewer {args.reviewer!r}{did_you_mean(args.reviewer, kb.experts)}")
     if args.reviewer is None and not args.reconfirm:

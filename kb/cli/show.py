@@ -13,9 +13,9 @@ from kb.model import VERDICT_LABELS, Claim, KnowledgeBase, Review
 from kb.pipeline import Base, open_base
 
 EXAMPLE = """\
-  kb show nmda-blockade
-  kb show nybh-ketamine          # a source, with its claims in the order of its text
-  kb show expert:robert-meisner  # kind:id when two kinds share an id"""
+  kb show my-claim
+  kb show my-article             # a source, with its claims in the order of its text
+  kb show expert:dr-someone      # kind:id when two kinds share an id"""
 PREFIXES = ("claim", "source", "expert", "topic")
 
 

@@ -14,7 +14,7 @@ from kb.errors import KBError, Severity
 from kb.pipeline import open_base
 
 EXAMPLE = """\
-  kb pandoc draft.md -o draft.docx                      # [@anis-1983] and [@claim:nmda-blockade]
+  kb pandoc draft.md -o draft.docx                      # [@my-article] and [@claim:my-claim]
   kb pandoc draft.md --style vancouver -o draft.html --standalone
   kb pandoc draft.md --style nature -o draft.odt"""
 
