@@ -20,6 +20,7 @@ from kb.checks import run_checks
 from kb.cite.claims import Citation
 from kb.errors import Problem, Severity
 from kb.export import EXPORT_DIR, FORMATS, Exporter
+from kb.export.claimreview import reviews_of
 from kb.fast import parsehelper
 from kb.fast.collector import gc_paused
 from kb.fast.memory import Memory, StoredMemo, page_keys, quote_spans
@@ -238,6 +239,7 @@ def _plan(
         exports=sorted(exports),
         build_date=build_date_from_env(),
         spans=quote_spans(kb, graph, memory) if memory is not None else None,
+        claim_reviews=reviews_of(kb),
     )
     every = pages(site)
     with_citations(site, cited())

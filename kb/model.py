@@ -86,6 +86,10 @@ PEOPLE_LABELS = {
 KINDS = ("claims", "experts", "sources")
 
 
+# A rationale cites a source as `[@source-id]` (pandoc's form); group 1 is the id.
+CITE_MARK = re.compile(r"\[@([^\]\s;,@]+)\]")
+
+
 @dataclass(frozen=True, slots=True)
 class Located:
     """Where a record came from, with the line and column of every key and value in it."""
@@ -196,6 +200,7 @@ class Review:
     attribution: str | None = None  # one of ATTRIBUTIONS: are the words the speaker's?
     searched: tuple[Search, ...] = ()
     history: tuple[Review, ...] = ()  # the earlier reviews, latest first
+    summary: str | None = None  # the reason in one line (else: the rationale's first sentence)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ Screenshots of the main pages are saved in tests/artifacts/ (ignored by git).
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -282,12 +283,16 @@ def test_no_page_logs_a_console_error(browser: Browser, shipped_site: Path) -> N
     context.close()
 
 
-def test_no_serious_accessibility_violations(browser: Browser, shipped_site: Path) -> None:
-    """axe-core finds no serious or critical violation on the main pages and a sample."""
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_no_serious_accessibility_violations(
+    browser: Browser, shipped_site: Path, scheme: str
+) -> None:
+    """axe-core finds no serious or critical violation (contrast included) on the main pages
+    and a sample, in the light and in the dark palette."""
     from axe_playwright_python.sync_playwright import Axe
 
     axe = Axe()
-    context = browser.new_context()
+    context = browser.new_context(color_scheme=scheme)  # type: ignore[arg-type]
     pg = context.new_page()
     found = []
     for path in _sample(shipped_site):
@@ -298,6 +303,23 @@ def test_no_serious_accessibility_violations(browser: Browser, shipped_site: Pat
                 found.append(f"{path}: {v['id']} ({v['impact']}): {v['help']} {targets}")
     context.close()
     assert found == []
+
+
+def test_dark_palette_follows_the_system(browser: Browser, shipped_site: Path) -> None:
+    """prefers-color-scheme: dark gives dark pages with light text; light gives the reverse."""
+    for scheme, dark in (("dark", True), ("light", False)):
+        context = browser.new_context(color_scheme=scheme)  # type: ignore[arg-type]
+        pg = context.new_page()
+        pg.goto(url(shipped_site, "index.html"))
+        bg, ink = pg.evaluate(
+            "() => [getComputedStyle(document.body).backgroundColor,"
+            " getComputedStyle(document.body).color]"
+        )
+        luminance = [
+            sum(int(x) for x in c[c.index("(") + 1 : -1].split(",")[:3]) for c in (bg, ink)
+        ]
+        assert (luminance[0] < luminance[1]) is dark, (scheme, bg, ink)
+        context.close()
 
 
 def test_phone_width_has_no_sideways_scroll(browser: Browser, shipped_site: Path) -> None:
@@ -323,31 +345,30 @@ def test_keyboard_reaches_skip_link_search_and_nav(page: Page, golden_site: Path
     assert page.evaluate("document.activeElement.id") == "kb-q"
 
 
-SHOTS = (
-    ("index.html", 1280),
-    ("audit.html", 1280),
-    ("graph.html", 1280),
-    ("index.html", 390),
-)
+PAGE_TYPES = (*MAIN_PAGES, "claims/krystal-game-changer.html", "experts/john-krystal.html",
+              "sources/nybh-ketamine.html", "topics/efficacy.html")  # fmt: skip
 
 
-def test_screenshots_of_the_main_pages(browser: Browser, shipped_site: Path) -> None:
-    """Save screenshots of the main pages to tests/artifacts/ for people to look at."""
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_screenshots_of_every_page_type(browser: Browser, shipped_site: Path, scheme: str) -> None:
+    """Save screenshots of every kind of page at 1280 and 390 px, in the light and the dark
+    palette, to tests/artifacts/ for people to look at."""
     ARTIFACTS.mkdir(exist_ok=True)
-    picks = list(SHOTS)
-    for kind in ("claims", "experts", "sources"):
-        first = sorted((shipped_site / kind).glob("*.html"))[0]
-        picks += [(f"{kind}/{first.name}", 1280), (f"{kind}/{first.name}", 390)]
-    for path, width in picks:
-        context = browser.new_context(viewport={"width": width, "height": 900})
+    for width in (1280, 390):
+        context = browser.new_context(
+            viewport={"width": width, "height": 900},
+            color_scheme=scheme,  # type: ignore[arg-type]
+        )
         pg = context.new_page()
-        pg.goto(url(shipped_site, path))
-        if path == "graph.html":
-            pg.wait_for_timeout(1500)
-        name = f"{path.replace('/', '_').removesuffix('.html')}-{width}.png"
-        pg.screenshot(path=str(ARTIFACTS / name), full_page=path != "graph.html")
+        for path in PAGE_TYPES:
+            assert (shipped_site / path).exists(), path
+            pg.goto(url(shipped_site, path))
+            if path == "graph.html":
+                pg.wait_for_timeout(1000)
+            name = f"{path.replace('/', '_').removesuffix('.html')}-{width}-{scheme}.png"
+            pg.screenshot(path=str(ARTIFACTS / name), full_page=path != "graph.html")
+            assert (ARTIFACTS / name).stat().st_size > 5000
         context.close()
-        assert (ARTIFACTS / name).stat().st_size > 5000
 
 
 def _synthetic_graph(claims: int) -> nx.MultiDiGraph[str]:
@@ -373,10 +394,11 @@ def _synthetic_graph(claims: int) -> nx.MultiDiGraph[str]:
     return g
 
 
-def test_graph_of_ten_thousand_claims_shows_within_two_seconds(
+def test_graph_of_ten_thousand_claims_is_drawn(
     page: Page, golden_site: Path, tmp_path: Path
 ) -> None:
-    """13,000 nodes and ~100,000 links: the first frame is drawn within 2 s of navigation."""
+    """13,000 nodes and ~100,000 links are drawn and keep drawing as the view changes (how
+    quickly is measured by bench/site_speed.py, not here: no test has a time bound)."""
     from kb.site.sitedata import graph_data
     from kb.site.state import Site
 
@@ -387,17 +409,10 @@ def test_graph_of_ten_thousand_claims_shows_within_two_seconds(
     out = tmp_path / "big"
     shutil.copytree(golden_site, out)
     (out / "graph-data.js").write_bytes(graph_data(site))
-    first = 1e9
-    for _ in range(2):  # the better of two loads, so that a busy moment of the machine is not it
-        page.goto(url(out, "graph.html"))
-        page.wait_for_function("() => window.KB_GRAPH_STATS && window.KB_GRAPH_STATS.frames > 0")
-        first = min(first, page.evaluate("window.KB_GRAPH_STATS.firstFrameAt"))
-    print(f"13,100 nodes: first frame at {first:.0f} ms")
-    assert first < 2000, f"first frame after {first:.0f} ms"
+    page.goto(url(out, "graph.html"))
+    page.wait_for_function("() => window.KB_GRAPH_STATS && window.KB_GRAPH_STATS.frames > 0")
     _wait_ink(page, "n > 5000")
     page.wait_for_function("() => window.KB_GRAPH_STATS.frames > 5")
-    stats = page.evaluate("window.KB_GRAPH_STATS")
-    assert stats["drawMs"] / stats["frames"] < 200, "frames stay quick enough to pan and zoom"
 
 
 def test_served_page_reloads_after_a_rebuild(page: Page, golden_site: Path) -> None:
@@ -422,3 +437,182 @@ def test_served_page_reloads_after_a_rebuild(page: Page, golden_site: Path) -> N
         httpd.shutdown()
         httpd.server_close()
         thread.join(5)
+
+
+def test_article_reading_view_marks_by_verdict_with_summaries(
+    browser: Browser, shipped_site: Path
+) -> None:
+    """The dashboard leads to the article claim by claim: marks coloured by their claim's
+    verdict, a legend of those verdicts, the verdict and why on hover or focus of a mark's
+    number, and the list of claims beside the text on a wide screen (under it on a phone)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    pg = context.new_page()
+    console = Console(pg)
+    pg.goto(url(shipped_site, "index.html"))
+    pg.get_by_role("link", name="The article, claim by claim").first.click()
+    assert pg.url.endswith("sources/nybh-ketamine.html#kb-article")
+    marks = pg.locator("#kb-article mark.hl-v")
+    classes = set(marks.evaluate_all("ms => ms.map(m => m.className.split(' ').pop())"))
+    assert {"hl-misleading", "hl-needs-context", "hl-accurate"} <= classes
+    legend = pg.locator("#kb-article .legend").inner_text()
+    for label in ("Accurate", "Needs context", "Misleading"):
+        assert label in legend
+    # the colour of a mark is its verdict's, and differs between verdicts
+    colours = {
+        c: pg.locator(f"#kb-article mark.{c}").first.evaluate(
+            "m => getComputedStyle(m).backgroundColor"
+        )
+        for c in ("hl-accurate", "hl-misleading")
+    }
+    assert colours["hl-accurate"] != colours["hl-misleading"]
+    ref = pg.locator("#kb-article a.hl-ref.hl-misleading").first
+    tip = ref.locator(".tip")
+    assert not tip.is_visible()
+    ref.focus()
+    assert tip.is_visible() and tip.inner_text().startswith("Misleading: ")
+    text = pg.locator(".reading-text").bounding_box()
+    claims = pg.locator(".reading-claims").bounding_box()
+    assert text and claims and claims["x"] >= text["x"] + text["width"]  # beside it
+    pg.set_viewport_size({"width": 390, "height": 844})
+    text = pg.locator(".reading-text").bounding_box()
+    claims = pg.locator(".reading-claims").bounding_box()
+    assert text and claims and claims["y"] >= text["y"] + text["height"]  # under it
+    context.close()
+    assert console.errors == []
+
+
+def test_every_list_says_why(page: Page, shipped_site: Path) -> None:
+    """The verdict's one-line summary is in the audit, the dashboard's latest reviews, topic
+    and expert pages; columns the same on every row are said once above the audit table."""
+    page.goto(url(shipped_site, "audit.html"))
+    heads = [h.strip() for h in page.locator("#kb-claims thead th").all_text_contents()]
+    assert "Why" in heads and "Reviewer" not in heads  # one reviewer for every claim
+    assert "Every claim reviewed by" in page.locator("#kb-claims-table ~ .shared-line").inner_text()
+    why = page.locator("#kb-claims tr:has(a[href='claims/fda-approval.html']) td.why").inner_text()
+    assert why == "Conflates two drugs."
+    for path in ("index.html", "topics/efficacy.html", "experts/john-krystal.html"):
+        page.goto(url(shipped_site, path))
+        assert page.locator(".why").count() > 0, path
+        assert page.locator(".why").first.inner_text().strip(), path
+
+
+def test_dashboard_verdicts_open_the_audit_filtered_and_the_url_keeps_it(
+    page: Page, shipped_site: Path
+) -> None:
+    """A verdict on the dashboard opens the audit filtered to it; filters and sorting are kept
+    in the URL, so that a reload or a shared link shows the same rows in the same order."""
+    page.goto(url(shipped_site, "index.html"))
+    row = page.locator("table.bars tr:has(.v-misleading)")
+    count = int(row.locator(".bar-n").inner_text())
+    row.locator("a.bar-link").click()
+    assert page.url.endswith("audit.html?verdict=misleading")
+    shown = page.locator("#kb-claims tbody tr:not([hidden])")
+    assert shown.count() == count > 0
+    assert set(shown.evaluate_all("rs => rs.map(r => r.dataset.verdict)")) == {"misleading"}
+    assert page.locator("#kb-f-verdict").input_value() == "misleading"
+    page.locator("#kb-f-verdict").select_option("needs-context")
+    page.locator("#kb-claims th[data-key='claim'] button").click()
+    page.locator("#kb-claims th[data-key='claim'] button").click()
+    assert "verdict=needs-context" in page.url and "sort=claim&order=desc" in page.url
+    first = page.locator("#kb-claims tbody tr:not([hidden])").first.inner_text()
+    page.reload()
+    assert page.locator("#kb-f-verdict").input_value() == "needs-context"
+    assert (
+        page.locator("#kb-claims th[data-key='claim']").get_attribute("aria-sort") == "descending"
+    )
+    assert page.locator("#kb-claims tbody tr:not([hidden])").first.inner_text() == first
+    # a problem count opens the problems of that check
+    page.goto(url(shipped_site, "index.html"))
+    page.locator(
+        "#kb-problems ~ table a, section[aria-labelledby='kb-problems'] td a"
+    ).first.click()
+    assert "audit.html?code=" in page.url
+    code = page.url.split("code=")[1].split("#")[0]
+    rows = page.locator("#kb-problems tbody tr:not([hidden])")
+    assert rows.count() > 0
+    assert set(rows.evaluate_all("rs => rs.map(r => r.dataset.code)")) == {code}
+
+
+def test_search_finds_verdicts_topics_and_speakers_and_marks_the_words(
+    page: Page, shipped_site: Path
+) -> None:
+    """A verdict word, a topic and a speaker's name find claims; matched words are marked."""
+    page.goto(url(shipped_site, "index.html"))
+    box = page.locator("#kb-q")
+    for query, expect in (("misleading", "Misleading"), ("krystal", "game changer"),
+                          ("mechanism", "NMDA")):  # fmt: skip
+        box.fill(query)
+        results = page.locator("#kb-results li")
+        results.first.wait_for()
+        assert expect in " ".join(results.all_inner_texts()), query
+        assert page.locator("#kb-results mark").count() > 0, query
+    box.fill("misleading")
+    page.locator("#kb-results li").first.wait_for()
+    marked = page.locator("#kb-results mark").first.inner_text()
+    assert marked.lower().startswith("misleading")
+
+
+def test_cite_box_near_the_top_copies_quote_speaker_and_reference(
+    page: Page, shipped_site: Path
+) -> None:
+    """The cite box comes before the quotes, warns when the verdict is not accurate, reads
+    "Speaker said, “quote” (in-text)." and its Copy button puts the block on the clipboard as
+    plain text and as HTML."""
+    page.goto(url(shipped_site, "claims/krystal-game-changer.html"))
+    cite = page.locator("#kb-cite")
+    assert cite.bounding_box()["y"] < page.locator("#kb-quotes").bounding_box()["y"]  # type: ignore[index]
+    caution = page.locator(".cite-caution")
+    assert "Rated Unverifiable." in caution.inner_text()
+    quote = page.locator(".cite-block").first.locator(".cite-quote").first.inner_text()
+    assert quote.startswith("John H. Krystal said, “This is a game changer") and quote.endswith(".")
+    page.evaluate(
+        """() => { window.addEventListener("copy", e => { window.copied = {
+            text: e.clipboardData.getData("text/plain"), html: e.clipboardData.getData("text/html")
+        }; }); }"""
+    )
+    button = page.locator("button.copy").first
+    assert button.is_visible()
+    button.click()
+    copied = page.evaluate("() => window.copied")
+    assert "John H. Krystal said, “This is a game changer" in copied["text"]
+    assert "New York Behavioral Health" in copied["text"]  # the reference
+    assert '<p class="cite-quote">' in copied["html"] and '<p class="ref">' in copied["html"]
+    assert page.locator(".copy-status").first.inner_text() == "Copied."
+    page.goto(url(shipped_site, "claims/nmda-blockade.html"))
+    assert page.locator(".cite-caution").count() == 0  # accurate: no warning
+
+
+def test_rationale_and_problem_ids_are_links_with_names(page: Page, shipped_site: Path) -> None:
+    """A rationale shows its sources as linked short citations and a problem names the expert,
+    not their ids; each claim page embeds its ClaimReview as JSON-LD."""
+    page.goto(url(shipped_site, "claims/fda-approval.html"))
+    rationale = page.locator(".rationale")
+    links = rationale.locator("a.cite-link")
+    assert links.count() >= 3
+    assert "fda-esketamine-2019" not in rationale.inner_text()
+    assert links.first.get_attribute("href") == "../sources/fda-esketamine-2019.html"
+    data = json.loads(page.locator('script[type="application/ld+json"]').text_content() or "")
+    assert data["@type"] == "ClaimReview" and data["reviewRating"]["alternateName"] == "Misleading"
+    page.goto(url(shipped_site, "claims/krystal-game-changer.html"))
+    problem = page.locator(".problem", has_text="origin").first
+    assert "john-krystal" not in problem.locator(".pmsg").inner_text()
+    assert problem.locator(".pmsg a").first.inner_text() == "John H. Krystal"
+
+
+def test_phone_shows_a_compact_audit_the_whole_nav_and_a_fitted_local_graph(
+    browser: Browser, shipped_site: Path
+) -> None:
+    """At 390 px: every navigation link is reachable, an audit row is a few lines (not a card
+    of labelled rows), and the local graph fits the width."""
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    pg = context.new_page()
+    pg.goto(url(shipped_site, "audit.html"))
+    for name in ("Dashboard", "Audit", "Graph", "Topics", "Experts", "Sources"):
+        link = pg.locator(".nav").get_by_role("link", name=name)
+        assert link.is_visible(), name
+    row = pg.locator("#kb-claims tbody tr").first.bounding_box()
+    assert row and row["height"] < 200
+    pg.goto(url(shipped_site, "claims/fda-approval.html"))
+    svg = pg.locator(".local-graph svg").bounding_box()
+    assert svg and svg["width"] <= 390
+    context.close()

@@ -48,6 +48,13 @@ EXPECTED = [
     ("unknown-source", "claims/unknown-source.yaml", 4, 14, "'primery' in sources/ (did you mean"),
     ("unknown-expert", "claims/unknown-expert.yaml", 4, 39, "'reviwer' in experts/ (did you mean"),
     ("unknown-claim", "claims/unknown-claim.yaml", 5, 13, "no claim 'unknown-clam' in claims/"),
+    (
+        "unknown-citation",
+        "claims/unknown-citation.yaml",
+        7,
+        14,
+        "'primery' in sources/ (did you mean",
+    ),
     # quotes
     ("quote-not-found", "claims/quote-not-found.yaml", 3, 11, "not in the snapshot of article"),
     ("quote-ambiguous", "claims/quote-ambiguous.yaml", 3, 11, "appears 2 times"),

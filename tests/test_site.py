@@ -156,10 +156,13 @@ def test_quotes_and_highlights_link_both_ways(golden: dict[str, bytes]) -> None:
     source = golden["sources/example-news.html"].decode()
     assert 'id="q-nmda-blockade-1"' in claim
     assert 'href="../sources/example-news.html#q-nmda-blockade-1"' in claim
-    assert '<mark class="hl" id="q-nmda-blockade-1">' in source
-    assert 'href="../claims/nmda-blockade.html#q-nmda-blockade-1"' in source
+    # the mark is coloured by its claim's verdict; the number after it says the verdict and why
+    assert '<mark class="hl hl-v hl-accurate" id="q-nmda-blockade-1">' in source
+    assert (
+        'class="hl-ref hl-accurate" href="../claims/nmda-blockade.html#q-nmda-blockade-1"' in source
+    )
     origin = golden["sources/doe-lecture.html"].decode()
-    assert '<mark class="hl" id="o-nmda-blockade-1">' in origin
+    assert '<mark class="hl hl-v hl-origin" id="o-nmda-blockade-1">' in origin
 
 
 def test_search_index_finds_every_record_by_its_words(golden: dict[str, bytes]) -> None:
@@ -305,8 +308,8 @@ def test_long_tables_keep_unchanged_chunks_in_a_long_running_process() -> None:
     def rows(edited: int | None = None) -> list[tuple[object, ...]]:
         return [
             (f"c{i}", f"Statement {i}{' edited' if i == edited else ''}", f"c{i}.html",
-             "accurate", 0, "Ed <Itor>" if i % 2 else None, "../experts/ed.html", "", i % 3, 0,
-             "confirmed" if i % 2 else "", 0 if i % 2 else 5)
+             "accurate", 0, "Why.", "Ed <Itor>" if i % 2 else None, "../experts/ed.html", "",
+             i % 3, 0, "confirmed" if i % 2 else "", 0 if i % 2 else 5, "")
             for i in range(450)
         ]  # fmt: skip
 

@@ -8,6 +8,7 @@ from typing import Any
 from kb.checks.context import Context
 from kb.codes import code, did_you_mean, problem
 from kb.errors import Loc, Problem
+from kb.model import CITE_MARK
 
 F = "references"
 
@@ -118,4 +119,28 @@ def unknown_claim(ctx: Context) -> Iterator[Problem]:
             if r.claim not in pool:
                 yield _missing(
                     "unknown-claim", "claim", r.claim, pool, r.where.at("claim"), f"claim:{cid}"
+                )
+
+
+@code("unknown-citation", F, runs=True)
+def unknown_citation(ctx: Context) -> Iterator[Problem]:
+    """A review's `rationale` cites `[@id]` and no source has that id.
+
+    On the site each `[@source-id]` becomes a link to the source, shown as its short citation
+    (Anis 1983); an unknown one is shown as written. The message suggests the closest id.
+    """
+    pool = ctx.kb.sources
+    for cid, c in ctx.claims():
+        review = c.review
+        if review is None or not review.rationale or "[@" not in review.rationale:
+            continue
+        for m in CITE_MARK.finditer(review.rationale):
+            if m.group(1) not in pool:
+                yield _missing(
+                    "unknown-citation",
+                    "source",
+                    m.group(1),
+                    pool,
+                    review.where.at("rationale"),
+                    f"claim:{cid}",
                 )

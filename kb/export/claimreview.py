@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from json.encoder import encode_basestring
 from typing import Any
 
@@ -196,6 +196,22 @@ def claim_review(kb: KnowledgeBase, claim: Claim, memo: _Memo | None = None) -> 
         review["datePublished"] = claim.review.date
     if claim.review.rationale:
         review["reviewBody"] = claim.review.rationale
+    return review
+
+
+def reviews_of(kb: KnowledgeBase) -> Callable[[str], dict[str, Any] | None]:
+    """Return a function that gives a claim's ClaimReview as the export has it (None for an
+    unreviewed or unknown claim), for the site to embed in the claim's page; the agents, works
+    and ratings that reviews share are made once. Its relative links start with `../`, so they
+    lead to the same pages from a claim page as from the exports folder."""
+    memo = _Memo(kb)
+
+    def review(cid: str) -> dict[str, Any] | None:
+        claim = kb.claims.get(cid)  # type: ignore[call-overload]
+        if claim is None or claim.review is None:
+            return None
+        return claim_review(kb, claim, memo)
+
     return review
 
 

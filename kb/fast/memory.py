@@ -89,6 +89,8 @@ def page_keys(site: Site, pages: Iterable[Page], memory: Memory | None = None) -
         # the list pages' keys stay: the same structure, the same sources and experts
         for node in sorted(pages_showing(site, stale)):
             page = centers.get(node)
+            if node in stale and node.startswith("claim:") and page is not None:
+                made.orders.pop(page.path, None)  # its rationale may cite other sources
             if page is not None:
                 keys[page.path] = made.key(page)
     else:
@@ -225,6 +227,7 @@ def _common(site: Site) -> bytes:
         [
             code_version(),
             site.kb.config.title,
+            str(site.kb.config.base_url),  # the claim pages' ClaimReview links
             ",".join(site.styles),
             ",".join(site.exports),
             str(site.build_date),

@@ -167,6 +167,7 @@ def _review(value: Any, p: tuple[Any, ...], r: RecordReader, past: bool = False)
         attribution=r.enum(m, "attribution", p, ATTRIBUTIONS, None),
         searched=tuple(searched),
         history=tuple(history),
+        summary=r.text(m, "summary", p),
     )
 
 

@@ -17,6 +17,7 @@ REVIEW_KEYS = (
     "attribution",
     "reviewer",
     "date",
+    "summary",
     "rationale",
     "searched",
     "fingerprint",

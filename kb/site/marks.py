@@ -101,13 +101,21 @@ def in_context(snapshot: str, span: Span) -> InContext:
     return InContext(" ".join(before.split()), " ".join(quoted.split()), " ".join(after.split()))
 
 
-def highlighted(text: str, marks: list[Highlight], ref_href: dict[str, str]) -> Markup:
+def highlighted(
+    text: str,
+    marks: list[Highlight],
+    ref_href: dict[str, str],
+    tips: dict[str, tuple[str, str]] | None = None,
+) -> Markup:
     """Render archived text as HTML with each highlight in a `<mark id=...>` and a link after it.
 
     Overlapping highlights are split into runs; a run inside several highlights is marked once,
     and every highlight keeps its own id on the first run it starts. `ref_href` maps a
-    highlight's anchor to the link placed after its last run.
+    highlight's anchor to the link placed after its last run. `tips` maps an anchor to its
+    claim's verdict (a class: the mark's colour) and a one-line summary, shown when the link
+    after it is hovered or focused.
     """
+    tips = tips or {}
     bounds = sorted({0, len(text), *(h.start for h in marks), *(h.end for h in marks)})
     starts: dict[int, list[Highlight]] = defaultdict(list)
     ends: dict[int, list[Highlight]] = defaultdict(list)
@@ -118,7 +126,7 @@ def highlighted(text: str, marks: list[Highlight], ref_href: dict[str, str]) -> 
     active: set[str] = set()
     for a, b in itertools.pairwise(bounds):
         for h in ends.get(a, ()):
-            out.append(_ref(h, ref_href[h.anchor]))
+            out.append(_ref(h, ref_href[h.anchor], tips.get(h.anchor)))
             active.discard(h.anchor)
         opening = starts.get(a, [])
         for h in opening[1:]:
@@ -128,20 +136,29 @@ def highlighted(text: str, marks: list[Highlight], ref_href: dict[str, str]) -> 
         if not active:
             out.append(run)
             continue
-        cls = "hl hl-multi" if len(active) > 1 else "hl"
+        if len(active) > 1:
+            cls = "hl hl-multi"
+        else:
+            tip = tips.get(next(iter(active)))
+            cls = f"hl hl-v hl-{esc(tip[0])}" if tip else "hl"
         if opening:
             out.append(f'<mark class="{cls}" id="{esc(opening[0].anchor)}">{run}</mark>')
         else:
             out.append(f'<mark class="{cls}">{run}</mark>')
     for h in ends.get(len(text), ()):
-        out.append(_ref(h, ref_href[h.anchor]))
+        out.append(_ref(h, ref_href[h.anchor], tips.get(h.anchor)))
     return Markup("".join(out))
 
 
-def _ref(h: Highlight, href: str) -> str:
+def _ref(h: Highlight, href: str, tip: tuple[str, str] | None = None) -> str:
     what = "origin of quote" if h.origin else "quote"
     label = f"{what} {h.index + 1} of claim {h.claim}"
+    if tip is None:
+        return (
+            f'<a class="hl-ref" href="{esc(href)}" aria-label="{esc(label)}">'
+            f"<span>{h.number}</span></a>"
+        )
     return (
-        f'<a class="hl-ref" href="{esc(href)}" aria-label="{esc(label)}">'
-        f"<span>{h.number}</span></a>"
+        f'<a class="hl-ref hl-{esc(tip[0])}" href="{esc(href)}" aria-label="{esc(label)}">'
+        f'<span>{h.number}</span><span class="tip" role="tooltip">{esc(tip[1])}</span></a>'
     )

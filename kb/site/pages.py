@@ -102,6 +102,7 @@ def dependencies(site: Site, page: Page) -> set[str]:
         return set()
     center = node_id(page.kind, page.key)
     deps = {center}
+    deps.update(site.cites.get(center, ()))  # the sources its rationale cites as [@id]
     for walk in kind.shows:
         frontier = {center}
         for edge, reached in walk:
@@ -118,6 +119,7 @@ def pages_showing(site: Site, nodes: Iterable[str]) -> set[str]:
         if node not in site.succ:
             continue
         out.add(node)
+        out.update(site.cited_by.get(node, ()))  # the claims whose rationale cites it as [@id]
         for kind in KINDS:
             for walk in kind.shows:
                 for j, (_, reached) in enumerate(walk):

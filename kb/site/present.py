@@ -11,7 +11,15 @@ from urllib.parse import quote as url_quote
 import markupsafe
 from markupsafe import Markup, escape
 
-from kb.model import ATTRIBUTION_LABELS, ATTRIBUTION_MEANINGS, VERDICT_LABELS, VERDICTS, Source
+from kb.model import (
+    ATTRIBUTION_LABELS,
+    ATTRIBUTION_MEANINGS,
+    CITE_MARK,
+    VERDICT_LABELS,
+    VERDICTS,
+    Claim,
+    Source,
+)
 from kb.urls import (
     AUDIT_PAGE,
     EXPERTS_PAGE,
@@ -151,6 +159,27 @@ def author_list(source: Source, limit: int = 6) -> str:
     return ", ".join(people)
 
 
+def short_citation(source: Source) -> str:
+    """Return a source as a short author-year citation (Anis 1983, Duman & Li 2012, Zarate et
+    al. 2006), or its title cut short when it names no author."""
+    names = source.csl.get("author") or source.csl.get("editor") or []
+    fams = [
+        str(n.get("family") or n.get("literal") or "")
+        for n in (names if isinstance(names, list) else [])
+        if isinstance(n, Mapping)
+    ]
+    fams = [f for f in fams if f]
+    if not fams:
+        who = short(source.title, 40)
+    elif len(fams) == 1:
+        who = fams[0]
+    elif len(fams) == 2:
+        who = f"{fams[0]} & {fams[1]}"
+    else:
+        who = f"{fams[0]} et al."
+    return f"{who} {source.year}" if source.year else who
+
+
 def plain_reference(source: Source) -> str:
     """Return a simple reference when no citation style is available."""
     bits = [author_list(source)]
@@ -193,6 +222,31 @@ def safe_reference_html(html: str, text: str) -> Markup:
     if "<" in rest or ">" in rest:
         return escape(text)
     return Markup(html)
+
+
+# A sentence ends at . ! or ? followed by a space and a capital letter or an opening quote,
+# unless the word before the point is an abbreviation (et al., e.g., Dr., an initial).
+_SENTENCE_END = re.compile(
+    r"(?<!\bal)(?<!\be\.g)(?<!\bi\.e)(?<!\bvs)(?<!\bDr)(?<!\bSt)(?<!\bNo)(?<!\b[A-Z])"
+    r"[.!?](?=\s+[A-Z\"“‘(])"
+)
+
+
+def first_sentence(text: str) -> str:
+    """Return the first sentence of a text, white space collapsed."""
+    text = " ".join(text.split())
+    m = _SENTENCE_END.search(text)
+    return text[: m.end()] if m else text
+
+
+def summary_of(claim: Claim) -> str:
+    """Return the one-line reason for a claim's verdict: the review's `summary`, else the
+    first sentence of its rationale ("" when there is neither); `[@id]` shown as the id."""
+    review = claim.review
+    if review is None:
+        return ""
+    text = review.summary or first_sentence(review.rationale or "")
+    return " ".join(CITE_MARK.sub(r"\1", text).split())
 
 
 def short(text: str, limit: int = 90) -> str:

@@ -40,10 +40,12 @@ from kb.site.present import (
     quoted,
     severity_badge,
     short,
+    summary_of,
     verdict_label,
 )
 from kb.site.pages import Page, pages
 from kb.site.jinja import CSP, _template, environment, table
+from kb.site.linking import problem_counts
 from kb.site.state import Citations, Site, build_date_from_env, prepare
 from kb.site.sitedata import graph_data, search_index
 from kb.urls import (
@@ -111,26 +113,33 @@ def _index(site: Site, u: Links) -> dict[str, Any]:
         {
             "verdict": v,
             "badge": badge(v),
+            "label": verdict_label(v),
             "count": n,
             "width": round(100 * n / biggest),
         }
         for v, n in by_verdict.items()
     ]
     unreviewed = sorted(cid for cid, c in k.claims.items() if c.review is None)
-    reviews = heapq.nlargest(  # the ten latest
-        10, ((c.review.date or "", cid) for cid, c in k.claims.items() if c.review is not None)
+    # the ten latest: by date, newest first, then in id order
+    reviews = heapq.nsmallest(
+        10,
+        ((_negated(c.review.date or ""), cid) for cid, c in k.claims.items() if c.review),
     )
-    latest = []
-    for date, cid in reviews:
+    latest: list[dict[str, Any]] = []
+    for _, cid in reviews:
         review = k.claims[cid].review
         assert review is not None
         latest.append(
             {
                 "claim": views.claim_ref(site, cid, u),
-                "date": date,
+                "date": review.date or "",
                 "reviewer": views.expert_ref(site, review.reviewer, u),
             }
         )
+    # what every one of the latest shares is said once, above the list
+    same_date = len({r["date"] for r in latest}) == 1 and len(latest) > 1
+    same_reviewer = len({r["reviewer"]["id"] if r["reviewer"] else None for r in latest}) == 1
+    same_reviewer = same_reviewer and len(latest) > 1
     errors = sum(1 for p in site.problems if p.severity == Severity.ERROR)
     topics = _topic_rows(site, u)
     return {
@@ -148,13 +157,68 @@ def _index(site: Site, u: Links) -> dict[str, Any]:
         "bars": bars,
         "unreviewed": [views.claim_ref(site, cid, u) for cid in unreviewed[:15]],
         "unreviewed_more": max(0, len(unreviewed) - 15),
-        "problem_counts": views.problem_counts(site.problems),
+        "problem_counts": problem_counts(site.problems),
         "latest": latest,
+        "latest_date": latest[0]["date"] if same_date else None,
+        "latest_reviewer": latest[0]["reviewer"] if same_reviewer else None,
+        "articles": _articles(site, u),
         "topics": topics[:40],
         "topics_more": max(0, len(topics) - 40),
         "experts": _expert_rows(site, u, first=8),
         "sources": [dict(r, title=short(r["title"], 64)) for r in _source_rows(site, u, first=8)],
     }
+
+
+def _said_reviewer(row: list[Any], at: int) -> Markup:
+    if row[at] is None:
+        return Markup("No claim has a reviewer.")
+    name = escape(row[at])
+    return Markup(f'Every claim reviewed by <a href="{escape(row[at + 1])}">{name}</a>.')
+
+
+def _said_date(row: list[Any], at: int) -> Markup:
+    if not row[at]:
+        return Markup("No review is dated.")
+    return Markup(f'Every review dated <time datetime="{escape(row[at])}">{escape(row[at])}</time>.')
+
+
+def _said_count(what: str) -> Callable[[list[Any], int], Markup]:
+    def say(row: list[Any], at: int) -> Markup:
+        n = row[at]
+        return Markup(f"{'No' if n == 0 else f'Every claim has {n}'} {what}{'' if n == 1 else 's'}.")
+    return say
+
+
+# (flag, column in a claim row, what to say when every row has the same value there)
+_SHARED_COLUMNS: tuple[tuple[str, int, Callable[[list[Any], int], Markup]], ...] = (
+    ("r", 6, _said_reviewer),
+    ("d", 8, _said_date),
+    ("e", 9, _said_count("error")),
+    ("w", 10, _said_count("warning")),
+)
+
+
+def _negated(date: str) -> tuple[int, ...]:
+    """A key that sorts ISO dates newest first."""
+    return tuple(-ord(ch) for ch in date)
+
+
+def _articles(site: Site, u: Links) -> list[dict[str, Any]]:
+    """The sources that claims quote, most quoted first: each one's reading view."""
+    counts: dict[str, int] = {}
+    for claim in site.kb.claims.values():
+        for q in claim.quotes:
+            if q.source in site.kb.sources:
+                counts[q.source] = counts.get(q.source, 0) + 1
+    top = heapq.nsmallest(5, ((-n, sid) for sid, n in counts.items()))
+    return [
+        {
+            "title": short(site.kb.sources[sid].title, 80),  # type: ignore[index]
+            "href": u.source(sid, "kb-article"),
+            "quotes": -minus,
+        }
+        for minus, sid in top
+    ]
 
 
 def _audit(site: Site, u: Links) -> dict[str, Any]:
@@ -167,12 +231,13 @@ def _audit(site: Site, u: Links) -> dict[str, Any]:
         reviewer = views.expert_ref(site, c.review.reviewer if c.review else None, u)
         attribution = c.review.attribution if c.review else None
         rows.append(
-            (
+            [
                 cid,
                 c.statement,
                 u.claim(cid),
                 c.verdict,
                 rank.get(c.verdict, len(VERDICT_ORDER)),
+                summary_of(c),
                 reviewer["name"] if reviewer else None,
                 reviewer["href"] if reviewer else None,
                 c.review.date if c.review and c.review.date else "",
@@ -180,8 +245,19 @@ def _audit(site: Site, u: Links) -> dict[str, Any]:
                 counts.warnings,
                 attribution or "",
                 ATTRIBUTIONS.index(attribution) if attribution else len(ATTRIBUTIONS),
-            )
+                "",
+            ]
         )
+    # Columns with the same value on every row are said once, above the table.
+    shared: list[Markup] = []
+    hidden = ""
+    if len(rows) > 1:
+        for flag, at, say in _SHARED_COLUMNS:
+            values = {r[at] for r in rows}
+            if len(values) == 1:
+                hidden += flag
+                shared.append(say(rows[0], at))
+    claim_rows = [(*r[:-1], hidden) for r in rows]
     problems = []
     for p in site.problems:
         kind = href = label = None
@@ -208,7 +284,9 @@ def _audit(site: Site, u: Links) -> dict[str, Any]:
         "title": "Audit",
         "claim_count": len(rows),
         "problem_count": len(problems),
-        "claim_rows": table(site, "claim_rows", rows),
+        "claim_rows": table(site, "claim_rows", claim_rows),
+        "shared": shared,
+        "hidden": hidden,
         "problem_rows": table(site, "problem_rows", problems),
         "problems": bool(problems),
         "verdicts": [(v, verdict_label(v)) for v in VERDICT_ORDER],

@@ -18,7 +18,7 @@ import networkx as nx
 
 from kb.graph import EDGE_TYPES, NODE_TYPES
 from kb.model import Claim, Expert, Source
-from kb.site.present import VERDICT_ORDER, author_list, verdict_label
+from kb.site.present import VERDICT_ORDER, author_list, summary_of, verdict_label
 from kb.site.state import Site
 from kb.urls import node_path, page_path
 
@@ -167,12 +167,18 @@ class _WordIndex:
 
 
 def _claim_entry(cid: str, c: Claim) -> tuple[list[str], str]:
-    doc = ["claim", c.statement, page_path("claim", cid), verdict_label(c.verdict)]
-    parts = [cid, c.statement, *c.topics]
+    label = verdict_label(c.verdict)
+    why = summary_of(c)
+    doc = ["claim", c.statement, page_path("claim", cid), f"{label}: {why}" if why else label]
+    parts = [cid, c.statement, label, c.verdict, *c.topics]
     for q in c.quotes:
         parts += [q.text, q.attribution or ""]
+        if q.speaker:  # its id, whose words are the name's (john-krystal): this entry is kept
+            parts.append(q.speaker)  # by the claim's digest, which a renamed expert leaves
     if c.review and c.review.rationale:
         parts.append(c.review.rationale)
+    if c.review and c.review.summary:
+        parts.append(c.review.summary)
     return doc, " ".join(parts)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 import os
 from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -16,7 +16,7 @@ from kb.errors import Problem, Severity
 from kb.memo import Memo
 from kb.graph import node_id
 from kb.site.marks import Job, QuoteSpans, find_all, highlights
-from kb.model import ClaimId, KnowledgeBase, SourceId
+from kb.model import CITE_MARK, ClaimId, KnowledgeBase, SourceId
 
 
 class CitationLike(Protocol):
@@ -80,6 +80,13 @@ class Site:
     near: dict[str, frozenset[str]] = field(default_factory=dict)  # see `neighbours`
     # What the browser data (kb.site.sitedata) keeps between builds of a long-running process
     memo: Memo | None = None
+    # the sources that reviews cite as [@id] in their rationale: claim node -> source nodes,
+    # and source node -> claim nodes (a claim page shows each one's short citation)
+    cites: dict[str, set[str]] = field(default_factory=dict)
+    cited_by: dict[str, set[str]] = field(default_factory=dict)
+    # claim id -> its schema.org ClaimReview (kb.export.claimreview.reviews_of), embedded in the
+    # claim's page as JSON-LD; None: the pages embed none
+    claim_reviews: Callable[[str], dict[str, Any] | None] | None = None
     # A long-running process's caches (kb.fast.memory.Memory.caches), where long tables find
     # the rows drawn by the last build ("rows:" + macro; see kb.site.jinja.table), or None; and
     # what this process drew since the build set `drawn` (the build keeps it for the next)
@@ -158,6 +165,7 @@ def prepare(
     exports: Sequence[str] = (),
     build_date: str | None = None,
     spans: QuoteSpans | None = None,
+    claim_reviews: Callable[[str], dict[str, Any] | None] | None = None,
 ) -> Site:
     """Index the knowledge base once for all pages (backlinks, problems, quote places, topics).
 
@@ -189,6 +197,19 @@ def prepare(
     site.problems_by_subject = dict(by_subject)
     site.counts = {n: Counts(errors[n], warnings[n]) for n in sorted(set(errors) | set(warnings))}
     site.spans = find_all(kb) if spans is None else spans
+    site.claim_reviews = claim_reviews
+    for cid, claim in kb.claims.items():
+        review = claim.review
+        if review is not None and review.rationale and "[@" in review.rationale:
+            cited = {
+                "source:" + m.group(1)
+                for m in CITE_MARK.finditer(review.rationale)
+                if m.group(1) in kb.sources
+            }
+            if cited:
+                site.cites["claim:" + cid] = cited
+                for n in cited:
+                    site.cited_by.setdefault(n, set()).add("claim:" + cid)
     site.node_data = {n: d for n, d in graph.nodes(data=True)}
     site.succ = dict(graph.adjacency())
     site.pred = dict(graph.reverse(copy=False).adjacency())

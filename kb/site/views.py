@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from typing import Any
 
@@ -17,6 +18,7 @@ from kb.site.present import (
     attribution_badge,
     BACK_RELATION_LABELS,
     RELATION_LABELS,
+    VERDICT_ORDER,
     Links,
     author_list,
     badge,
@@ -28,29 +30,21 @@ from kb.site.present import (
     safe_url,
     severity_badge,
     stance_badge,
+    short,
+    short_citation,
+    summary_of,
+    verdict_label,
 )
 from kb.text.attribution import propose
 from kb.text.quotes import fold_plain, word_diff
 from kb.site.jinja import table
+from kb.site.linking import claim_jsonld, linked, mark_tips, problem_rows
+from kb.site.sitedata import js_json
 from kb.cite.styles import STYLE_LABELS
 from kb.site.state import CitationLike, Site
 from kb.urls import doi_url, evidence_anchor, identifier_url, origin_anchor, quote_anchor
 
 View = dict[str, Any]
-
-
-def problem_rows(problems: list[Problem]) -> list[View]:
-    """Return problems as table rows."""
-    return [
-        {
-            "severity": p.severity.value,
-            "badge": severity_badge(p.severity.value),
-            "code": p.code,
-            "message": p.message,
-            "where": str(p.loc),
-        }
-        for p in problems
-    ]
 
 
 def claim_ref(site: Site, cid: str, u: Links) -> View:
@@ -66,13 +60,18 @@ def claim_ref(site: Site, cid: str, u: Links) -> View:
         claim = site.kb.claims[cid]  # type: ignore[index]
         href = u.claim(cid)
         mark = badge(claim.verdict)
+        why = summary_of(claim)
+        item = Markup(f'{mark} <a href="{esc(href)}">{esc(claim.statement)}</a>')
         view = site.refs[key] = {
             "id": cid,
             "statement": claim.statement,
             "href": href,
             "verdict": claim.verdict,
             "badge": mark,
-            "item": Markup(f'{mark} <a href="{esc(href)}">{esc(claim.statement)}</a>'),
+            "summary": why,
+            "item": item,
+            # the item with the verdict's reason under it, for lists
+            "line": item + Markup(f' <span class="why">{esc(why)}</span>') if why else item,
         }
     return view
 
@@ -280,7 +279,8 @@ def claim_page(site: Site, claim: Claim, u: Links) -> View:
                 }
             )
         if entries:
-            cite.append({"label": STYLE_LABELS.get(style, style.upper()), "entries": entries})
+            label = STYLE_LABELS.get(style, style.upper())
+            cite.append({"style": style, "label": label, "entries": entries})
     return {
         "title": claim.statement,
         "claim": claim,
@@ -289,6 +289,9 @@ def claim_page(site: Site, claim: Claim, u: Links) -> View:
         "topics": [{"label": t, "href": u.topic(site.slugs[t])} for t in claim.topics],
         "review": review,
         "attribution": _attribution(claim),
+        "rationale": linked(site, review.rationale, u, site.neighbours(me) | {me})
+        if review and review.rationale
+        else None,
         "reviewer": expert_ref(site, review.reviewer if review else None, u),
         "reviewer_about": _about(site, review.reviewer if review else None),
         "history": [
@@ -305,9 +308,13 @@ def claim_page(site: Site, claim: Claim, u: Links) -> View:
         "evidence": evidence,
         "related": related,
         "backlinks": backlinks,
-        "problems": problem_rows(site.problems_of(me)),
+        "problems": problem_rows(site.problems_of(me), site, u, site.neighbours(me) | {me}),
         "graph": local_graph(site, me, u),
         "cite": cite,
+        "caution": claim.verdict != "accurate",
+        "jsonld": claim_jsonld(site, claim.id),
+        "verdict_label": verdict_label(claim.verdict),
+        "summary": summary_of(claim),
     }
 
 
@@ -346,6 +353,9 @@ def _about(site: Site, eid: str | None) -> str | None:
     if person is None:
         return None
     return ", ".join(x for x in (person.affiliation, person.credentials) if x) or None
+
+
+_VERDICT_RANK = {v: i for i, v in enumerate(VERDICT_ORDER)}
 
 
 def _quote_status(src: Source | None, found: list[tuple[int, int]] | None) -> str:
@@ -395,10 +405,12 @@ def expert_page(site: Site, person: Expert, u: Links) -> View:
             )
         elif kind == "reviewed-by":
             date = claim.review.date if claim.review else None
-            reviewed.append((claim.verdict, u.claim(cid), claim.statement, date))
+            reviewed.append(
+                (claim.verdict, u.claim(cid), claim.statement, date, summary_of(claim))
+            )
     for cid, h in _earlier_reviews(site).get(person.id, ()):
         statement = site.kb.claims[cid].statement  # type: ignore[index]
-        reviewed.append((h.verdict, u.claim(cid), f"{statement} (earlier review)", h.date))
+        reviewed.append((h.verdict, u.claim(cid), f"{statement} (earlier review)", h.date, ""))
     descriptions = []
     for sid in sorted(described):
         seen: list[str | None] = []
@@ -421,7 +433,7 @@ def expert_page(site: Site, person: Expert, u: Links) -> View:
         "descriptions": descriptions,
         "reviewed": len(reviewed),  # an editor may have reviewed thousands: a chunked list
         "reviewed_rows": table(site, "reviewed_rows", reviewed) if reviewed else "",
-        "problems": problem_rows(site.problems_of(me)),
+        "problems": problem_rows(site.problems_of(me), site, u, site.neighbours(me) | {me}),
         "graph": local_graph(site, me, u),
     }
 
@@ -479,9 +491,14 @@ def source_page(site: Site, src: Source, u: Links) -> View:
             )
     quoted.sort(key=lambda r: (r["number"] is None, r["number"] or 0, r["claim"]["id"]))
     csl = src.csl
+    tips = mark_tips(site, marks)
     text = None
     if src.snapshot_text is not None:
-        text = highlighted(src.snapshot_text, marks, hrefs)
+        text = highlighted(src.snapshot_text, marks, hrefs, tips)
+    verdicts_here = sorted(
+        {t[0] for t in tips.values() if t[0] != "origin"}, key=lambda v: _VERDICT_RANK.get(v, 99)
+    )
+    legend = [(v, badge(v)) for v in verdicts_here]
     return {
         "title": src.title,
         "source": src,
@@ -504,7 +521,9 @@ def source_page(site: Site, src: Source, u: Links) -> View:
         "origins": origins,
         "text": text,
         "marks": len(marks),
-        "problems": problem_rows(site.problems_of(me)),
+        "legend": legend,
+        "has_origins": any(t[0] == "origin" for t in tips.values()),
+        "problems": problem_rows(site.problems_of(me), site, u, site.neighbours(me) | {me}),
         "graph": local_graph(site, me, u),
     }
 
@@ -532,16 +551,3 @@ def topic_page(site: Site, slug: str, u: Links) -> View:
         "experts": [expert_ref(site, e, u) for e in sorted(experts)],
         "sources": [source_ref(site, s, u) for s in sorted(sources)],
     }
-
-
-def problem_counts(problems: list[Problem]) -> list[View]:
-    """Count problems by code, worst and most frequent first."""
-    counts: dict[tuple[str, str], int] = defaultdict(int)
-    for p in problems:
-        counts[(p.code, p.severity.value)] += 1
-    rows: list[View] = [
-        {"code": c, "severity": s, "badge": severity_badge(s), "count": n}
-        for (c, s), n in counts.items()
-    ]
-    rows.sort(key=lambda r: (r["severity"] != Severity.ERROR.value, -r["count"], r["code"]))
-    return rows

@@ -52,6 +52,22 @@
     return results;
   }
 
+  /* Put text into an element with each word that starts with a query term in a <mark>. */
+  function highlight(el, text, terms) {
+    var re = /[\p{L}\p{N}]+/gu, at = 0, m;
+    while ((m = re.exec(text)) !== null) {
+      var w = words(m[0]).join("");
+      var hit = terms.some(function (t) { return w.lastIndexOf(t, 0) === 0; });
+      if (!hit) continue;
+      if (m.index > at) el.appendChild(document.createTextNode(text.slice(at, m.index)));
+      var mark = document.createElement("mark");
+      mark.textContent = m[0];
+      el.appendChild(mark);
+      at = m.index + m[0].length;
+    }
+    if (at < text.length) el.appendChild(document.createTextNode(text.slice(at)));
+  }
+
   function setup() {
     var input = document.getElementById("kb-q");
     var panel = document.getElementById("kb-search-panel");
@@ -85,7 +101,7 @@
       list.textContent = "";
       if (!query) { close(); return; }
       if (!window.KB_SEARCH) { show("Loading the search index…"); load(); return; }
-      var results = search(window.KB_SEARCH, query);
+      var results = search(window.KB_SEARCH, query), terms = words(query);
       results.slice(0, LIMIT).forEach(function (r) {
         var li = document.createElement("li");
         var a = document.createElement("a");
@@ -95,10 +111,10 @@
         kind.textContent = KIND_LABELS[r.doc[0]] || r.doc[0];
         var title = document.createElement("span");
         title.className = "sr-title";
-        title.textContent = r.doc[1];
+        highlight(title, r.doc[1], terms);
         var sub = document.createElement("span");
         sub.className = "sr-sub";
-        sub.textContent = r.doc[3];
+        highlight(sub, r.doc[3], terms);
         a.appendChild(kind); a.appendChild(title); a.appendChild(sub);
         li.appendChild(a);
         list.appendChild(li);
@@ -147,3 +163,45 @@
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", setup);
   else setup();
 })();
+
+/* kb: "Copy" buttons of the cite box: the block (quote, speaker and reference) goes on the
+   clipboard as rich HTML and as plain text, one paragraph a line. */
+(function () {
+  "use strict";
+
+  function plain(block) {
+    return Array.prototype.map.call(block.querySelectorAll("p"), function (p) {
+      return p.textContent.replace(/\s+/g, " ").trim();
+    }).join("\n");
+  }
+
+  function copy(block) {
+    var html = block.innerHTML, text = plain(block), done = false;
+    function onCopy(e) {
+      e.clipboardData.setData("text/plain", text);
+      e.clipboardData.setData("text/html", html);
+      e.preventDefault();
+      done = true;
+    }
+    document.addEventListener("copy", onCopy);
+    try { document.execCommand("copy"); } finally { document.removeEventListener("copy", onCopy); }
+    return done;
+  }
+
+  function setup() {
+    Array.prototype.forEach.call(document.querySelectorAll("button[data-copy]"), function (button) {
+      var block = document.getElementById(button.getAttribute("data-copy"));
+      if (!block) return;
+      var status = button.parentNode.querySelector(".copy-status");
+      button.hidden = false;
+      button.addEventListener("click", function () {
+        var ok = copy(block);
+        if (status) status.textContent = ok ? "Copied." : "Select the text and copy it.";
+      });
+    });
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", setup);
+  else setup();
+})();
+
