@@ -269,5 +269,5 @@ def test_the_site_shows_the_rating_on_the_claim_page_and_in_the_audit_table(
     assert "the words were found earlier, but the quotation changes or cuts them." in page
     assert "PubMed: benzodiazepine rebound anxiety" in page
     audit = (out / "audit.html").read_text(encoding="utf-8")
-    assert '<th scope="col" data-type="num">Attribution</th>' in audit
-    assert '<td data-v="2"><span class="badge a-altered"' in audit
+    assert '<th scope="col" data-type="num" data-key="attribution">Attribution</th>' in audit
+    assert '<td class="att" data-v="2"><span class="badge a-altered"' in audit

@@ -218,12 +218,17 @@ def test_graph_draws_nodes_and_its_filters_work(page: Page, shipped_site: Path) 
     assert "Press Enter to open it" in status.inner_text()
     label = page.evaluate("window.KB_GRAPH.nodes.label[0]")
     finder = page.get_by_label("Find a node")
-    finder.fill(label)
-    finder.press("Enter")
-    assert label in status.inner_text() and "Enter finds the next" in status.inner_text()
     finder.fill("zzqqxx-no-such-node")
-    finder.press("Enter")
     assert "No shown node matches" in status.inner_text()
+    finder.fill(label)  # found as it is typed; Enter opens it
+    assert label in status.inner_text() and "Enter opens it" in status.inner_text()
+    href = page.evaluate("window.KB_GRAPH.nodes.url[0]")
+    finder.press("Enter")
+    page.wait_for_url("**/" + href)
+    page.go_back()
+    page.wait_for_function(
+        "() => document.getElementById('kb-graph-status').textContent.startsWith('Showing')"
+    )
     canvas.focus()
     canvas.press("]")
     box = canvas.bounding_box()
@@ -238,6 +243,30 @@ def test_graph_draws_nodes_and_its_filters_work(page: Page, shipped_site: Path) 
     canvas.press("ArrowLeft")
     canvas.press("Enter")
     page.wait_for_url("**/*s/*.html")
+
+
+def test_graph_opens_readable_and_keyboard_first(page: Page, shipped_site: Path) -> None:
+    """Topics and review links are off at first; a key of verdict colours; the canvas comes
+    early in the Tab order (right after the finder); the shown nodes are listed as links."""
+    page.goto(url(shipped_site, "graph.html"))
+    page.wait_for_function("() => window.KB_GRAPH_STATS && window.KB_GRAPH_STATS.frames > 0")
+    assert not page.locator("input[name=node][value=topic]").is_checked()
+    assert not page.locator("input[name=edge][value=reviewed-by]").is_checked()
+    assert not page.locator("input[name=edge][value=tagged]").is_checked()
+    assert page.locator("input[name=node][value=claim]").is_checked()
+    key = page.locator(".graph-key").inner_text()
+    assert "Misleading" in key and "Accurate" in key
+    stops = 0
+    while page.evaluate("() => document.activeElement.id") != "kb-graph" and stops < 40:
+        page.keyboard.press("Tab")
+        stops += 1
+    assert stops <= 12, f"the canvas is Tab stop {stops}"
+    items = page.locator("#kb-graph-list-items a")
+    shown = int(page.locator("#kb-graph-status").inner_text().split()[1])
+    assert items.count() == min(shown, 300) > 0
+    assert not page.locator("#kb-graph-list-items a", has_text="(topic").count()
+    page.locator("input[name=node][value=topic]").check()
+    assert page.locator("#kb-graph-list-items a", has_text="(topic").count() > 0
 
 
 def test_audit_table_sorts_and_filters(page: Page, shipped_site: Path) -> None:
@@ -411,6 +440,14 @@ def test_graph_of_ten_thousand_claims_is_drawn(
     (out / "graph-data.js").write_bytes(graph_data(site))
     page.goto(url(out, "graph.html"))
     page.wait_for_function("() => window.KB_GRAPH_STATS && window.KB_GRAPH_STATS.frames > 0")
+    # it opens on a neighbourhood of at most 300 nodes, not on the whole ball
+    focus = page.locator("#kb-graph-focus")
+    assert focus.is_visible() and "Showing the" in focus.inner_text()
+    shown = int(page.locator("#kb-graph-status").inner_text().split()[1])
+    assert 0 < shown <= 300
+    page.get_by_role("button", name="Show the whole graph").click()
+    assert not focus.is_visible()
+    assert int(page.locator("#kb-graph-status").inner_text().split()[1]) > 10_000
     _wait_ink(page, "n > 5000")
     page.wait_for_function("() => window.KB_GRAPH_STATS.frames > 5")
 
@@ -610,9 +647,60 @@ def test_phone_shows_a_compact_audit_the_whole_nav_and_a_fitted_local_graph(
     for name in ("Dashboard", "Audit", "Graph", "Topics", "Experts", "Sources"):
         link = pg.locator(".nav").get_by_role("link", name=name)
         assert link.is_visible(), name
-    row = pg.locator("#kb-claims tbody tr").first.bounding_box()
-    assert row and row["height"] < 200
+    row = pg.locator("#kb-claims tbody tr").first
+    labels = row.locator("td").evaluate_all(
+        "cs => cs.map(c => getComputedStyle(c, '::before').content)"
+    )
+    assert set(labels) <= {"none", "normal"}  # no card of labelled rows
+    tops = [row.locator(f"td:nth-child({i})").bounding_box()["y"] for i in (2, 4)]  # type: ignore[index]
+    assert abs(tops[0] - tops[1]) < 4  # the verdict and the attribution on one line
     pg.goto(url(shipped_site, "claims/fda-approval.html"))
     svg = pg.locator(".local-graph svg").bounding_box()
     assert svg and svg["width"] <= 390
     context.close()
+
+
+def test_a_long_audit_draws_its_first_rows_then_pages_through_all(
+    page: Page, tmp_path: Path
+) -> None:
+    """Past 200 rows the audit page holds the first 200 and audit-data.js the rest: filters,
+    sorting and the URL work over every row, and "Show more" draws the next page."""
+    from conftest import generate_kb
+
+    from kb.site.render import render_site
+
+    base = generate_kb(tmp_path / "kb", claims=450)
+    from kb.pipeline import open_base
+
+    opened = open_base(base)
+    files = render_site(opened.kb, opened.graph, opened.problems, {})
+    assert b"audit-data.js" in files["audit.html"]
+    site = write_site(files, tmp_path / "site")
+    assert (site / "audit.html").read_bytes().count(b"<tr data-verdict") == 200
+    page.goto(url(site, "audit.html") + "?verdict=misleading&sort=claim&order=desc")
+    rows = page.locator("#kb-claims tbody tr")
+    page.wait_for_function("() => window.KB_AUDIT !== undefined")
+    want = sum(1 for r in page.evaluate("window.KB_AUDIT.claims") if r[3] == "misleading")
+    assert rows.count() == min(want, 200) > 0
+    ids = rows.evaluate_all("rs => rs.map(r => r.cells[0].dataset.v)")
+    assert ids == sorted(ids, reverse=True)
+    assert set(rows.evaluate_all("rs => rs.map(r => r.dataset.verdict)")) == {"misleading"}
+    page.locator("#kb-f-verdict").select_option("")
+    assert rows.count() == 200
+    more = page.locator("#kb-claims-more button")
+    assert "250 not shown" in more.inner_text()
+    more.click()
+    assert rows.count() == 400
+    assert "verdict" not in page.url and "sort=claim" in page.url
+    # a row drawn by the script shows what the build's row shows: cells, classes, sort values
+    cells = """r => Array.from(r.cells).map(c => [c.className, c.dataset.v,
+        c.textContent.replace(/\\s+/g, " ").trim(), c.querySelector("a") ? 1 : 0])"""
+    page.goto(url(site, "audit.html") + "?sort=claim&order=asc")
+    page.wait_for_function("() => window.KB_AUDIT !== undefined")
+    drawn = page.locator("#kb-claims tbody tr").first.evaluate(cells)
+    page.route(
+        "**/audit-data.js", lambda route: route.fulfill(body="", content_type="text/javascript")
+    )
+    page.goto(url(site, "audit.html"))  # without the data: the build's own first row
+    built = page.locator("#kb-claims tbody tr").first.evaluate(cells)
+    assert drawn == built and len(built) >= 3

@@ -1,6 +1,7 @@
 """Problems, rationales and marks as pages show them: ids in free text (rationales, problem
 messages) as links (a source as its short citation, an expert and a claim by name), problem
-rows and counts, the tips of the article's marks, a claim's ClaimReview as JSON-LD."""
+rows and counts, the tips of the article's marks, a claim's ClaimReview as JSON-LD, and a
+source's in-text citation and reference in each style."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ import re
 from collections import defaultdict
 from typing import Any
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from kb.model import CITE_MARK
 from kb.errors import Problem, Severity
 from kb.site.present import (
+    safe_reference_html,
     Links,
     esc,
     severity_badge,
@@ -23,7 +25,8 @@ from kb.site.present import (
 )
 from kb.site.marks import Highlight
 from kb.site.sitedata import js_json
-from kb.site.state import Site
+from kb.cite.styles import STYLE_LABELS
+from kb.site.state import CitationLike, Site
 
 _BARE_ID = re.compile(r"(?<![\w/.-])([a-z0-9]+(?:-[a-z0-9]+)+)(?![\w/-])")
 
@@ -120,3 +123,39 @@ def problem_counts(problems: list[Problem]) -> list[dict[str, Any]]:
     ]
     rows.sort(key=lambda r: (r["severity"] != Severity.ERROR.value, -r["count"], r["code"]))
     return rows
+
+
+def citation_view(site: Site, style: str, sid: str) -> dict[str, Any] | None:
+    """Return a source's in-text citation and reference in one style (made once per source)."""
+    key = ("cite", style, sid)
+    view = site.refs.get(key)
+    if view is None:
+        cit = site.citations[style].get(sid)
+        if cit is None:
+            return None
+        view = site.refs[key] = {
+            "intext": intext(cit),
+            "reference": safe_reference_html(cit.reference_html, cit.reference_text),
+        }
+    return view
+
+
+def references(site: Site, sid: str) -> list[dict[str, Any]]:
+    refs = []
+    for style in site.styles:
+        cit = site.citations[style].get(sid)
+        if cit is not None:
+            refs.append(
+                {
+                    "style": style,
+                    "label": STYLE_LABELS.get(style, style.upper()),
+                    "html": safe_reference_html(cit.reference_html, cit.reference_text),
+                    "intext": intext(cit),
+                }
+            )
+    return refs
+
+
+def intext(cit: CitationLike) -> Markup:
+    html = getattr(cit, "intext_html", "") or ""
+    return safe_reference_html(html, cit.intext) if html else escape(cit.intext)

@@ -45,6 +45,7 @@ from kb.site.present import (
 )
 from kb.site.pages import Page, pages
 from kb.site.jinja import CSP, _template, environment, table
+from kb.site.auditpage import AUDIT_DATA, audit_data, audit_page
 from kb.site.linking import problem_counts
 from kb.site.state import Citations, Site, build_date_from_env, prepare
 from kb.site.sitedata import graph_data, search_index
@@ -169,35 +170,6 @@ def _index(site: Site, u: Links) -> dict[str, Any]:
     }
 
 
-def _said_reviewer(row: list[Any], at: int) -> Markup:
-    if row[at] is None:
-        return Markup("No claim has a reviewer.")
-    name = escape(row[at])
-    return Markup(f'Every claim reviewed by <a href="{escape(row[at + 1])}">{name}</a>.')
-
-
-def _said_date(row: list[Any], at: int) -> Markup:
-    if not row[at]:
-        return Markup("No review is dated.")
-    return Markup(f'Every review dated <time datetime="{escape(row[at])}">{escape(row[at])}</time>.')
-
-
-def _said_count(what: str) -> Callable[[list[Any], int], Markup]:
-    def say(row: list[Any], at: int) -> Markup:
-        n = row[at]
-        return Markup(f"{'No' if n == 0 else f'Every claim has {n}'} {what}{'' if n == 1 else 's'}.")
-    return say
-
-
-# (flag, column in a claim row, what to say when every row has the same value there)
-_SHARED_COLUMNS: tuple[tuple[str, int, Callable[[list[Any], int], Markup]], ...] = (
-    ("r", 6, _said_reviewer),
-    ("d", 8, _said_date),
-    ("e", 9, _said_count("error")),
-    ("w", 10, _said_count("warning")),
-)
-
-
 def _negated(date: str) -> tuple[int, ...]:
     """A key that sorts ISO dates newest first."""
     return tuple(-ord(ch) for ch in date)
@@ -219,79 +191,6 @@ def _articles(site: Site, u: Links) -> list[dict[str, Any]]:
         }
         for minus, sid in top
     ]
-
-
-def _audit(site: Site, u: Links) -> dict[str, Any]:
-    k = site.kb
-    rank = {v: i for i, v in enumerate(VERDICT_ORDER)}
-    # Rows are tuples of plain values, unpacked by the macros of _tables.html.
-    rows = []
-    for cid, c in sorted(k.claims.items()):
-        counts = site.counts_of(node_id("claim", cid))
-        reviewer = views.expert_ref(site, c.review.reviewer if c.review else None, u)
-        attribution = c.review.attribution if c.review else None
-        rows.append(
-            [
-                cid,
-                c.statement,
-                u.claim(cid),
-                c.verdict,
-                rank.get(c.verdict, len(VERDICT_ORDER)),
-                summary_of(c),
-                reviewer["name"] if reviewer else None,
-                reviewer["href"] if reviewer else None,
-                c.review.date if c.review and c.review.date else "",
-                counts.errors,
-                counts.warnings,
-                attribution or "",
-                ATTRIBUTIONS.index(attribution) if attribution else len(ATTRIBUTIONS),
-                "",
-            ]
-        )
-    # Columns with the same value on every row are said once, above the table.
-    shared: list[Markup] = []
-    hidden = ""
-    if len(rows) > 1:
-        for flag, at, say in _SHARED_COLUMNS:
-            values = {r[at] for r in rows}
-            if len(values) == 1:
-                hidden += flag
-                shared.append(say(rows[0], at))
-    claim_rows = [(*r[:-1], hidden) for r in rows]
-    problems = []
-    for p in site.problems:
-        kind = href = label = None
-        if p.subject and p.subject in site.succ:  # a node of the graph
-            kind, _, label = p.subject.partition(":")
-            href = u.node(p.subject)
-            kind = KIND_LABELS.get(kind, kind)
-        severity = p.severity.value
-        problems.append(
-            (
-                severity,
-                severity_badge(severity),
-                p.code,
-                p.message,
-                str(p.loc),
-                p.loc.path,
-                p.loc.line,
-                kind,
-                href,
-                label,
-            )
-        )
-    return {
-        "title": "Audit",
-        "claim_count": len(rows),
-        "problem_count": len(problems),
-        "claim_rows": table(site, "claim_rows", claim_rows),
-        "shared": shared,
-        "hidden": hidden,
-        "problem_rows": table(site, "problem_rows", problems),
-        "problems": bool(problems),
-        "verdicts": [(v, verdict_label(v)) for v in VERDICT_ORDER],
-        "codes": sorted({p.code for p in site.problems}),
-    }
 
 
 def _graph(site: Site, u: Links) -> dict[str, Any]:
@@ -397,7 +296,7 @@ def _sources(site: Site, u: Links) -> dict[str, Any]:
 
 _LIST_VIEWS = {
     "index": _index,
-    "audit": _audit,
+    "audit": audit_page,
     "graph": _graph,
     "topics": _topics,
     "experts": _experts,
@@ -415,6 +314,9 @@ def assets(site: Site) -> dict[str, bytes]:
     files = {static_path(name): static_asset(name) for name in STATIC_FILES}
     files[SEARCH_INDEX] = search_index(site)
     files[GRAPH_DATA] = graph_data(site)
+    data = audit_data(site)
+    if data is not None:
+        files[AUDIT_DATA] = data
     return files
 
 

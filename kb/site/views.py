@@ -38,7 +38,14 @@ from kb.site.present import (
 from kb.text.attribution import propose
 from kb.text.quotes import fold_plain, word_diff
 from kb.site.jinja import table
-from kb.site.linking import claim_jsonld, linked, mark_tips, problem_rows
+from kb.site.linking import (
+    citation_view,
+    claim_jsonld,
+    linked,
+    mark_tips,
+    problem_rows,
+    references,
+)
 from kb.site.sitedata import js_json
 from kb.cite.styles import STYLE_LABELS
 from kb.site.state import CitationLike, Site
@@ -136,45 +143,9 @@ def expert_ref(site: Site, eid: str | None, u: Links) -> View | None:
     return view
 
 
-def _citation(site: Site, style: str, sid: str) -> View | None:
-    """Return a source's in-text citation and reference in one style (made once per source)."""
-    key = ("cite", style, sid)
-    view = site.refs.get(key)
-    if view is None:
-        cit = site.citations[style].get(sid)
-        if cit is None:
-            return None
-        view = site.refs[key] = {
-            "intext": _intext(cit),
-            "reference": safe_reference_html(cit.reference_html, cit.reference_text),
-        }
-    return view
-
-
 RETRACTED_TAG = Markup(
     ' <span class="tag tag-retracted"><span class="ico" aria-hidden="true"></span>Retracted</span>'
 )
-
-
-def _references(site: Site, sid: str) -> list[View]:
-    refs = []
-    for style in site.styles:
-        cit = site.citations[style].get(sid)
-        if cit is not None:
-            refs.append(
-                {
-                    "style": style,
-                    "label": STYLE_LABELS.get(style, style.upper()),
-                    "html": safe_reference_html(cit.reference_html, cit.reference_text),
-                    "intext": _intext(cit),
-                }
-            )
-    return refs
-
-
-def _intext(cit: CitationLike) -> Markup:
-    html = getattr(cit, "intext_html", "") or ""
-    return safe_reference_html(html, cit.intext) if html else escape(cit.intext)
 
 
 def claim_page(site: Site, claim: Claim, u: Links) -> View:
@@ -266,7 +237,7 @@ def claim_page(site: Site, claim: Claim, u: Links) -> View:
     for style in site.styles:
         entries = []
         for q in claim.quotes:
-            cit = _citation(site, style, q.source)
+            cit = citation_view(site, style, q.source)
             if cit is None:
                 continue
             speaker = expert_ref(site, q.speaker, u)
@@ -512,7 +483,7 @@ def source_page(site: Site, src: Source, u: Links) -> View:
         "pmid": csl.get("PMID"),
         "pmid_url": pmid_url(csl.get("PMID")),
         "level": evidence_level_label(src.evidence_level),
-        "references": _references(site, src.id),
+        "references": references(site, src.id),
         "plain_reference": plain_reference(src),
         "derived_from": [source_ref(site, p, u) for p in src.derived_from],
         "derived_by": derived_by,

@@ -117,8 +117,221 @@
     apply();
   }
 
+
+  /* Data mode: the page holds the first rows only; window.KB_AUDIT (audit-data.js) has them
+     all as plain values. Sort and filter the data, then draw a page of rows at a time. */
+  var PAGE = 200;
+
+  function badgeOf(attr, value) {
+    var t = document.getElementById("kb-badges");
+    var b = t && t.content.querySelector("[" + attr + '="' + value + '"]');
+    return b ? b.firstElementChild.cloneNode(true) : document.createTextNode(value);
+  }
+
+  function td(text, v, cls) {
+    var cell = document.createElement("td");
+    if (text !== null && text !== undefined) cell.textContent = String(text);
+    if (v !== undefined && v !== null) cell.setAttribute("data-v", String(v));
+    if (cls) cell.className = cls;
+    return cell;
+  }
+
+  function link(href, text) {
+    var a = document.createElement("a");
+    a.href = href;
+    a.textContent = text;
+    return a;
+  }
+
+  function muted(text, cls) {
+    var s = document.createElement("span");
+    s.className = "muted" + (cls ? " " + cls : "");
+    s.textContent = text;
+    return s;
+  }
+
+  /* The same markup as _tables.html's claim_rows. */
+  function claimRow(r, hidden) {
+    var tr = document.createElement("tr");
+    tr.setAttribute("data-verdict", r[3]);
+    tr.setAttribute("data-problems", String(r[9] + r[10]));
+    var first = td(null, r[0]);
+    first.appendChild(link(r[2], r[1]));
+    first.appendChild(document.createTextNode(" "));
+    first.appendChild(muted(r[0], "id"));
+    tr.appendChild(first);
+    var verdict = td(null, r[4]);
+    verdict.appendChild(badgeOf("data-verdict", r[3]));
+    tr.appendChild(verdict);
+    tr.appendChild(td(r[5], null, "why"));
+    var rating = td(null, r[12], "att");
+    rating.appendChild(badgeOf("data-attribution", r[11]));
+    tr.appendChild(rating);
+    if (hidden.indexOf("r") < 0) {
+      var who = td(null, r[6] === null ? "" : r[6], "nowrap");
+      who.appendChild(r[6] === null ? muted("—") : r[7] ? link(r[7], r[6]) : document.createTextNode(r[6]));
+      tr.appendChild(who);
+    }
+    if (hidden.indexOf("d") < 0) {
+      var date = td(null, r[8], "nowrap");
+      if (r[8]) { var t = document.createElement("time"); t.dateTime = r[8]; t.textContent = r[8]; date.appendChild(t); }
+      else date.appendChild(muted("—"));
+      tr.appendChild(date);
+    }
+    if (hidden.indexOf("e") < 0) tr.appendChild(td(r[9], r[9], "num" + (r[9] ? " has-errors" : "")));
+    if (hidden.indexOf("w") < 0) tr.appendChild(td(r[10], r[10], "num" + (r[10] ? " has-warnings" : "")));
+    return tr;
+  }
+
+  /* The same markup as _tables.html's problem_rows. */
+  function problemRow(p) {
+    var tr = document.createElement("tr");
+    tr.setAttribute("data-code", p[1]);
+    tr.setAttribute("data-severity", p[0]);
+    var sev = td(null, p[0] === "error" ? "0" : "1");
+    sev.appendChild(badgeOf("data-severity", p[0]));
+    tr.appendChild(sev);
+    var code = td(null, p[1]);
+    var c = document.createElement("code"); c.className = "pcode"; c.textContent = p[1];
+    code.appendChild(c);
+    tr.appendChild(code);
+    tr.appendChild(td(p[3], p[4] + ":" + ("0000000" + p[5]).slice(-8), "where"));
+    tr.appendChild(td(p[2]));
+    var about = td(null);
+    if (p[7] !== null) {
+      about.appendChild(muted(p[6]));
+      about.appendChild(document.createTextNode(" "));
+      about.appendChild(link(p[7], p[8]));
+    }
+    tr.appendChild(about);
+    return tr;
+  }
+
+  var CLAIM_KEYS = {
+    claim: function (r) { return r[0]; }, verdict: function (r) { return r[4]; },
+    why: function (r) { return r[5].toLowerCase(); }, attribution: function (r) { return r[12]; },
+    reviewer: function (r) { return (r[6] || "").toLowerCase(); }, date: function (r) { return r[8]; },
+    errors: function (r) { return r[9]; }, warnings: function (r) { return r[10]; }
+  };
+  var PROBLEM_KEYS = {
+    severity: function (p) { return p[0] === "error" ? 0 : 1; }, check: function (p) { return p[1]; },
+    where: function (p) { return p[4] + ":" + ("0000000" + p[5]).slice(-8); },
+    message: function (p) { return p[2].toLowerCase(); },
+    about: function (p) { return p[7] === null ? "" : ((p[6] || "") + " " + (p[8] || "")).toLowerCase(); }
+  };
+
+  function dataTable(table, rows, keys, make, accept) {
+    var id = table.id;
+    var body = table.tBodies[0];
+    var status = document.getElementById(id + "-status");
+    var more = document.getElementById(id + "-more");
+    var heads = table.tHead ? table.tHead.rows[0].cells : [];
+    var prefix = table.getAttribute("data-sort-param") || "";
+    var items = rows.map(function (r, i) { return { r: r, i: i, el: null, text: null }; });
+    var shown = [], drawn = 0, sortKey = null, sortDir = "ascending";
+    var text = document.querySelector('[data-filter-text="' + id + '"]');
+    var controls = Array.prototype.slice.call(document.querySelectorAll(
+      '[data-filter-text="' + id + '"], [data-filter-verdict="' + id + '"], [data-filter-problems="' + id + '"], ' +
+      '[data-filter-code="' + id + '"], [data-filter-severity="' + id + '"]'));
+
+    function draw(upto) {
+      var frag = document.createDocumentFragment();
+      for (; drawn < Math.min(upto, shown.length); drawn++) {
+        var item = shown[drawn];
+        if (!item.el) item.el = make(item.r);
+        frag.appendChild(item.el);
+      }
+      body.appendChild(frag);
+      if (more) {
+        more.hidden = drawn >= shown.length;
+        var rest = shown.length - drawn;
+        more.firstElementChild.textContent = "Show " + Math.min(PAGE, rest) + " more (" + rest + " not shown)";
+      }
+    }
+
+    function apply() {
+      var terms = text ? text.value.toLowerCase().split(/\s+/).filter(Boolean) : [];
+      shown = items.filter(function (item) {
+        if (terms.length) {
+          if (item.text === null) item.text = item.r.join(" ").toLowerCase();
+          if (!terms.every(function (t) { return item.text.indexOf(t) !== -1; })) return false;
+        }
+        return accept(item.r);
+      });
+      if (sortKey) {
+        var key = keys[sortKey];
+        var keyed = shown.map(function (item) { return { item: item, k: key(item.r) }; });
+        keyed.sort(function (a, b) {
+          var c = a.k < b.k ? -1 : a.k > b.k ? 1 : a.item.i - b.item.i;
+          return sortDir === "ascending" ? c : -c;
+        });
+        shown = keyed.map(function (x) { return x.item; });
+      }
+      body.textContent = "";
+      drawn = 0;
+      draw(PAGE);
+      if (status) status.textContent = shown.length === items.length ? "" : "Showing " + shown.length + " of " + items.length + ".";
+    }
+
+    var wanted = params.get(prefix + "sort");
+    Array.prototype.forEach.call(heads, function (th) {
+      var button = document.createElement("button");
+      button.type = "button";
+      while (th.firstChild) button.appendChild(th.firstChild);
+      th.appendChild(button);
+      th.setAttribute("aria-sort", "none");
+      var key = th.getAttribute("data-key");
+      function sortBy(dir) {
+        Array.prototype.forEach.call(heads, function (h) { h.setAttribute("aria-sort", "none"); });
+        th.setAttribute("aria-sort", dir);
+        sortKey = key; sortDir = dir;
+      }
+      button.addEventListener("click", function () {
+        sortBy(th.getAttribute("aria-sort") === "ascending" ? "descending" : "ascending");
+        apply();
+        remember();
+      });
+      if (wanted && key === wanted && keys[key]) sortBy(params.get(prefix + "order") === "desc" ? "descending" : "ascending");
+    });
+    controls.forEach(function (el) {
+      var want = params.get(el.getAttribute("data-param"));
+      if (want !== null) {
+        if (el.type === "checkbox") el.checked = want === "1";
+        else if (el.tagName !== "SELECT" || el.querySelector('option[value="' + CSS.escape(want) + '"]')) el.value = want;
+      }
+      el.addEventListener(el.tagName === "SELECT" || el.type === "checkbox" ? "change" : "input", function () {
+        apply();
+        remember();
+      });
+    });
+    if (more) more.firstElementChild.addEventListener("click", function () { draw(drawn + PAGE); });
+    apply();
+  }
+
+  function value(id) { var el = document.getElementById(id); return el ? (el.type === "checkbox" ? el.checked : el.value) : ""; }
+
+  function setupData(data) {
+    var claims = document.getElementById("kb-claims");
+    if (claims) {
+      var hidden = data.hidden || "";
+      dataTable(claims, data.claims, CLAIM_KEYS, function (r) { return claimRow(r, hidden); }, function (r) {
+        var v = value("kb-f-verdict");
+        return (!v || r[3] === v || (v === "reviewed" && r[3] !== "unreviewed")) &&
+          (!value("kb-f-problems") || r[9] + r[10] > 0);
+      });
+    }
+    var problems = document.getElementById("kb-problems");
+    if (problems) {
+      dataTable(problems, data.problems, PROBLEM_KEYS, problemRow, function (p) {
+        var c = value("kb-p-code"), s = value("kb-p-severity");
+        return (!c || p[1] === c) && (!s || p[0] === s);
+      });
+    }
+  }
+
   function setup() {
-    Array.prototype.forEach.call(document.querySelectorAll("table.sortable"), function (t) {
+    if (window.KB_AUDIT) setupData(window.KB_AUDIT);
+    else Array.prototype.forEach.call(document.querySelectorAll("table.sortable"), function (t) {
       makeSortable(t);
       makeFilterable(t);
     });

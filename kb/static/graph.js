@@ -26,6 +26,7 @@
     if (!G || !G.ids) { status.textContent = "The graph data could not be loaded."; return; }
     var root = document.body.getAttribute("data-root") || "./";
     var ctx = canvas.getContext("2d");
+    var DARK = window.matchMedia && window.matchMedia("(prefers-color-scheme: dark)").matches;
     var N = G.ids.length, E = G.edges.length / 3;
     var x = Float64Array.from(G.nodes.x), y = Float64Array.from(G.nodes.y);
     var type = Int8Array.from(G.nodes.type), verdict = Int8Array.from(G.nodes.verdict);
@@ -45,6 +46,42 @@
     var order = Array.from({ length: N }, function (_, k) { return k; });
     order.sort(function (a, b) { return degree[b] - degree[a] || a - b; });
 
+    /* Past a few hundred nodes the graph opens on a neighbourhood: the most quoted source (the
+       article) or, failing that, the most connected node, and what is nearest to it, up to
+       FOCUS nodes; "Show the whole graph" lifts it. */
+    var FOCUS = 300, focus = null;
+    var nbrs = null;
+    function neighbours() {
+      if (nbrs) return nbrs;
+      var count = new Int32Array(N + 1);
+      for (var m = 0; m < E; m++) { count[src[m] + 1]++; count[dst[m] + 1]++; }
+      for (var k = 0; k < N; k++) count[k + 1] += count[k];
+      var at = Int32Array.from(count.subarray(0, N)), list = new Int32Array(2 * E);
+      for (m = 0; m < E; m++) { list[at[src[m]]++] = m; list[at[dst[m]]++] = m; }
+      nbrs = { start: count, list: list };
+      return nbrs;
+    }
+    function neighbourhood(center, on) {
+      var got = new Uint8Array(N), queue = [center], n = 1, nb = neighbours();
+      got[center] = 1;
+      for (var q = 0; q < queue.length && n < FOCUS; q++) {
+        var k = queue[q];
+        for (var p = nb.start[k]; p < nb.start[k + 1] && n < FOCUS; p++) {
+          var m = nb.list[p], other = src[m] === k ? dst[m] : src[m];
+          if (got[other] || on["edge:" + G.edgeTypes[etype[m]]] === false) continue;
+          if (on["node:" + G.nodeTypes[type[other]]] === false) continue;
+          got[other] = 1; n++; queue.push(other);
+        }
+      }
+      return got;
+    }
+    function startNode() {
+      var quoted = G.edgeTypes.indexOf("quoted-in"), best = -1, most = -1, into = new Int32Array(N);
+      for (var m = 0; m < E; m++) if (etype[m] === quoted) into[dst[m]]++;
+      for (var k = 0; k < N; k++) if (into[k] > most) { most = into[k]; best = k; }
+      return most > 0 ? best : order[0];
+    }
+
     function nodeTypeName(k) { return G.nodeTypes[type[k]]; }
     function verdictName(k) { return verdict[k] >= 0 ? G.verdicts[verdict[k]] : null; }
 
@@ -54,9 +91,10 @@
         on[box.name + ":" + box.value] = box.checked;
       });
       var shown = 0, links = 0;
+      if (focus === null && N > FOCUS) focus = neighbourhood(startNode(), on);
       for (var k = 0; k < N; k++) {
         var v = verdictName(k);
-        showNode[k] = on["node:" + nodeTypeName(k)] !== false &&
+        showNode[k] = on["node:" + nodeTypeName(k)] !== false && (!focus || focus[k]) &&
           (v === null || on["verdict:" + v] !== false) ? 1 : 0;
         shown += showNode[k];
       }
@@ -67,7 +105,39 @@
       }
       if (selected >= 0 && !showNode[selected]) selected = -1;
       status.textContent = "Showing " + shown + " of " + N + " nodes and " + links + " of " + E + " links.";
+      var focusBox = document.getElementById("kb-graph-focus");
+      if (focusBox) {
+        focusBox.hidden = !focus;
+        if (focus) document.getElementById("kb-graph-focus-text").textContent =
+          "Showing the " + shown + " nodes nearest to " + G.nodes.label[startNode()] + ", of " + N + ".";
+      }
+      listShown();
       dirty = true;
+    }
+
+    /* The shown nodes as a list of links, biggest first, for screen readers and keyboards. */
+    function listShown() {
+      var list = document.getElementById("kb-graph-list-items");
+      var rest = document.getElementById("kb-graph-list-more");
+      if (!list) return;
+      var frag = document.createDocumentFragment(), n = 0, total = 0;
+      for (var o = 0; o < N; o++) {
+        var k = order[o];
+        if (!showNode[k]) continue;
+        total++;
+        if (n >= 300) continue;
+        var li = document.createElement("li"), a = document.createElement("a");
+        a.href = root + G.nodes.url[k];
+        a.textContent = G.nodes.label[k] + " (" + describeKind(k) + ")";
+        li.appendChild(a); frag.appendChild(li); n++;
+      }
+      list.textContent = "";
+      list.appendChild(frag);
+      if (rest) rest.textContent = total > n ? (total - n) + " more are shown on the canvas and listed on the audit page." : "";
+    }
+    function describeKind(k) {
+      var v = verdictName(k);
+      return nodeTypeName(k) + (v ? ", " + v.replace("-", " ") : "");
     }
 
     function resize() {
@@ -196,13 +266,18 @@
         var label = G.nodes.label[k];
         if (label.length > 38) label = label.slice(0, 36) + "…";
         var r = sizeOf(k) * s + 4, w = ctx.measureText(label).width;
-        var box = [sx + r - 2, sy - 8, sx + r + w + 2, sy + 8];
+        var lx = sx + r;  // right of the node, or left of it where the right edge would cut it
+        if (lx + w > width - 4) lx = sx - r - w;
+        if (lx < 4) lx = 4;
+        if (lx + w > width - 4) { label = label.slice(0, Math.max(4, Math.floor(label.length * (width - 8) / w) - 1)) + "…"; w = ctx.measureText(label).width; }
+        var ly = Math.min(Math.max(sy, 10), height - 10);
+        var box = [lx - 2, ly - 8, lx + w + 2, ly + 8];
         if (!force && !free(box)) return;
         boxes.push(box);
-        ctx.lineWidth = 3.5; ctx.strokeStyle = "rgba(251,251,250,0.92)";
-        ctx.strokeText(label, sx + r, sy);
-        ctx.fillStyle = force ? "#0f1a2a" : "#2b3442";
-        ctx.fillText(label, sx + r, sy);
+        ctx.lineWidth = 3.5; ctx.strokeStyle = DARK ? "rgba(22,27,34,0.92)" : "rgba(251,251,250,0.92)";
+        ctx.strokeText(label, lx, ly);
+        ctx.fillStyle = DARK ? (force ? "#ffffff" : "#dfe4ea") : (force ? "#0f1a2a" : "#2b3442");
+        ctx.fillText(label, lx, ly);
       }
       [hover, selected].forEach(function (k) { if (k >= 0 && showNode[k]) place(k, true); });
       for (var o = 0; o < N && boxes.length < limit; o++) {
@@ -417,21 +492,37 @@
       if (ev.target && ev.target.type === "checkbox") applyFilters();
     });
     var finder = document.getElementById("kb-graph-find"), lastFind = -1;
-    if (finder) finder.addEventListener("keydown", function (ev) {
-      if (ev.key !== "Enter") return;
-      ev.preventDefault();
+    function findNext(from) {
       var words = finder.value.toLowerCase().split(/\s+/).filter(Boolean);
-      if (!words.length) return;
-      var start = order.indexOf(lastFind);
-      for (var n = 1; n <= N; n++) {  // the next match, by size, after the last one found
+      if (!words.length) return false;
+      var start = order.indexOf(from);
+      for (var n = 1; n <= N; n++) {  // the next match, by size, after `from`
         var k = order[(start + n) % N], label = G.nodes.label[k].toLowerCase();
         if (showNode[k] && words.every(function (w) { return label.indexOf(w) !== -1; })) {
-          lastFind = k; select(k, "Enter finds the next; click it to open it."); return;
+          lastFind = k; select(k, "Enter opens it; the down arrow finds the next."); return true;
         }
       }
       status.textContent = "No shown node matches “" + finder.value + "”.";
+      return false;
+    }
+    if (finder) finder.addEventListener("keydown", function (ev) {
+      if (ev.key === "Enter") {
+        ev.preventDefault();
+        if (lastFind < 0 && !findNext(-1)) return;
+        window.location.href = root + G.nodes.url[lastFind];
+      } else if (ev.key === "ArrowDown") {
+        ev.preventDefault();
+        findNext(lastFind);
+      }
     });
-    if (finder) finder.addEventListener("input", function () { lastFind = -1; });
+    if (finder) finder.addEventListener("input", function () { lastFind = -1; findNext(-1); });
+    var all = document.getElementById("kb-graph-all");
+    if (all) all.addEventListener("click", function () {
+      focus = false;
+      applyFilters();
+      touched = false; fit();
+      canvas.focus();
+    });
     window.addEventListener("resize", function () { resize(); if (!touched) fit(); });
     resize();
     applyFilters();
