@@ -14,7 +14,7 @@ from markupsafe import Markup, escape
 
 from kb.graph import node_id
 from kb.model import ATTRIBUTIONS
-from kb.site import views
+from kb.site import refs
 from kb.site.jinja import table
 from kb.site.present import (
     KIND_LABELS,
@@ -71,7 +71,7 @@ def _rows(site: Site, u: Links) -> tuple[list[tuple[Any, ...]], str, list[Markup
     rows = []
     for cid, c in sorted(k.claims.items()):
         counts = site.counts_of(node_id("claim", cid))
-        reviewer = views.expert_ref(site, c.review.reviewer if c.review else None, u)
+        reviewer = refs.expert_ref(site, c.review.reviewer if c.review else None, u)
         attribution = c.review.attribution if c.review else None
         rows.append(
             [

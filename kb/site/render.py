@@ -24,7 +24,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
 from markupsafe import Markup, escape
 
 import kb
-from kb.site import views
+from kb.site import refs, views
 from kb.errors import KBError, Problem, Severity
 from kb.graph import EDGE_TYPES, node_id
 from kb.model import ATTRIBUTIONS, KnowledgeBase
@@ -132,9 +132,9 @@ def _index(site: Site, u: Links) -> dict[str, Any]:
         assert review is not None
         latest.append(
             {
-                "claim": views.claim_ref(site, cid, u),
+                "claim": refs.claim_ref(site, cid, u),
                 "date": review.date or "",
-                "reviewer": views.expert_ref(site, review.reviewer, u),
+                "reviewer": refs.expert_ref(site, review.reviewer, u),
             }
         )
     # what every one of the latest shares is said once, above the list
@@ -156,7 +156,7 @@ def _index(site: Site, u: Links) -> dict[str, Any]:
             "warnings": len(site.problems) - errors,
         },
         "bars": bars,
-        "unreviewed": [views.claim_ref(site, cid, u) for cid in unreviewed[:15]],
+        "unreviewed": [refs.claim_ref(site, cid, u) for cid in unreviewed[:15]],
         "unreviewed_more": max(0, len(unreviewed) - 15),
         "problem_counts": problem_counts(site.problems),
         "latest": latest,

@@ -68,7 +68,7 @@ class Site:
     problems_by_subject: dict[str, list[Problem]] = field(default_factory=dict)
     counts: dict[str, Counts] = field(default_factory=dict)
     node_data: dict[str, dict[str, Any]] = field(default_factory=dict)  # graph node -> attrs
-    # Views made once and shared by pages: records' links per folder (views.claim_ref and co.),
+    # Views made once and shared by pages: records' links per folder (refs.claim_ref and co.),
     # citations, and each folder's page chrome (render.chrome); never mutated once made.
     refs: dict[tuple[str, ...], dict[str, Any]] = field(default_factory=dict)
     graph_bits: dict[str, Any] = field(default_factory=dict)  # node -> what local graphs show
