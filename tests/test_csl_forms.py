@@ -201,6 +201,20 @@ def test_dois_are_normalised_with_a_note(make_kb: MakeKB, written: str, bare: st
     assert problems == [] and src.csl["DOI"] == bare
 
 
+def test_an_ftp_url_loads_and_is_no_link(make_kb: MakeKB) -> None:
+    from kb.site.present import safe_url
+
+    src, problems = load_one(
+        make_kb, {"type": "dataset", "title": "T", "URL": "ftp://ftp.example.org/d"}
+    )
+    assert problems == [] and src.csl["URL"] == "ftp://ftp.example.org/d"
+    assert safe_url(src.csl["URL"]) is None  # shown, never linked
+    _src, problems = load_one(
+        make_kb, {"type": "dataset", "title": "T", "URL": "file:///etc/passwd"}
+    )
+    assert [p.code for p in problems] == ["bad-url"]
+
+
 def test_a_doi_url_field_becomes_a_link(make_kb: MakeKB) -> None:
     src, problems = load_one(make_kb, {"type": "book", "title": "T", "URL": "doi:10.1000/x"})
     assert problems == [] and src.csl["URL"] == "https://doi.org/10.1000/x"

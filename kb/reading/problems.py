@@ -165,18 +165,20 @@ def check_date(value: str) -> bool:
 
 @code("bad-url", F)
 def bad_url(loc: Loc, value: str) -> Problem:
-    """A `URL` is not an absolute http or https address.
+    """A `URL` is not an absolute http or https address (a source's `URL` may be `ftp://`).
 
     `javascript:`, `data:`, `file:` and relative URLs are refused: every URL becomes a link that
-    a reader may click.
+    a reader may click. (An `ftp://` address is kept in a source's data and exports, and shown
+    without a link.)
     """
     return problem(
         "bad-url", loc, f"URL {short(value)} must be an absolute http:// or https:// address"
     )
 
 
-def check_url(value: str) -> bool:
-    """Return True for an absolute http(s) URL with a host and no white space or control chars."""
+def check_url(value: str, schemes: tuple[str, ...] = ("http", "https")) -> bool:
+    """Return True for an absolute URL of one of `schemes` with a host and no white space or
+    control characters."""
     from urllib.parse import urlsplit
 
     if any(ch.isspace() or ord(ch) < 32 for ch in value):
@@ -185,7 +187,7 @@ def check_url(value: str) -> bool:
         parts = urlsplit(value)
     except ValueError:
         return False
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
+    return parts.scheme in schemes and bool(parts.netloc)
 
 
 @code("bad-doi", F)

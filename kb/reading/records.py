@@ -243,7 +243,7 @@ def _build_source(kb: KnowledgeBase, ident: str, value: Any, r: RecordReader) ->
             if key == "URL" and t.lower().startswith("doi:"):
                 doi, _note = C.normal_doi(t)
                 t = f"https://doi.org/{doi}" if doi else t
-            if key == "URL" and not L.check_url(t):
+            if key == "URL" and not L.check_url(t, ("http", "https", "ftp")):
                 r.report(L.bad_url(r.loc((key,)), t))
                 continue
             if key == "DOI":
