@@ -50,10 +50,15 @@ def _not_found(src: Source, what: str, words: str, claim: Claim, loc: object) ->
 def quote_not_found(ctx: Context) -> Iterator[Problem]:
     """A quote's words are not in its source's snapshot, or an origin's words are not in its own.
 
-    Matching ignores letter case and differences of white space, curly and straight quote marks and
-    dashes; an ellipsis (`…` or `...`) in a quote stands for omitted words; a match neither starts
-    nor ends inside a word. An error where the snapshot is the full text; a warning where it is
-    an excerpt (`snapshot_scope: excerpt`), which cannot prove the words absent.
+    Matching compares both sides in Unicode NFC and ignores letter case and differences of white
+    space, curly and straight quote marks and dashes, soft hyphens and zero-width characters, and
+    a hyphen inside a word or at a line break (`regu-` at a line's end and `lated` on the next is
+    `regulated`). An ellipsis (`…` or `...`) in a quote stands for omitted words: at most 1,000
+    characters (about 150 words) within one paragraph (no blank line), and the punctuation next
+    to it need not be in the snapshot (`the FDA. ... there` matches `the FDA; still, there`). A
+    match neither starts nor ends inside a word, nor before a combining mark; a quote without a
+    word (`,`) matches nowhere. An error where the snapshot is the full text; a warning where it
+    is an excerpt (`snapshot_scope: excerpt`), which cannot prove the words absent.
     The message shows the nearest passage of the snapshot (its line, its words) and a word
     diff: `[-words-]` in the snapshot and not in the quote, `{+words+}` in the quote and not in
     the snapshot.
@@ -96,7 +101,8 @@ def quote_drift(ctx: Context) -> Iterator[Problem]:
 
     Says which words were dropped, added or changed. Differences of letter case and punctuation
     alone are not drift; an ellipsis that stands for dropped words is (the words it hides are
-    named).
+    named). The words are compared in time n log n (a patience diff); texts of over a million
+    words together are not compared, and the warning says so.
     """
     for c, _i, q in ctx.quotes():
         o = q.origin
