@@ -12,7 +12,7 @@ from typing import Any
 from kb.codes import did_you_mean
 from kb.errors import KBError, Problem, printable
 from kb.model import VERDICT_LABELS, Claim, ExpertId, KnowledgeBase, SourceId
-from kb.pipeline import open_base
+from kb.pipeline import open_for
 from kb.reading.load import load_kb
 
 KINDS = ("claims", "sources", "experts", "people", "topics")
@@ -174,8 +174,9 @@ def _claim_row(c: Claim) -> dict[str, Any]:
 
 def cmd_list(args: argparse.Namespace) -> int:
     """Run `kb list`."""
-    if _needs_checks(args):
-        base = open_base(args.root)
+    if _needs_checks(args):  # only the checks asked for run
+        codes = {c for c in (args.problem, "stale-review" if args.stale else None) if c}
+        base = open_for(args.root, codes)
         kb, problems = base.kb, base.problems
     else:
         kb, _loading = load_kb(args.root)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from kb.codes import did_you_mean
 from kb.errors import KBError, printable
 from kb.model import VERDICT_LABELS, Claim, KnowledgeBase, Review
-from kb.pipeline import Base, open_base
+from kb.pipeline import Base, open_scoped
 
 EXAMPLE = """\
   kb show my-claim
@@ -62,9 +63,24 @@ def _resolve(kb: KnowledgeBase, ident: str) -> tuple[str, str]:
     return kind, ident if kind != "topic" else pools["topic"][ident]
 
 
+def _scope(ident: str) -> Callable[[KnowledgeBase], list[str]]:
+    """The claims whose checks `kb show` needs: the claim shown, or those quoting the source
+    shown (their quotes are placed in its text); none for a person or a topic."""
+
+    def scope(kb: KnowledgeBase) -> list[str]:
+        kind, key = _resolve(kb, ident)
+        if kind == "claim":
+            return [key]
+        if kind == "source":
+            return [c for c, x in kb.claims.items() if any(q.source == key for q in x.quotes)]
+        return []
+
+    return scope
+
+
 def cmd_show(args: argparse.Namespace) -> int:
-    """Run `kb show`."""
-    base = open_base(args.root)
+    """Run `kb show`: only the checks of the claims shown run, not those across the base."""
+    base = open_scoped(args.root, _scope(args.id))
     kind, ident = _resolve(base.kb, args.id)
     data = {"claim": _claim, "source": _source, "expert": _person, "topic": _topic}[kind](
         base, ident
