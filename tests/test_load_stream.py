@@ -91,18 +91,44 @@ def test_a_slow_helper_while_the_parent_reads_ahead(
     make_kb: MakeKB, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The parent reads chunks ahead while it waits for one of the helper's, and builds every
-    record in file order."""
+    record in file order.
+
+    Deterministic, whatever the machine's load: the helper, having taken its first chunk, says
+    so and waits; the parent takes its first chunk only then, and lets the helper go on only
+    once it has read a chunk ahead (it used to depend on a 20 ms sleep per file)."""
     root = make_kb(FILES)
     serial = load(root, monkeypatch, helper=False)
-    real = ph._read_for_helper
+    taken_r, taken_w = os.pipe()  # the helper -> the parent: "I have taken a chunk"
+    go_r, go_w = os.pipe()  # the parent -> the helper: "go on"
+    real_read, real_claim = ph._read_for_helper, ph.ParseHelper._claim
+    first = [True]
 
-    def slow(path: str, rel: str) -> Any:
-        time.sleep(0.02)
-        return real(path, rel)
+    def held(path: str, rel: str) -> Any:  # in the helper process
+        if first[0]:
+            first[0] = False
+            os.write(taken_w, b"t")
+            os.read(go_r, 1)
+        return real_read(path, rel)
 
-    monkeypatch.setattr(ph, "_read_for_helper", slow)
+    claims = [0]
+
+    def claim(helper: ph.ParseHelper) -> int | None:  # in the parent
+        if claims[0] == 0:
+            assert os.read(taken_r, 1) == b"t"  # the helper holds a chunk
+        claims[0] += 1
+        got = real_claim(helper)
+        if claims[0] == 2:
+            os.write(go_w, b"g")  # a chunk was read ahead: the helper may send its own
+        return got
+
+    monkeypatch.setattr(ph, "_read_for_helper", held)
     spy = Spy(monkeypatch)
-    assert load(root, monkeypatch, helper=True) == serial
+    monkeypatch.setattr(ph.ParseHelper, "_claim", claim)
+    try:
+        assert load(root, monkeypatch, helper=True) == serial
+    finally:
+        for fd in (taken_r, taken_w, go_r, go_w):
+            os.close(fd)
     assert spy.unpacked >= 1  # the helper's readings were used
     assert spy.ahead >= 1  # and the parent read ahead meanwhile
 
