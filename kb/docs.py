@@ -15,7 +15,7 @@ from kb.checks import CODES
 FORMAT_MD = Path(__file__).resolve().parent.parent / "docs" / "format.md"
 BEGIN = "<!-- begin codes: written by `python -m kb.docs` from the docstrings in kb/checks/ -->"
 END = "<!-- end codes -->"
-FAMILIES = ("loading", "references", "quotes", "evidence", "upkeep")
+FAMILIES = ("loading", "references", "quotes", "evidence", "upkeep", "citing")
 
 
 def codes_markdown() -> str:

@@ -81,6 +81,8 @@ EXPECTED = [
     ("attribution-missing", "claims/attribution-missing.yaml", 9, 19, "propose `attribution: con"),
     ("attribution-mismatch", "claims/attribution-mismatch.yaml", 7, 42, "no quote has a speaker"),
     ("searched-missing", "claims/searched-missing.yaml", 4, 19, "unverifiable but records no"),
+    # citing
+    ("retrieved-undated", "sources/retrieved-undated.yaml", 3, 6, "`Retrieved` and the URL with"),
 ]
 
 

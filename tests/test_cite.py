@@ -20,16 +20,26 @@ from kb.cite.csl import to_csl
 from kb.cite.format import html_to_markdown, html_to_text
 from kb.cite.groups import group_items, split_group
 from kb.cite.pandoc import pandoc_path
-from kb.cite.styles import load_style
+from kb.cite.styles import adapt_item, load_style, name_before_label
 from kb.reading.load import load_kb
 
 FIVE = tuple(STYLES)
 
 
 def plain_pandoc(items: list[dict[str, Any]], csl: str, tmp: Path) -> dict[str, tuple[str, str]]:
-    """One ordinary pandoc call over every item: id -> (reference HTML, in-text HTML)."""
+    """One ordinary pandoc call over every item: id -> (reference HTML, in-text HTML).
+
+    pandoc gets the official file with what kb.cite.styles does to every style (a `<name/>`
+    made explicit where a `<names>` has a label and no name) and the items as kb gives them to
+    that style (adapt_item), so that only the grouping and batching are compared.
+    """
+    style = load_style(csl)
+    items = [dict(adapt_item(style, it)) for it in items]
     bib = tmp / "plain.json"
     bib.write_text(json.dumps(items, ensure_ascii=False))
+    official = Path(csl).read_text(encoding="utf-8")
+    csl = str(tmp / "plain.csl")
+    Path(csl).write_text(name_before_label(official), encoding="utf-8")
     doc = "".join(f"[@{{{it['id']}}}]\n\n" for it in sorted(items, key=lambda i: i["id"]))
     out = subprocess.run(
         [pandoc_path(), "--citeproc", "-t", "html", "--wrap=none", f"--csl={csl}",

@@ -51,6 +51,19 @@ EXPECTED_WARNINGS = {
     ("secondary-only", "claim:psilocybin-verified-treatment"),
     ("secondary-only", "claim:psilocybin-magic-mushrooms"),
     ("secondary-only", "claim:psilocybin-illegal-use"),
+    # Undated web pages whose day of reading was not recorded: APA prints `Retrieved URL` with
+    # no date until someone who knows the day adds `accessed` (never guessed).
+    *(
+        ("retrieved-undated", f"source:{sid}")
+        for sid in (
+            "baysidemarin-esketamine dbsa-boston-2020 healingketamine-research ketamineusa-yale "
+            "mclean-ketamine-service medicinenet-spravato nybh-ketamine "
+            "nida-psilocybin surgeon-general-facing-addiction "
+            "psychiatric-times-ect-ketamine rxlist-spravato scrippsnews-compounded-ketamine "
+            "spravato-label-dailymed spravatohcp-mdsi-efficacy spravatohcp-safety "
+            "tilda-krystal-copy"
+        ).split()
+    ),
 }
 
 

@@ -477,8 +477,8 @@ def pages(site: dict[str, bytes]) -> dict[str, Scan]:
 def test_the_injection_base_has_only_the_expected_warnings(
     injected: tuple[Path, Path, dict[str, bytes]],
 ) -> None:
-    """The payloads are legal text: only the refused URLs, an unused source and the snapshot
-    full of HTML payloads (snapshot-markup) are reported."""
+    """The payloads are legal text: only the refused URLs, an unused source, the snapshot
+    full of HTML payloads (snapshot-markup) and an undated page are reported."""
     root, _, _ = injected
     _kb, _graph, problems = check_kb(root)
     assert sorted((p.code, p.loc.path, p.loc.line, p.loc.col) for p in problems) == [
@@ -486,6 +486,7 @@ def test_the_injection_base_has_only_the_expected_warnings(
         ("bad-url", "sources/src-data-url.yaml", 3, 6),
         ("bad-url", "sources/src-inject.yaml", 11, 6),
         ("orphan-source", "sources/src-data-url.yaml", 1, 1),
+        ("retrieved-undated", "sources/src-url.yaml", 3, 6),  # an undated page
         ("snapshot-markup", "sources/src-inject.txt", 1, 1),
     ]
 
@@ -678,7 +679,10 @@ def test_exports_carry_the_payloads_as_data(injected: tuple[Path, Path, dict[str
     assert any(r.startswith(statement) for r in reviewed)
     graph = ET.fromstring(site["exports/graph.graphml"])
     assert any(statement in (el.text or "") for el in graph.iter())
-    rows = {r["id"]: r for r in csv.DictReader(io.StringIO(site["exports/claims.csv"].decode()))}
+    rows = {
+        r["id"]: r
+        for r in csv.DictReader(io.StringIO(site["exports/claims.csv"].decode("utf-8-sig")))
+    }
     assert rows["inject"]["statement"].startswith(statement)
     assert rows["formula"]["statement"].startswith("'=HYPERLINK(")  # not a live formula
     assert not any(

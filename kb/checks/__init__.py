@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import networkx as nx
 
-from kb.checks import evidence, quotes, references, upkeep
+from kb.checks import citing, evidence, quotes, references, upkeep
 from kb.checks.context import Context
 from kb.codes import CODES, Code, apply_severity
 from kb.errors import Problem
@@ -12,7 +12,7 @@ from kb.model import KnowledgeBase
 from kb.reading import problems as loading
 
 __all__ = ["CODES", "Code", "loading", "run_checks", "run_scoped", "total_order"]
-_FAMILIES = (references, quotes, evidence, upkeep)  # imported for their registrations
+_FAMILIES = (references, quotes, evidence, upkeep, citing)  # imported for their registrations
 
 
 def run_checks(kb: KnowledgeBase, graph: nx.MultiDiGraph[str]) -> list[Problem]:

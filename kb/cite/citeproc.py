@@ -37,7 +37,7 @@ from kb.cite.groups import (
     unit_digest,
 )
 from kb.cite.pandoc import PandocError, run_pandoc
-from kb.cite.styles import Style
+from kb.cite.styles import Style, adapt_item
 
 LUA = Path(__file__).resolve().parent.parent / "data" / "citeproc.lua"
 
@@ -58,7 +58,8 @@ def parse_html(html: str, ids: Sequence[str], style: Style, what: str) -> dict[s
     """Cut pandoc's HTML for one batch into each item's reference entry and citation.
 
     A numbered entry loses its number (it depends on the document it is cited in), and a
-    numeric style's citation is the one a source gets when cited alone: 1.
+    numeric style's citation is the one a source gets when cited alone: 1. An item the style
+    leaves out of the bibliography (APA's personal communications) has an empty reference.
     """
     cites = {_html.unescape(m.group(1)): m.group(2) for m in _CITE.finditer(html)}
     notes = {m.group(1): m.group(2).strip() for m in _NOTE.finditer(html)}
@@ -70,9 +71,9 @@ def parse_html(html: str, ids: Sequence[str], style: Style, what: str) -> dict[s
         intext = cites[ident]
         if style.note and (ref := _NOTE_REF.search(intext)):
             intext = notes.get(ref.group(1), intext)
+        # A style may leave an item out of the bibliography on purpose (APA cites a personal
+        # communication in the text only): its reference is then empty.
         ref_html = refs.get(ident, intext if style.note else "")
-        if not ref_html:
-            raise PandocError(f"pandoc gave no reference entry for {ident!r} in {what}")
         margin = _MARGIN.match(ref_html)
         if margin:
             ref_html = margin.group(2).strip()
@@ -188,12 +189,13 @@ def format_items(
     result: dict[str, dict[str, Entry]] = {s.name: {} for s in styles}
     todo: list[Batch] = []
     caches: dict[str, CiteCache] = {}
-    grouped: dict[bool, list[list[Item]]] = {}
+    grouped: dict[tuple[bool, str, bool], list[list[Item]]] = {}
     for style in styles:
         cache = caches.setdefault(style.digest, CiteCache(cache_dir, style.digest))
-        key = style.all_names and style.disambiguates
+        key = (style.all_names and style.disambiguates, style.range_dash, style.plain_suffix)
         if key not in grouped:
-            grouped[key] = group_items(items, all_name_keys=key)
+            adapted = [adapt_item(style, it) for it in items]
+            grouped[key] = group_items(adapted, all_name_keys=key[0])
         missing: list[Unit] = []
         for group in grouped[key]:
             if only is not None and not any(str(it["id"]) in only for it in group):

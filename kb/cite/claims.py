@@ -16,7 +16,7 @@ from kb.cite.citeproc import format_items, intext_with_locator
 from kb.cite.csl import csl_items
 from kb.cite.format import ClaimBlock, QuoteBlock, html_to_text, render_block
 from kb.cite.groups import SLOW_BATCH, group_items, split_group
-from kb.cite.styles import STYLE_LABELS, STYLES, load_style
+from kb.cite.styles import STYLE_LABELS, STYLES, adapt_item, load_style
 from kb.errors import Problem
 from kb.model import (
     ATTRIBUTION_LABELS,
@@ -246,7 +246,9 @@ def _pinpointed(kb: KnowledgeBase, style_name: str, sid: str, locator: str) -> s
     style = load_style(style_name, kb.root)
     group = next(
         g
-        for g in group_items(csl_items(kb), style.all_names and style.disambiguates)
+        for g in group_items(
+            [adapt_item(style, it) for it in csl_items(kb)], style.all_names and style.disambiguates
+        )
         if any(it["id"] == sid for it in g)
     )
     parts = split_group(style, group, SLOW_BATCH)

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from kb.model import KnowledgeBase, Source, SourceId
-from kb.reading.schema import csl_fields
+from kb.reading.schema import LEGACY_FIELDS, csl_fields
 
 # Keys of a source that belong to the knowledge base, not to CSL.
 KB_FIELDS = frozenset(
@@ -28,6 +28,13 @@ KB_FIELDS = frozenset(
 DATE_FIELDS = frozenset(k for k, kind in csl_fields().items() if kind == "date")
 NAME_FIELDS = frozenset(k for k, kind in csl_fields().items() if kind == "names")
 _DATE = re.compile(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?\Z")
+# `language` values that name English other than by a BCP 47 tag: CSL processors title-case
+# only items whose language is English (`en`, `en-US`...) or unset, so `eng` or `English`
+# would leave an English title in sentence case.
+ENGLISH = frozenset({"eng", "english", "en_us", "en_gb", "anglais", "englisch", "inglés"})
+# Numeric ranges written with a hyphen: `3-4` in an issue is printed with the style's range
+# delimiter (an en dash, or AMA's hyphen), as pages are.
+_RANGE = re.compile(r"^(\w+)\s*[-‐‒–]\s*(\w+)$")
 
 
 def csl_date(value: Any) -> dict[str, Any]:
@@ -58,6 +65,12 @@ def to_csl(source: Source) -> dict[str, Any]:
     for key, value in source.csl.items():
         if key in KB_FIELDS or key in ("id", "type") or value is None or value == "":
             continue
+        if key in LEGACY_FIELDS:
+            if source.csl.get(LEGACY_FIELDS[key]) not in (None, ""):
+                continue  # the CSL name wins over the legacy one
+            key = LEGACY_FIELDS[key]
+        if key == "language" and isinstance(value, str):
+            value = language_tag(value)
         if key in DATE_FIELDS:
             item[key] = csl_date(value)
         elif key in NAME_FIELDS and isinstance(value, list):
@@ -65,6 +78,20 @@ def to_csl(source: Source) -> dict[str, Any]:
         else:
             item[key] = _scalar(value)
     return item
+
+
+def language_tag(value: str) -> str:
+    """A `language` value as CSL processors read it: English under any common name is `en`."""
+    text = value.strip()
+    return "en" if text.casefold() in ENGLISH else text
+
+
+def range_dash(value: Any, dash: str) -> Any:
+    """A numeric range such as `3-4` with `dash` between its ends; anything else as it is."""
+    if not isinstance(value, str):
+        return value
+    m = _RANGE.match(value.strip())
+    return f"{m.group(1)}{dash}{m.group(2)}" if m else value
 
 
 def csl_items(kb: KnowledgeBase, ids: Iterable[str] | None = None) -> list[dict[str, Any]]:

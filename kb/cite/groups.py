@@ -22,7 +22,7 @@ from typing import Any
 from kb.cite.csl import all_names, first_names
 from kb.cite.styles import Style
 
-ENGINE = "kb-citeproc 2"  # part of every cache key: change it when the output format changes
+ENGINE = "kb-citeproc 3"  # part of every cache key: change it when the output format changes
 FAST_BATCH = 200  # items per batch when nothing needs disambiguation
 SLOW_BATCH = 80  # items per batch otherwise (whole groups; a larger group stays whole)
 Item = Mapping[str, Any]

@@ -9,9 +9,12 @@ import importlib.util
 import os
 import re
 import stat
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from kb.cite.csl import NAME_FIELDS, range_dash
 from kb.errors import KBError
 from kb.model import STYLE_FILES
 
@@ -48,6 +51,10 @@ _DISAMBIGUATION = re.compile(
     )
 )
 _SUBSTITUTE = re.compile(_ATTR.format("subsequent-author-substitute(?:-rule)?"))
+_NAMES_PART = re.compile(r"<(/?)(names|name|label|substitute)\b[^>]*?(/?)>")
+_RANGE_TERM = re.compile(r'<term\s+name="page-range-delimiter"\s*>([^<]*)</term>')
+_SUFFIX_PERIOD = re.compile(r"^(Jr|Sr)\.$")
+_HYPHEN_LOWER = re.compile(r"(\w-)([^\W\d_])(?=\w)")
 _PARENT = re.compile(r'<link\b[^>]*href="[^"]*/([A-Za-z0-9._-]+)"[^>]*rel="independent-parent"')
 
 
@@ -70,6 +77,8 @@ class Style:
     author_date: bool  # citations print the author and the year
     note: bool  # citations are footnotes
     digest: str  # identifies `text` for caches
+    range_dash: str = "–"  # between the ends of a range (the locale's page-range-delimiter)
+    plain_suffix: bool = False  # initials without periods (AMA, NLM): `Jr`, not `Jr.`
 
     @property
     def label(self) -> str:
@@ -184,7 +193,72 @@ def _independent_parent(raw: str, path: Path) -> str:
     return _read_style(parent)
 
 
+def name_before_label(raw: str) -> str:
+    """Give every `<names>` that has a `<label>` but no `<name>` an explicit `<name/>` first.
+
+    CSL 1.0.2 lets `<name>` be left out (the defaults and inherited options apply) and orders a
+    label by its place relative to `<name>`; with none, citeproc-js prints the label after the
+    names (`Lindberg DC, Shank MH, eds.`), while pandoc 3.9 prints it before them (`In, eds.
+    Lindberg DC`). AMA and Vancouver (NLM) write their editors so; an empty `<name/>` inherits
+    the same options, so the meaning is unchanged and pandoc reads it as citeproc-js does.
+    """
+    out: list[str] = []
+    stack: list[dict[str, Any]] = []  # open <names>: where its children start, what they hold
+    last = 0
+    for m in _NAMES_PART.finditer(raw):
+        closing, tag, empty = m.group(1), m.group(2), m.group(3)
+        if tag == "names" and not closing and not empty:
+            out.append(raw[last : m.end()])
+            last = m.end()
+            stack.append({"at": len(out), "name": False, "label": False, "depth": 0})
+        elif tag == "names" and closing and stack:
+            top = stack.pop()
+            if top["label"] and not top["name"]:
+                out.insert(top["at"], "<name/>")
+        elif tag == "substitute" and stack and not empty:
+            stack[-1]["depth"] += -1 if closing else 1
+        elif stack and not closing and stack[-1]["depth"] == 0 and tag in ("name", "label"):
+            stack[-1][tag] = True
+    out.append(raw[last:])
+    return "".join(out)
+
+
+def adapt_item(style: Style, item: Mapping[str, Any]) -> Mapping[str, Any]:
+    """An item as `style` should be given it: ranges in issues with the style's range dash,
+    `Jr.` as `Jr` in styles that write initials without periods (AMA 11, NLM); else unchanged."""
+    changes: dict[str, Any] = {}
+    for key in ("issue", "volume", "number"):
+        value = item.get(key)
+        dashed = range_dash(value, style.range_dash)
+        if dashed != value:
+            changes[key] = dashed
+    if style.plain_suffix:
+        for key in NAME_FIELDS:
+            names = item.get(key)
+            if isinstance(names, list) and any(_plain_name(n) is not n for n in names):
+                changes[key] = [_plain_name(n) for n in names]
+    return {**item, **changes} if changes else item
+
+
+def _plain_name(name: Any) -> Any:
+    """A name for a style of plain initials: `Jr.` as `Jr`, and a hyphenated given name's
+    lower-case part capitalised (`Seo-yeon` as `Seo-Yeon`), so that it gives its initial, as
+    AMA 11 and Citing Medicine write `Park SY` (pandoc prints `Park S`, citeproc-js
+    `Park S yeon`)."""
+    if not isinstance(name, Mapping):
+        return name
+    suffix, given = str(name.get("suffix") or ""), str(name.get("given") or "")
+    changes: dict[str, str] = {}
+    if _SUFFIX_PERIOD.match(suffix):
+        changes["suffix"] = suffix.rstrip(".")
+    capital = _HYPHEN_LOWER.sub(lambda m: m.group(1) + m.group(2).upper(), given)
+    if capital != given:
+        changes["given"] = capital
+    return {**name, **changes} if changes else name
+
+
 def _make_style(name: str, path: Path, raw: str) -> Style:
+    raw = name_before_label(raw)
     bib = _BIBLIOGRAPHY_TAG.search(raw)
     text = raw
     if bib:
@@ -208,4 +282,6 @@ def _make_style(name: str, path: Path, raw: str) -> Style:
         author_date='citation-format="author-date"' in text,
         note=bool(style_tag and _attr(style_tag.group(0), "class") == "note"),
         digest=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        range_dash=(m.group(1) if (m := _RANGE_TERM.search(text)) else "–"),
+        plain_suffix=bool(style_tag and _attr(style_tag.group(0), "initialize-with") == ""),
     )

@@ -16,6 +16,7 @@ from kb.cli import (
     cite,
     commands,
     export,
+    reference,
     importing,
     review,
     serve,
@@ -40,6 +41,7 @@ COMMANDS = (
     review,
     build,
     cite,
+    reference,
     writing,
     export,
     serve,
@@ -57,6 +59,7 @@ examples:
   kb check                      check the knowledge base that holds this folder
   kb -C my-kb check --strict --format json
   kb -C my-kb build --out site  write the static site
+  kb reference berman-2000 --style apa
 """
 
 

@@ -14,7 +14,16 @@ from typing import Protocol
 import networkx as nx
 
 from kb.errors import Problem
-from kb.export import audit, bibtex, claimreview, claimscsv, csljson, graphml
+from kb.export import (
+    audit,
+    biblatex,
+    bibtex,
+    claimreview,
+    claimscsv,
+    claimtopics,
+    csljson,
+    graphml,
+)
 from kb.memo import Memo
 from kb.model import KnowledgeBase
 
@@ -37,9 +46,11 @@ class Exporter(Protocol):
 FORMATS: dict[str, tuple[str, Exporter, tuple[str, ...]]] = {
     "csl-json": ("kb.csl.json", csljson.export, ("csl", "csljson", "json")),
     "bibtex": ("kb.bib", bibtex.export, ("bib",)),
+    "biblatex": ("kb-biblatex.bib", biblatex.export, ("biber",)),
     "claimreview": ("claimreview.jsonld", claimreview.export, ("jsonld",)),
     "graphml": ("graph.graphml", graphml.export, ()),
     "csv": ("claims.csv", claimscsv.export, ("claims",)),
+    "claim-topics": ("claim-topics.csv", claimtopics.export, ("topics",)),
     "audit": ("audit.json", audit.export, ()),
 }
 EXPORT_DIR = "exports"

@@ -3,7 +3,10 @@
 Text stays UTF-8 (biber, bibtexu and LaTeX's utf8 input read it); `\\ { } & % $ # _ ~ ^` are
 escaped, words with capitals are braced so that styles which lower-case titles keep them, and
 `url`/`doi` stay verbatim. Biblatex fields (`date`, `urldate`, `eventtitle`) ride along; classic
-BibTeX ignores them.
+BibTeX ignores them. An entry without the fields its type requires in BibTeX's standard styles
+is written as @misc, with a `%` comment naming what was missing. A source's `note` is kb's own
+(a curator's remark) and is never written: BibTeX styles print `note` in the reference.
+kb.export.biblatex writes the same sources for biber's data model.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import networkx as nx
 
 from kb.cite.csl import to_csl
 from kb.errors import Problem
+from kb.export.latex import CREATORS, escape, names, protect, verbatim
 from kb.memo import Memo
 from kb.model import KnowledgeBase
 
@@ -34,76 +38,68 @@ TEXT_FIELDS = (
     ("volume", "volume"), ("issue", "number"), ("number", "number"), ("chapter-number", "chapter"),
     ("publisher-place", "address"), ("event-title", "eventtitle"), ("version", "version"),
     ("ISBN", "isbn"), ("ISSN", "issn"), ("PMID", "pmid"), ("PMCID", "pmcid"),
-    ("language", "language"), ("abstract", "abstract"), ("note", "note"),
+    ("language", "language"), ("abstract", "abstract"),
 )  # fmt: skip
-CREATORS = ("director", "composer", "interviewer", "host", "performer", "organizer")
-_SPECIAL = {
-    "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "&": r"\&", "%": r"\%", "$": r"\$",
-    "#": r"\#", "_": r"\_", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-}  # fmt: skip
-_SPECIAL_RE = re.compile(r"[\\{}&%$#_~^]")
+# The fields BibTeX's standard styles (plain, unsrt, alpha, abbrv) require of each entry type;
+# `a|b` is either. An entry missing one is written as @misc (which requires nothing) with a
+# comment saying why: the styles then format it instead of warning and printing a gap.
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "article": ("author", "title", "journal", "year"),
+    "book": ("author|editor", "title", "publisher", "year"),
+    "incollection": ("author", "title", "booktitle", "publisher", "year"),
+    "inproceedings": ("author", "title", "booktitle", "year"),
+    "techreport": ("author", "title", "institution", "year"),
+    "phdthesis": ("author", "title", "school", "year"),
+    "mastersthesis": ("author", "title", "school", "year"),
+    "unpublished": ("author", "title", "note"),
+}
 
 
-def escape(text: str) -> str:
-    """Escape LaTeX's special characters in a field value."""
-    text = " ".join(text.split())
-    return _SPECIAL_RE.sub(_special, text) if _SPECIAL_RE.search(text) else text
-
-
-def _special(m: re.Match[str]) -> str:
-    return _SPECIAL[m.group(0)]
-
-
-def protect(title: str) -> str:
-    """Escape a title and brace every word with a capital (except a capitalised first word)."""
-    out = []
-    # The escapes hold no white space: the escaped title splits into the escaped words.
-    for i, (word, esc) in enumerate(zip(title.split(), escape(title).split(), strict=True)):
-        if word.isascii() and word.lower() == word:  # no capital (lower() changes only A-Z)
-            out.append(esc)
-            continue
-        caps = sum(map(str.isupper, word))
-        first_only = i == 0 and caps == 1 and word[:1].isupper()
-        out.append(f"{{{esc}}}" if caps and not first_only else esc)
-    return " ".join(out)
-
-
-def _name(n: Mapping[str, Any]) -> str:
-    if n.get("literal"):
-        return "{" + escape(str(n["literal"])) + "}"
-    von = " ".join(str(n[k]) for k in ("non-dropping-particle", "dropping-particle") if n.get(k))
-    family = escape(str(n.get("family", "")))
-    if " and " in family or "," in family:
-        family = "{" + family + "}"
-    last = escape(von) + " " + family if von else family
-    parts = [last]
-    if n.get("suffix"):
-        parts.append(escape(str(n["suffix"])))
-    if n.get("given"):
-        parts.append(escape(str(n["given"])))
-    return ", ".join(parts) if len(parts) > 1 else last
-
-
-def names(value: Any) -> str:
-    """Join CSL names as BibTeX does: `Family, Given and {Literal Org}`."""
-    return " and ".join(_name(n) for n in value if isinstance(n, Mapping))
-
-
-def _verbatim(text: str) -> str:
-    return text.replace("\\", "%5C").replace("{", "%7B").replace("}", "%7D").replace(" ", "%20")
-
-
-def entry_type(item: Mapping[str, Any]) -> str:
-    """The BibTeX entry type for a CSL item."""
+def wanted_type(item: Mapping[str, Any]) -> str:
+    """The BibTeX entry type a CSL item's type maps to (before required fields are checked)."""
     kind = TYPES.get(str(item.get("type")), "misc")
     if kind == "phdthesis" and "master" in str(item.get("genre", "")).lower():
         return "mastersthesis"
     return kind
 
 
+def missing_fields(kind: str, written: Sequence[tuple[str, str]]) -> list[str]:
+    """The fields `kind` requires that `written` lacks (`author|editor` for either)."""
+    have = {k for k, v in written if v}
+    return [need for need in REQUIRED.get(kind, ()) if not set(need.split("|")) & have]
+
+
+def entry(item: Mapping[str, Any]) -> tuple[str, list[tuple[str, str]], str | None]:
+    """The entry type, fields and (when the item's own type could not be kept) why."""
+    kind = wanted_type(item)
+    out = _fields(kind, item)
+    missing = missing_fields(kind, out)
+    if not missing:
+        return kind, out, None
+    out = _fields("misc", item)
+    if not any(k in ("author", "editor") for k, _ in out):  # the styles sort by `key` then
+        out.insert(0, ("key", escape(_sort_key(item))))
+    return "misc", out, f"type {kind} needs {', '.join(missing)}; written as misc"
+
+
+def _sort_key(item: Mapping[str, Any]) -> str:
+    for key in ("publisher", "container-title", "title"):
+        if item.get(key):
+            return str(item[key])
+    return str(item["id"])
+
+
+def entry_type(item: Mapping[str, Any]) -> str:
+    """The BibTeX entry type written for a CSL item."""
+    return entry(item)[0]
+
+
 def fields(item: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """Return the (field, BibTeX value) pairs of a CSL item, in a fixed order."""
-    kind = entry_type(item)
+    """Return the (field, BibTeX value) pairs written for a CSL item, in a fixed order."""
+    return entry(item)[1]
+
+
+def _fields(kind: str, item: Mapping[str, Any]) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     creators = item.get("author") or next((item[k] for k in CREATORS if item.get(k)), None)
     if creators:
@@ -137,16 +133,19 @@ def fields(item: Mapping[str, Any]) -> list[tuple[str, str]]:
     if accessed and accessed[0]:
         out.append(("urldate", "-".join(f"{int(p):02d}" for p in accessed[0])))
     if item.get("DOI"):
-        out.append(("doi", _verbatim(str(item["DOI"]))))
+        out.append(("doi", verbatim(str(item["DOI"]))))
     if item.get("URL"):
-        out.append(("url", _verbatim(str(item["URL"]))))
+        out.append(("url", verbatim(str(item["URL"]))))
     return out
 
 
 def render_entry(item: Mapping[str, Any]) -> str:
-    """Return one `@type{key, field = {value}, ...}` entry."""
-    lines = [f"@{entry_type(item)}{{{item['id']},"]
-    for key, value in fields(item):
+    """Return one `@type{key, field = {value}, ...}` entry (after a `%` comment if it could not
+    keep its own type)."""
+    kind, written, why = entry(item)
+    lines = [f"% kb: {item['id']}: {why}"] if why else []
+    lines.append(f"@{kind}{{{item['id']},")
+    for key, value in written:
         lines.append(f"  {key} = {value}," if key == "month" else f"  {key} = {{{value}}},")
     lines.append("}")
     return "\n".join(lines)

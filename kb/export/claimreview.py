@@ -1,10 +1,16 @@
 """`claimreview.jsonld`: a schema.org ClaimReview for every reviewed claim.
 
-`itemReviewed` is a Claim whose author is the quoted speaker (or, for a source's own words, its
-authors), whose `appearance` is where the words were read and whose `firstAppearance` is their
-traced origin; the review's attribution rating, when given, is the Claim's own `review` (a Review
-with `reviewAspect: attribution`), apart from the verdict in `reviewRating`. Links are
-relative to the exports folder unless kb.yaml sets `base_url`.
+Per Google's documented requirements for fact-check rich results: required `claimReviewed`,
+`reviewRating` (with `alternateName`) and `url`; recommended `author` (with `name` and `url`),
+`datePublished` and `itemReviewed`, a Claim with `author`, `datePublished`, `appearance` and
+`firstAppearance`. The Claim's author is the quoted speaker, or for a source's own words its
+authors, else its publisher; its date the earliest date of where the words first appeared.
+The review's attribution rating, when given, is the Claim's own `review` (a Review with
+`reviewAspect: attribution`), apart from the verdict in `reviewRating`.
+Links are relative to the exports folder unless kb.yaml sets `base_url` (`kb export
+claimreview` warns then: Google needs absolute URLs). `claim_review(kb, claim, base_url)` gives
+one claim's review, for the claim's own page. tests/test_claimreview_jsonld.py expands the
+export with PyLD against schema.org's context (a local copy) and checks every term.
 """
 
 from __future__ import annotations
@@ -35,20 +41,23 @@ from kb.urls import doi_url, identifier_url, page_path
 
 HERE = "exports/claimreview.jsonld"
 BEST, WORST = max(v for v in VERDICTS.values() if v), min(v for v in VERDICTS.values() if v)
+_ISO = re.compile(r"\d{4}(?:-\d{2}(?:-\d{2})?)?\Z")
 _TEAM = re.compile(r"\b(team|staff|desk|board|editors|editorial|group|committee)\b", re.I)
 
 
-def site_url(kb: KnowledgeBase, path: str) -> str:
+def site_url(base_url: str | None, path: str) -> str:
     """Return a site path as an absolute URL (with base_url) or relative to this export."""
-    if kb.config.base_url:
-        return kb.config.base_url.rstrip("/") + "/" + path
+    if base_url:
+        return base_url.rstrip("/") + "/" + path
     return "../" + path  # HERE is one folder down from the site's root
 
 
-def _agent(expert: Expert) -> dict[str, Any]:
-    """A Person, or an Organization for a team (the model does not say which; the name does)."""
+def _agent(expert: Expert, base_url: str | None) -> dict[str, Any]:
+    """A Person, or an Organization for a team (the model does not say which; the name does),
+    with its page on the site as `url`."""
     kind = "Organization" if _TEAM.search(expert.name) and not expert.credentials else "Person"
-    agent: dict[str, Any] = {"@type": kind, "name": expert.name}
+    agent: dict[str, Any] = {"@type": kind, "name": expert.name,
+                             "url": site_url(base_url, page_path("expert", expert.id))}  # fmt: skip
     if kind == "Person" and expert.roles:
         agent["jobTitle"] = expert.roles[0].title
         if expert.roles[0].organization:
@@ -76,7 +85,7 @@ def _one_or_many(values: list[dict[str, Any]]) -> dict[str, Any] | list[dict[str
     return values[0] if len(values) == 1 else values
 
 
-def creative_work(kb: KnowledgeBase, src: Source) -> dict[str, Any]:
+def creative_work(src: Source, base_url: str | None) -> dict[str, Any]:
     """A source as a schema.org CreativeWork."""
     work: dict[str, Any] = {"@type": "CreativeWork", "name": src.title}
     if src.csl.get("URL"):
@@ -90,8 +99,20 @@ def creative_work(kb: KnowledgeBase, src: Source) -> dict[str, Any]:
     publisher = src.csl.get("container-title") or src.csl.get("publisher")
     if publisher:
         work["publisher"] = {"@type": "Organization", "name": str(publisher)}
-    work["mainEntityOfPage"] = site_url(kb, page_path("source", src.id))
+    work["mainEntityOfPage"] = site_url(base_url, page_path("source", src.id))
     return work
+
+
+def _iso_date(value: Any) -> str | None:
+    """A source's `issued` as an ISO 8601 date (`2019`, `2019-03`, `2019-03-05`), else None."""
+    text = value.isoformat() if hasattr(value, "isoformat") else str(value or "")
+    return text if _ISO.match(text) else None
+
+
+def _publisher(src: Source) -> list[dict[str, Any]]:
+    """Who speaks in a source that names no author: its publisher (or container), if any."""
+    name = src.csl.get("publisher") or src.csl.get("container-title")
+    return [{"@type": "Organization", "name": str(name)}] if name else []
 
 
 def _unique(values: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
@@ -101,8 +122,9 @@ def _unique(values: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
 class _Memo:
     """Agents and works built once per export, however many claims mention them."""
 
-    def __init__(self, kb: KnowledgeBase) -> None:
+    def __init__(self, kb: KnowledgeBase, base_url: str | None) -> None:
         self.kb = kb
+        self.base_url = base_url
         self.works: dict[str, dict[str, Any]] = {}
         self.agents: dict[str, dict[str, Any]] = {}
         self.authors: dict[str, list[dict[str, Any]]] = {}
@@ -111,13 +133,13 @@ class _Memo:
 
     def work(self, sid: str) -> dict[str, Any]:
         if sid not in self.works:
-            w = self.works[sid] = creative_work(self.kb, self.kb.sources[SourceId(sid)])
+            w = self.works[sid] = creative_work(self.kb.sources[SourceId(sid)], self.base_url)
             self.shared.add(id(w))
         return self.works[sid]
 
     def agent(self, eid: str) -> dict[str, Any]:
         if eid not in self.agents:
-            a = self.agents[eid] = _agent(self.kb.experts[ExpertId(eid)])
+            a = self.agents[eid] = _agent(self.kb.experts[ExpertId(eid)], self.base_url)
             self.shared.add(id(a))
         return self.agents[eid]
 
@@ -132,7 +154,7 @@ class _Memo:
         """The authors of a source as agents (a new list, of shared agents)."""
         got = self.authors.get(src.id)
         if got is None:
-            got = self.authors[src.id] = _csl_agents(src.csl.get("author"))
+            got = self.authors[src.id] = _csl_agents(src.csl.get("author")) or _publisher(src)
             self.shared.update(id(a) for a in got)
         return list(got)
 
@@ -144,10 +166,13 @@ def _rating(verdict: str) -> dict[str, Any]:
     return rating
 
 
-def claim_review(kb: KnowledgeBase, claim: Claim, memo: _Memo | None = None) -> dict[str, Any]:
-    """Return the ClaimReview of one reviewed claim."""
+def claim_review(
+    kb: KnowledgeBase, claim: Claim, base_url: str | None, *, memo: _Memo | None = None
+) -> dict[str, Any]:
+    """Return the ClaimReview of one reviewed claim; links absolute under `base_url` (else
+    relative to the exports folder)."""
     assert claim.review is not None
-    memo = memo or _Memo(kb)
+    memo = memo or _Memo(kb, base_url)
     item: dict[str, Any] = {"@type": "Claim"}
     speakers: list[tuple[str, dict[str, Any]]] = []
     appearances: list[tuple[str, dict[str, Any]]] = []
@@ -166,6 +191,10 @@ def claim_review(kb: KnowledgeBase, claim: Claim, memo: _Memo | None = None) -> 
                         ("firstAppearance", origins)):  # fmt: skip
         if unique := _unique(values):
             item[key] = _one_or_many(unique)
+    dates = [d for sid, _ in origins or appearances
+             if (d := _iso_date(kb.sources[SourceId(sid)].csl.get("issued")))]  # fmt: skip
+    if dates:
+        item["datePublished"] = min(dates)
     if claim.review.attribution:
         # The second rating: whether the words are the speaker's, as a Review of the Claim
         # itself with `reviewAspect` (schema.org), apart from the ClaimReview's verdict.
@@ -185,7 +214,7 @@ def claim_review(kb: KnowledgeBase, claim: Claim, memo: _Memo | None = None) -> 
     rating = memo.rating(verdict)
     review: dict[str, Any] = {
         "@type": "ClaimReview",
-        "url": site_url(kb, page_path("claim", claim.id)),
+        "url": site_url(base_url, page_path("claim", claim.id)),
         "claimReviewed": claim.statement,
         "itemReviewed": item,
         "reviewRating": rating,
@@ -227,7 +256,7 @@ def export(
     per claim keeps diffs readable). With a `memo`, each line is kept by its claim's digest
     while kb.yaml, the sources and the experts (all a review shows besides) stay the same.
     """
-    shared = _Memo(kb)
+    shared = _Memo(kb, kb.config.base_url)
     writer = _Writer(shared.shared)
     old: dict[str, tuple[str | None, bytes]] = {}
     if memo is not None and memo.store.get("world") == memo.world:
@@ -242,7 +271,7 @@ def export(
         got = old.get(cid)
         if got is None or digest is None or got[0] != digest:
             mine: list[str] = []
-            writer.review(claim_review(kb, c, shared), mine)
+            writer.review(claim_review(kb, c, kb.config.base_url, memo=shared), mine)
             text = "".join(mine)
             if any(ch in text for ch in _UNSAFE):  # str's own search beats a regex scan
                 text = _EMBED_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)

@@ -1,4 +1,11 @@
-"""`claims.csv`: one row per claim for spreadsheets: verdict, quotes, evidence and problems."""
+"""`claims.csv`: one row per claim for spreadsheets: verdict, quotes, evidence and problems.
+
+The file starts with a UTF-8 byte-order mark, without which Excel reads UTF-8 as Windows-1252
+(`naïve` shown as `naÃ¯ve`); `kb export csv --no-bom` leaves it out, and pandas'
+`read_csv(encoding="utf-8-sig")` reads either. List cells join ids with `; ` (ids hold no `;`);
+topics are free text that may hold `;`, so `claim-topics.csv` (kb.export.claimtopics) has one
+row per claim and topic.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +18,7 @@ from typing import Any
 import networkx as nx
 
 from kb.errors import Problem, Severity
+from kb.export.csvtext import BOM, FORMULA_START, cell
 from kb.memo import Memo
 from kb.model import STANCES, VERDICT_LABELS, VERDICTS, Claim, KnowledgeBase
 from kb.urls import page_path
@@ -20,16 +28,6 @@ COLUMNS = (
     "topics", "quotes", "speakers", "quoted_sources", "origins",
     *(f"evidence_{s}" for s in STANCES), "errors", "warnings", "page",
 )  # fmt: skip
-
-
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")
-_FORMULA_START = frozenset(_FORMULA)
-
-
-def cell(value: object) -> str:
-    """Text for a cell; a leading = + - @ is quoted so spreadsheets do not run it as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in _FORMULA else text
 
 
 def export(
@@ -46,6 +44,7 @@ def export(
         if p.subject:
             (errors if p.severity is Severity.ERROR else warnings)[p.subject] += 1
     buf = io.StringIO()
+    buf.write(BOM)
     out = csv.writer(buf, lineterminator="\r\n")
     out.writerow(COLUMNS)
     if memo is None:
@@ -92,7 +91,7 @@ def _row(cid: str, c: Claim, errors: Counter[str], warnings: Counter[str]) -> li
     ]  # fmt: skip
     return [
         v
-        if (type(v) is str and v[:1] not in _FORMULA_START) or (type(v) is int and v >= 0)
+        if (type(v) is str and v[:1] not in FORMULA_START) or (type(v) is int and v >= 0)
         else cell(v)
         for v in row
     ]

@@ -4,7 +4,10 @@ GraphML holds only strings, numbers and booleans, so missing (None) attributes a
 anything else becomes JSON text, and characters XML cannot hold are removed. The writer is a
 plain one (networkx's takes 9 s on a graph of 130,000 edges; this one about 0.2 s: it reads
 networkx's adjacency dicts once and writes each distinct set of edge attributes once), and
-networkx reads its output back (tests/test_export.py).
+networkx and igraph read its output back (tests/test_export.py, tests/test_graph_tools.py), and
+it has what Gephi needs:
+every node's GraphML id is unique (`type:id`), every key declares its type (`long`, `double`,
+`boolean`, `string`), and the record's own id is the node attribute `record`.
 """
 
 from __future__ import annotations
@@ -21,6 +24,11 @@ from kb.errors import Problem
 from kb.memo import Memo
 from kb.model import KnowledgeBase
 
+# Attribute names that readers take for something else: igraph keeps each node's GraphML id in
+# a vertex attribute `id` unless one exists (then it warns and drops the ids), so the record's
+# own id (`synaptogenesis`, which a claim and a topic may share) is written as `record`; the
+# node's GraphML id (`claim:synaptogenesis`) is unique.
+RENAMED = {("node", "id"): "record"}
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _TYPES = {bool: "boolean", int: "long", float: "double", str: "string"}
 # XML's escapes, and the characters XML cannot hold removed, in one pass
@@ -194,6 +202,7 @@ def export(
     ]
     for domain, keys in (("node", nkeys), ("edge", ekeys)):
         for name, (kid, kind) in keys.items():
+            name = RENAMED.get((domain, name), name)
             line = (
                 f'  <key id="{kid}" for="{domain}" attr.name={quoteattr(name)} attr.type="{kind}"/>'
             )

@@ -39,6 +39,14 @@ SOURCE_KB_KEYS = (
     "snapshot_from",
     "snapshot_original",
 )
+# Field names that Zotero and older exporters write in CSL-JSON, and the CSL variable each one
+# means (the official schema still lists the first two). The one table of them: loading may map
+# them at import, and formatting (kb.cite.csl.to_csl) maps them so that no style prints
+# Zotero's short title where the journal belongs.
+LEGACY_FIELDS: dict[str, str] = {
+    "shortTitle": "title-short",
+    "journalAbbreviation": "container-title-short",
+}
 NAME_KEYS = (
     "family",
     "given",
