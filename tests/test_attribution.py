@@ -245,7 +245,7 @@ def test_kb_cite_shows_the_attribution(make_kb: MakeKB, run_kb: RunKB) -> None:
 def test_claimreview_carries_the_attribution_as_a_review_of_the_claim(make_kb: MakeKB) -> None:
     review = "review:\n  verdict: mostly-accurate\n  attribution: unconfirmed\n  reviewer: team\n"
     kb, _ = load_kb(_base(make_kb, _claim("unknown", review=review)))
-    cr = claim_review(kb, kb.claims["c"])  # type: ignore[index]
+    cr = claim_review(kb, kb.claims["c"], None)  # type: ignore[index]
     assert cr["reviewRating"]["alternateName"] == "Mostly accurate"
     aspect = cr["itemReviewed"]["review"]
     assert aspect["@type"] == "Review" and aspect["reviewAspect"] == "attribution"
@@ -253,7 +253,7 @@ def test_claimreview_carries_the_attribution_as_a_review_of_the_claim(make_kb: M
     assert aspect["author"]["name"] == "Review team"
     bare = _base(make_kb, _claim("unknown", review="review: {verdict: accurate}\n"))
     kb2, _ = load_kb(bare)
-    assert "review" not in claim_review(kb2, kb2.claims["c"])["itemReviewed"]  # type: ignore[index]
+    assert "review" not in claim_review(kb2, kb2.claims["c"], None)["itemReviewed"]  # type: ignore[index]
 
 
 def test_the_site_shows_the_rating_on_the_claim_page_and_in_the_audit_table(

@@ -77,6 +77,13 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Any:
         "quotes:\n  - {text: An agency's page, source: agency-page}\n"
         "review: {verdict: accurate, reviewer: ed-itor, date: 2026-03-01}\n"
     )
+    # the reviewer also rates the attribution: a second Review, of the Claim itself
+    nmda = root / "claims" / "nmda-blockade.yaml"
+    nmda.write_text(
+        nmda.read_text().replace(
+            "  verdict: accurate\n", "  verdict: accurate\n  attribution: first-hand\n"
+        )
+    )
     return open_base(root)
 
 
@@ -109,6 +116,9 @@ def test_every_review_expands_with_google_required_and_recommended_properties(ba
         assert _one(_one(item, "author"), "name")["@value"]
         assert _one(item, "datePublished")["@value"]
         assert _one(_one(item, "appearance"), "url")["@id"].startswith("https://")
+    aspects = [n for n in _walk(expanded) if SCHEMA + "reviewAspect" in n]
+    assert [_one(a, "reviewAspect")["@value"] for a in aspects] == ["attribution"]
+    assert _one(_one(aspects[0], "reviewRating"), "alternateName")["@value"]
 
 
 def test_a_claim_in_a_sources_own_voice_has_its_publisher_as_author(base: Any) -> None:
