@@ -4,6 +4,7 @@ its metadata.json (a real `datasette` process on a free port, queried through it
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import subprocess
 import sys
@@ -39,7 +40,10 @@ def test_tables_keys_and_search(exported: Path) -> None:
             "claim_topics"} <= set(db.table_names())  # fmt: skip
     assert db["claims"].count == len(kb.claims)
     assert db["quotes"].count == sum(len(c.quotes) for c in kb.claims.values())
-    assert db["reviews"].count == sum(1 for c in kb.claims.values() if c.review)
+    reviews = [r for c in kb.claims.values() if c.review for r in (c.review, *c.review.history)]
+    assert db["reviews"].count == len(reviews)
+    current = db.execute("select count(*) from reviews where current").fetchone()[0]
+    assert current == sum(1 for c in kb.claims.values() if c.review)
     fks = {(f.column, f.other_table) for f in db["quotes"].foreign_keys}
     assert {("claim", "claims"), ("source", "sources"), ("speaker", "people")} <= fks
     assert {(f.column, f.other_table) for f in db["evidence"].foreign_keys} >= {
@@ -50,6 +54,24 @@ def test_tables_keys_and_search(exported: Path) -> None:
     word = next(iter(kb.claims.values())).statement.split()[0].strip(",.;:")
     found = list(db.query("select rowid from claims_fts where claims_fts match ?", [word]))
     assert found
+
+
+def test_review_history_has_a_row_each(tmp_path: Path, run_kb: RunKB) -> None:
+    root = tmp_path / "kb"
+    shutil.copytree(ROOT / "tests" / "data" / "valid", root)
+    rapid = root / "claims" / "rapid-onset.yaml"
+    text = rapid.read_text()
+    assert "review:" in text
+    rapid.write_text(
+        text.rstrip("\n")
+        + "\n  history:\n    - {verdict: unsupported, reviewer: ed-itor, date: 2025-12-01}\n"
+    )
+    r = run_kb("-C", root, "export", "sqlite", "-o", tmp_path / "kb.db")
+    assert r.code == 0, r.err
+    db = sqlite_utils.Database(tmp_path / "kb.db")
+    rows = list(db.query("select verdict, current from reviews where claim = 'rapid-onset'"))
+    assert [row["current"] for row in rows] == [1, 0]
+    assert rows[1]["verdict"] == "unsupported"
 
 
 def test_metadata_is_kept_when_not_ours(tmp_path: Path, run_kb: RunKB) -> None:

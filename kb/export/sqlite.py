@@ -1,8 +1,8 @@
 """`kb export sqlite -o kb.db`: the knowledge base as a SQLite database for Datasette.
 
 Tables (made with sqlite-utils): `claims`, `topics` and `claim_topics`, `quotes`, `evidence`,
-`sources`, `people` (experts) and `reviews` (one row per review the claim files record: kb keeps
-the current review, so that is the history there is), with foreign keys between them and
+`sources`, `people` (experts) and `reviews` (every review a claim file records: the current one,
+`current = 1`, and its history), with foreign keys between them and
 full-text search on claims' statements, quotes' words and reviews' rationales. `metadata(...)`
 is Datasette's metadata.json: titles, descriptions, facets (verdict, speaker, source, evidence
 level) and canned queries, such as the misleading claims with their evidence. Then:
@@ -70,13 +70,15 @@ def _rows(kb: KnowledgeBase) -> dict[str, list[dict[str, Any]]]:
                 "evidence_level": src.evidence_level if src else None,
             })  # fmt: skip
         if c.review is not None:
-            r = c.review
-            t["reviews"].append({
-                "id": cid, "claim": cid, "verdict": r.verdict,
-                "verdict_label": VERDICT_LABELS.get(r.verdict, r.verdict),
-                "reviewer": _known(r.reviewer, kb.experts), "date": r.date,
-                "rationale": r.rationale, "fingerprint": r.fingerprint,
-            })  # fmt: skip
+            reviews = [c.review, *c.review.history]  # the current one, then earlier, latest first
+            for n, r in enumerate(reviews):
+                t["reviews"].append({
+                    "id": f"{cid}#{n}", "claim": cid, "current": n == 0, "verdict": r.verdict,
+                    "verdict_label": VERDICT_LABELS.get(r.verdict, r.verdict),
+                    "attribution": r.attribution,
+                    "reviewer": _known(r.reviewer, kb.experts), "date": r.date,
+                    "rationale": r.rationale, "fingerprint": r.fingerprint,
+                })  # fmt: skip
     t["topics"] = [{"name": name} for name in sorted(topics)]
     return t
 
@@ -110,8 +112,9 @@ COLUMNS: dict[str, dict[str, type]] = {
                "origin_text": str},
     "evidence": {"id": str, "claim": str, "position": int, "source": str, "stance": str,
                  "directness": str, "locator": str, "note": str, "evidence_level": str},
-    "reviews": {"id": str, "claim": str, "verdict": str, "verdict_label": str, "reviewer": str,
-                "date": str, "rationale": str, "fingerprint": str},
+    "reviews": {"id": str, "claim": str, "current": bool, "verdict": str, "verdict_label": str,
+                "attribution": str, "reviewer": str, "date": str, "rationale": str,
+                "fingerprint": str},
 }  # fmt: skip
 
 
@@ -143,7 +146,7 @@ def metadata(kb: KnowledgeBase, database: str) -> dict[str, Any]:
     misleading = (
         "select c.id as claim, c.statement, c.verdict_label, r.rationale, e.stance,"
         " e.directness, e.evidence_level, s.id as source, s.title as source_title"
-        " from claims c left join reviews r on r.claim = c.id"
+        " from claims c left join reviews r on r.claim = c.id and r.current"
         " left join evidence e on e.claim = c.id left join sources s on s.id = e.source"
         " where c.verdict in ('misleading', 'inaccurate') order by c.id, e.position"
     )
