@@ -243,8 +243,8 @@ def test_help_examples_work_in_a_new_base(
     )
     (root / "saved-page.html").write_text(page)
     (root / "paper.pdf").write_bytes(make_pdf(["She said the words as printed, twice."]))
-    order = ["new", "snapshot", "quote", "review", "list", "show", "cite", "check", "graph",
-             "export", "build"]  # fmt: skip
+    order = ["new", "snapshot", "quote", "review", "list", "show", "cite", "reference", "check",
+             "graph", "export", "build"]  # fmt: skip
     ran = []
     for command in order:
         lines = _examples(command)

@@ -77,6 +77,11 @@ def to_csl(source: Source) -> dict[str, Any]:
             item[key] = [{k: _scalar(v) for k, v in dict(n).items()} for n in value]
         else:
             item[key] = _scalar(value)
+    retrieved = source.csl.get("snapshot_retrieved")
+    if retrieved and "accessed" not in item and item.get("URL"):
+        # the day `kb snapshot` archived the page is the day it was read: APA then prints
+        # `Retrieved Month Day, Year, from URL`, not an undated `Retrieved URL`
+        item["accessed"] = csl_date(retrieved)
     return item
 
 

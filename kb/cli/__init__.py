@@ -59,7 +59,7 @@ examples:
   kb check                      check the knowledge base that holds this folder
   kb -C my-kb check --strict --format json
   kb -C my-kb build --out site  write the static site
-  kb reference berman-2000 --style apa
+  kb reference my-article --style apa
 """
 
 

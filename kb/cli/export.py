@@ -34,7 +34,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Write one of the exports that `kb build` puts in site/exports/, to\n"
         "standard output or to a file. Formats (and the file each is in the site):\n" + lines,
         epilog="examples:\n  kb export bibtex -o refs.bib\n  kb export csl-json > kb.csl.json\n"
-        "  kb export sqlite -o kb.db && datasette kb.db -m metadata.json\n"
+        "  kb export sqlite -o kb.db   # then: datasette kb.db -m metadata.json\n"
         "  pandoc --citeproc --bibliography kb.csl.json --csl apa.csl draft.md -o draft.docx",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

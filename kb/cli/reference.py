@@ -27,8 +27,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "every source when none is named) in each style the site offers, formatted by pandoc's\n"
         "citeproc from the official CSL style exactly as the site's source pages show them.\n"
         "A numbered style's in-text citation is the one a source gets when cited alone (1).",
-        epilog="examples:\n  kb reference berman-2000\n"
-        "  kb reference berman-2000 zarate-2006 --style ama --style vancouver\n"
+        epilog="examples:\n  kb reference my-article\n"
+        "  kb reference my-article --style ama --style vancouver\n"
         "  kb reference --style apa --format json > references.json",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
