@@ -233,13 +233,13 @@ def reviews_of(kb: KnowledgeBase) -> Callable[[str], dict[str, Any] | None]:
     unreviewed or unknown claim), for the site to embed in the claim's page; the agents, works
     and ratings that reviews share are made once. Its relative links start with `../`, so they
     lead to the same pages from a claim page as from the exports folder."""
-    memo = _Memo(kb)
+    memo = _Memo(kb, kb.config.base_url)
 
     def review(cid: str) -> dict[str, Any] | None:
         claim = kb.claims.get(cid)  # type: ignore[call-overload]
         if claim is None or claim.review is None:
             return None
-        return claim_review(kb, claim, memo)
+        return claim_review(kb, claim, kb.config.base_url, memo=memo)
 
     return review
 
