@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 from collections.abc import Sequence
@@ -95,8 +96,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    try:
+        return _run(args)
+    except OSError as exc:  # a folder or file the command needed could not be read or written
+        name = f"cannot use {exc.filename}: " if exc.filename else ""
+        print(f"kb: error: {name}{exc.strerror or exc}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Find the base and run the command; errors are messages and exit codes."""
     if not args.root.is_dir():
         print(f"kb: error: {args.root} is not a directory", file=sys.stderr)
+        return 2
+    if not os.access(args.root, os.R_OK | os.X_OK):
+        print(f"kb: error: {args.root} cannot be read (permission denied)", file=sys.stderr)
         return 2
     if _needs_base(args):
         base = find_base(args.root)
@@ -112,7 +126,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if base != args.root.resolve():
             args.root = base
     try:
-        return int(args.func(args))
+        code = int(args.func(args))
+        sys.stdout.flush()  # a full device fails here, not at exit with a traceback
+        return code
     except KBError as exc:
         print(f"kb: error: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -121,6 +137,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    except OSError as exc:
+        if exc.filename is not None or exc.errno not in _OUTPUT_ERRORS:
+            raise
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing left to flush
+        print(f"kb: error: cannot write the output: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+
+
+# Errors of writing to stdout: a full device, a quota, a file too large, an I/O error.
+_OUTPUT_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO}
 
 
 def _needs_base(args: argparse.Namespace) -> bool:

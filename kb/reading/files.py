@@ -193,7 +193,7 @@ def _read_stat(
         finally:
             os.close(fd)
     except OSError as exc:
-        problems.append(L.yaml_syntax(Loc(rel), f"cannot read the file: {exc.strerror}"))
+        problems.append(L.unreadable(Loc(rel), "the file", exc.strerror or str(exc)))
         return None, None
     if len(data) > MAX_BYTES:  # grew while we looked
         problems.append(L.file_too_large(Loc(rel), len(data), MAX_BYTES))

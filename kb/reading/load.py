@@ -112,7 +112,13 @@ def _record_files(
         return []
     found: dict[str, tuple[str, str]] = {}
     out: list[tuple[str, str, str]] = []
-    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+    try:
+        with os.scandir(folder) as listing:
+            entries = sorted(listing, key=lambda e: e.name)
+    except OSError as exc:
+        problems.append(L.unreadable(Loc(kind), f"the folder {kind}/", exc.strerror or str(exc)))
+        return []
+    for entry in entries:
         name = entry.name
         rel = f"{kind}/{printable(name)}"  # a name that is not UTF-8 is shown escaped
         path = entry.path  # a str: a Path per file is slow to make

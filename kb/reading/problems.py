@@ -72,6 +72,17 @@ def file_too_large(loc: Loc, size: int, limit: int) -> Problem:
     )
 
 
+@code("unreadable", F)
+def unreadable(loc: Loc, what: str, why: str) -> Problem:
+    """A record file, snapshot or record folder cannot be read (permission denied, an I/O
+    error).
+
+    Reported with the system's reason; nothing in it is loaded. Fix: give yourself read access
+    (`chmod u+r`), or move the file out of the knowledge base.
+    """
+    return problem("unreadable", loc, f"cannot read {what}: {why}")
+
+
 @code("not-a-mapping", F)
 def not_a_mapping(loc: Loc, what: str, got: str) -> Problem:
     """A record, or a part of it that must be a mapping of keys to values, is something else.
