@@ -15,6 +15,10 @@ def _tree(path: Path) -> dict[str, bytes]:
     }
 
 
+def _pages(path: Path) -> dict[str, bytes]:
+    return {k: v for k, v in _tree(path).items() if k != ".kb-site"}
+
+
 def _edit(path: Path, old: str, new: str) -> None:
     text = path.read_text(encoding="utf-8")
     assert old in text, f"{old!r} not in {path}"
@@ -139,3 +143,29 @@ def test_a_whole_base_is_keyed_as_page_by_page(synthetic: Path) -> None:
     made = inc._Keys(site, inc._common(site), degree, place, {}, set())
     one_by_one = {p.path: made.key(p) for p in every if p.kind in RECORD_KINDS}
     assert inc.page_keys(site, every) == one_by_one and len(one_by_one) > 60
+
+
+def test_a_reviewers_page_follows_the_history_of_the_claims_they_reviewed(
+    synthetic: Path, tmp_path: Path
+) -> None:
+    """A reviewer's page lists their earlier reviews, which no graph edge names: adding an
+    earlier review by them to a claim's history, then taking it out, renders their page again,
+    in a fresh process and in a long-running one, as a clean build does."""
+    claim = synthetic / "claims" / "c000003.yaml"
+    entry = (
+        '  history:\n    - {verdict: accurate, reviewer: e000005, date: 2026-01-02,'
+        ' rationale: "Looked at first"}\n'
+    )
+    for cache in (None, {}):
+        site, clean = tmp_path / f"site-{cache is None}", tmp_path / f"clean-{cache is None}"
+        kept = claim.read_text(encoding="utf-8")
+        assert build(synthetic, site, log=lambda _line: None, parse_cache=cache).exit_code == 0
+        for edited in (kept + entry, kept):  # the earlier review added, then taken out
+            claim.write_text(edited, encoding="utf-8")
+            inc = build(synthetic, site, log=lambda _line: None, parse_cache=cache)
+            assert inc.exit_code == 0 and inc.reused > 0
+            build(synthetic, clean, log=lambda _line: None)
+            page = "experts/e000005.html"
+            assert (b"(earlier review)" in _tree(site)[page]) == (edited != kept)
+            # the manifest of a long-running process also keys the list pages: pages compared
+            assert _pages(site) == _pages(clean)

@@ -87,12 +87,18 @@ def page_keys(site: Site, pages: Iterable[Page], memory: Memory | None = None) -
         keys = dict(last["keys"])
         centers = {f"{p.kind}:{p.key}": p for p in pages if p.kind in RECORD_KINDS}
         # the list pages' keys stay: the same structure, the same sources and experts
-        for node in sorted(pages_showing(site, stale)):
+        showing = pages_showing(site, stale)
+        # the reviewers named in an edited claim's review history, before or after the edit:
+        # their pages list their earlier reviews (a list that changes with no graph edge)
+        gone, now = last.get("earlier", {}), site.earlier_reviewers
+        reviewers = {e for n in stale for e in (*gone.get(n, ()), *now.get(n, ()))}
+        for node in sorted(showing | reviewers):
             page = centers.get(node)
-            if node in stale and node.startswith("claim:") and page is not None:
-                made.orders.pop(page.path, None)  # its rationale may cite other sources
-            if page is not None:
-                keys[page.path] = made.key(page)
+            if page is None:
+                continue
+            if (node in stale and node.startswith("claim:")) or node in reviewers:
+                made.orders.pop(page.path, None)  # what it shows may have changed
+            keys[page.path] = made.key(page)
     else:
         out_degree = {n: sum(map(len, nbrs.values())) for n, nbrs in site.graph.adjacency()}
         # The graph's nodes in sorted order: sorting their places sorts the nodes, quicker.
@@ -116,6 +122,7 @@ def page_keys(site: Site, pages: Iterable[Page], memory: Memory | None = None) -
             "digests": made.digests,
             "orders": made.orders,
             "keys": keys,
+            "earlier": site.earlier_reviewers,
         }
         memory.since_plan = set()
     return keys

@@ -84,6 +84,10 @@ class Site:
     # and source node -> claim nodes (a claim page shows each one's short citation)
     cites: dict[str, set[str]] = field(default_factory=dict)
     cited_by: dict[str, set[str]] = field(default_factory=dict)
+    # the reviewers named in a claim's review history (earlier reviews): claim node -> expert
+    # nodes, and expert node -> claim nodes (a reviewer's page lists their earlier reviews)
+    earlier_reviewers: dict[str, set[str]] = field(default_factory=dict)
+    reviewed_earlier: dict[str, set[str]] = field(default_factory=dict)
     # claim id -> its schema.org ClaimReview (kb.export.claimreview.reviews_of), embedded in the
     # claim's page as JSON-LD; None: the pages embed none
     claim_reviews: Callable[[str], dict[str, Any] | None] | None = None
@@ -200,6 +204,11 @@ def prepare(
     site.claim_reviews = claim_reviews
     for cid, claim in kb.claims.items():
         review = claim.review
+        earlier = {"expert:" + h.reviewer for h in review.history if h.reviewer} if review else ()
+        if earlier:
+            site.earlier_reviewers["claim:" + cid] = set(earlier)
+            for n in earlier:
+                site.reviewed_earlier.setdefault(n, set()).add("claim:" + cid)
         if review is not None and review.rationale and "[@" in review.rationale:
             cited = {
                 "source:" + m.group(1)
