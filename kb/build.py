@@ -21,11 +21,11 @@ from kb.cite.claims import Citation
 from kb.errors import Problem, Severity
 from kb.export import EXPORT_DIR, FORMATS, Exporter
 from kb.export.claimreview import reviews_of
-from kb.fast import parsehelper
 from kb.fast.collector import gc_paused
 from kb.fast.memory import Memory, StoredMemo, page_keys, quote_spans
 from kb.fast.pending import Pending
 from kb.fast.spool import Spool, keeping_rows
+from kb.fast.stored import Stored
 from kb.fast.workers import Producer, default_jobs, page_producers, write_files
 from kb.graph import build_graph
 from kb.model import KnowledgeBase
@@ -126,7 +126,7 @@ def _build(
     out = Path(out) if out is not None else root / DEFAULT_OUT
     check_out_dir(out, root)
     report = BuildReport()
-    checked = _load_and_check(root, parse_cache, memory, report)
+    checked = _load_and_check(root, parse_cache, memory, report, say)
     report.problems = problems = checked.problems
     for p in problems:
         say(p.text())
@@ -153,14 +153,20 @@ def _build(
 
 
 def _load_and_check(
-    root: Path, parse_cache: ParseCache | None, memory: Memory | None, report: BuildReport
+    root: Path,
+    parse_cache: ParseCache | None,
+    memory: Memory | None,
+    report: BuildReport,
+    say: Callable[[str], None],
 ) -> _Checked:
     """Load, graph and check; the citations are formatted on other cores meanwhile. What is
     loaded lives to the end: frozen, it is kept out of collections and out of the pages that
     forked workers copy (see kb.fast.collector)."""
     with gc_paused(freeze=True):
         with report.stage("load"):
-            kb, problems = load_kb(root, parse_cache, helper=parsehelper.start)
+            stored = Stored(root, say)  # the readings kept by the last run (kb.fast.stored)
+            kb, problems = load_kb(root, parse_cache, helper=stored.start)
+            stored.save()
         if memory is not None:
             memory.note(kb)
         known = memory.citations() if memory is not None else None

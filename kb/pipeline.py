@@ -7,6 +7,7 @@ The build (kb.build) does the same stages itself, timed and with its memory betw
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,9 +18,9 @@ from kb.checks import CODES, run_checks, run_scoped
 from kb.checks.context import Context
 from kb.codes import apply_severity
 from kb.errors import Problem, Severity
-from kb.fast import parsehelper
 from kb.fast.collector import gc_paused
 from kb.fast.placing import Placing
+from kb.fast.stored import Stored
 from kb.graph import build_graph
 from kb.model import KnowledgeBase
 from kb.reading.load import load_kb
@@ -39,10 +40,19 @@ class Base:
         return [p for p in self.problems if p.severity is Severity.ERROR]
 
 
+def _load(root: Path) -> tuple[KnowledgeBase, list[Problem]]:
+    """Read the base, taking the readings of unchanged files from the store (kb.fast.stored)
+    and storing the others' for the next process."""
+    stored = Stored(root, lambda line: print(line, file=sys.stderr))
+    kb, problems = load_kb(root, helper=stored.start)
+    stored.save()
+    return kb, problems
+
+
 def open_base(root: Path) -> Base:
     """Load, graph and check the knowledge base at `root`; return every problem, by place."""
     with gc_paused():
-        kb, problems = load_kb(root, helper=parsehelper.start)
+        kb, problems = _load(root)
         placing = Placing.start(kb)
         try:
             graph = build_graph(kb)
@@ -57,7 +67,7 @@ def open_scoped(root: Path, scope: Callable[[KnowledgeBase], Collection[str]]) -
     problems; not the checks across records): what a command about a few records needs, in a
     fraction of `open_base`'s time on a large base. Every loading problem is kept."""
     with gc_paused():
-        kb, problems = load_kb(root, helper=parsehelper.start)
+        kb, problems = _load(root)
         graph = build_graph(kb)
         ctx = Context(kb, graph, scope=sorted(scope(kb)), across=False)
         problems = sorted([*problems, *run_scoped(ctx, keep=False)], key=Problem.sort_key)
@@ -69,7 +79,7 @@ def open_for(root: Path, codes: Collection[str]) -> Base:
     severities): `kb list --stale` or `--problem CODE` needs no other. Loading problems are
     kept only when one of `codes` is a loading code."""
     with gc_paused():
-        kb, problems = load_kb(root, helper=parsehelper.start)
+        kb, problems = _load(root)
         graph = build_graph(kb)
         ctx = Context(kb, graph)
         severity = kb.config.severity

@@ -1,0 +1,245 @@
+"""The readings of a base's record files, kept between processes in its cache folder.
+
+A fresh process (`kb build`, `kb check`) reads every record file and parses its YAML; most
+files did not change since the last run. This module keeps, per file, the SHA-1 of its bytes,
+its stamp (kb.reading.files: size, times, identity) and its reading (the parsed value and its
+marks) in `.kb-cache/readings.sqlite3`, and gives the loader, as its `StartHelper`, the stored
+reading of each file whose stamp is the same (the loader then neither reads nor parses it); the
+other files are read as before (by the forked parse helper when many changed), and their
+readings replace the stored ones when the load is over (`Stored.save`).
+
+What is stored can run no code when forged: SQLite rows of text and bytes, the value as JSON.
+Only readings of plain values (dicts with text keys, lists, text, numbers, booleans, null)
+read completely and without problems are stored, so that JSON gives back the same value.
+The store names its schema, kb's version and the code's hash (kb.fast.memory.code_version);
+one made by another version, or that cannot be read, is ignored with a message and replaced.
+A file changed too shortly before it was read has no trusted stamp and is not stored (see
+kb.reading.files.read_file): it is read again next time.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import os
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from kb import __version__
+from kb.fast import parsehelper
+from kb.fast.memory import code_version
+from kb.reading.files import Reading, ReadingSource, Stamp, _unchanged, cache_dir, reading
+from kb.reading.yamlio import Document
+from kb.reading.yamlmarks import Marks
+
+SCHEMA = 1
+FILE_NAME = "readings.sqlite3"
+_MAX_DEPTH = 64  # deeper values are not stored (JSON's own limits are far above)
+
+
+def _version() -> str:
+    return f"{SCHEMA}:{__version__}:{code_version()}"
+
+
+def _plain(value: Any, depth: int = 0) -> bool:
+    """True when JSON gives back exactly `value`: the same types, keys and order."""
+    t = type(value)
+    if t is str or t is int or t is bool or value is None:
+        return True
+    if t is float:
+        return value == value and value not in (float("inf"), float("-inf"))
+    if depth > _MAX_DEPTH:
+        return False
+    if t is list:
+        return all(_plain(v, depth + 1) for v in value)
+    if t is dict:
+        return all(type(k) is str and _plain(v, depth + 1) for k, v in value.items())
+    return False
+
+
+def _encode(reading: Reading) -> tuple[str, bytes, str] | None:
+    """(digest, stamp, the reading as JSON), or None when it is not to be stored."""
+    digest, doc, stamp = reading
+    marks = doc.marks
+    if stamp is None or doc.issues or marks.shape is None or marks.extras:
+        return None
+    if type(doc.value) is not dict or not _plain(doc.value) or marks.shape != _shape(doc.value):
+        return None
+    typecode, ints, _extras, shape = marks.parts()
+    data = [doc.value, typecode, base64.b64encode(ints).decode("ascii"), shape, doc.escapes]
+    return digest, stamp, json.dumps(data, ensure_ascii=False, allow_nan=False)
+
+
+def _decode(digest: str, stamp: Stamp, text: str) -> Reading:
+    """The reading stored as `text`; ValueError when it is not one that _encode makes (a
+    damaged or forged row: the file is read again)."""
+    value, typecode, ints, shape, escapes = json.loads(text)
+    if type(value) is not dict or typecode not in _TYPECODES or type(escapes) is not bool:
+        raise ValueError("not a stored reading")
+    expected = _shape(value)  # also the number of marks: checked below, so places are found
+    if type(shape) is not list or tuple(shape) != expected:
+        raise ValueError("not a stored reading")
+    marks = Marks.from_parts(value, typecode, base64.b64decode(ints, validate=True), (), expected)
+    if len(marks.ints) != _marks_of(expected):
+        raise ValueError("not a stored reading")
+    return digest, Document(value, marks, [], escapes), stamp
+
+
+_TYPECODES = ("B", "H", "i")  # as kb.reading.yamlio packs the marks
+# The tokens of a shape (kb.reading.yamlmarks): a mapping or list opens, one ends, an item
+_MAP, _SEQ, _END, _ITEM = 0, 1, 2, 3
+
+
+def _shape(value: Any) -> tuple[str | int, ...]:
+    """The shape kb.reading.yamlio gives a document whose value is `value` (see Marks)."""
+    out: list[str | int] = []
+
+    def walk(v: Any) -> None:
+        if type(v) is dict:
+            out.append(_MAP)
+            for k, x in v.items():
+                out.append(k)
+                if type(x) is dict or type(x) is list:
+                    walk(x)
+            out.append(_END)
+        else:
+            out.append(_SEQ)
+            for x in v:
+                if type(x) is dict or type(x) is list:
+                    walk(x)
+                else:
+                    out.append(_ITEM)
+            out.append(_END)
+
+    walk(value)
+    return tuple(out)
+
+
+def _marks_of(shape: tuple[str | int, ...]) -> int:
+    """How many ints the marks of a document of this shape hold: a line and a column for each
+    mapping and list, key, and scalar value or item."""
+    n = 0
+    for i, tok in enumerate(shape):
+        if type(tok) is str:
+            n += 2 if i + 1 < len(shape) and shape[i + 1] in (_MAP, _SEQ) else 4
+        elif tok != _END:
+            n += 2
+    return n
+
+
+class Stored:
+    """The stored readings of one base, and the StartHelper that serves them to the loader."""
+
+    def __init__(self, root: Path, say: Callable[[str], None]) -> None:
+        folder = cache_dir(root)
+        self.path = None if folder is None else folder / FILE_NAME
+        self.say = say
+        self.rows: dict[str, tuple[str, Stamp, str]] = {}  # rel -> (digest, stamp, JSON)
+        self.fresh: dict[str, tuple[str, Stamp, str] | None] = {}  # read this time: to store
+        self.seen: list[str] = []  # the record files of this load
+        self._read()
+
+    def _read(self) -> None:
+        if self.path is None or not self.path.is_file() or self.path.is_symlink():
+            return
+        try:
+            with contextlib.closing(sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)) as db:
+                meta = dict(db.execute("SELECT key, value FROM meta"))
+                if meta.get("version") != _version():
+                    self.say(
+                        f"kb: {self.path} was made by another version of kb: not used "
+                        "(it is made again)"
+                    )
+                    return
+                rows = db.execute("SELECT rel, digest, stamp, reading FROM readings")
+                self.rows = {rel: (d, s, r) for rel, d, s, r in rows}
+        except (sqlite3.Error, ValueError, TypeError) as exc:
+            self.rows = {}
+            self.say(f"kb: {self.path} cannot be read ({exc}): not used (it is made again)")
+
+    def start(self, paths: list[tuple[str, str]]) -> ReadingSource | None:
+        """The loader's StartHelper: stored readings of unchanged files; the parse helper's
+        (when many files changed) or None (the loader reads them) for the others."""
+        self.seen = [rel for rel, _ in paths]
+        hits: dict[int, tuple[str, Stamp, str]] = {}
+        missed: list[tuple[str, str]] = []
+        place: dict[int, int] = {}
+        for i, (rel, path) in enumerate(paths):
+            row = self.rows.get(rel)
+            if row is not None and _unchanged(row[1], path):
+                hits[i] = row
+            else:
+                place[i] = len(missed)
+                missed.append((rel, path))
+        helper = parsehelper.start(missed) if missed else None
+        return _Source(self, paths, hits, place, helper)
+
+    def save(self) -> None:
+        """Store the readings made this time, and forget files that are gone."""
+        if self.path is None or (not self.fresh and set(self.seen) == self.rows.keys()):
+            return
+        try:
+            self.path.parent.mkdir(exist_ok=True)
+            if self.path.is_symlink():
+                return
+            self._write()
+        except (OSError, sqlite3.Error) as exc:
+            self.say(f"kb: cannot write {self.path} ({exc}): the next run reads every file")
+
+    def _write(self) -> None:
+        assert self.path is not None
+        if not self.rows:  # nothing usable was there: start anew
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.path)
+        with contextlib.closing(sqlite3.connect(self.path)) as db, db:
+            db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS readings "
+                "(rel TEXT PRIMARY KEY, digest TEXT, stamp BLOB, reading TEXT)"
+            )
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('version', ?)", (_version(),))
+            gone = self.rows.keys() - set(self.seen)
+            gone |= {rel for rel, row in self.fresh.items() if row is None}
+            db.executemany("DELETE FROM readings WHERE rel = ?", [(r,) for r in sorted(gone)])
+            db.executemany(
+                "INSERT OR REPLACE INTO readings VALUES (?, ?, ?, ?)",
+                [(rel, *row) for rel, row in sorted(self.fresh.items()) if row is not None],
+            )
+
+
+class _Source:
+    """A ReadingSource: the stored readings, else the parse helper's or this process's."""
+
+    def __init__(
+        self,
+        stored: Stored,
+        paths: list[tuple[str, str]],
+        hits: dict[int, tuple[str, Stamp, str]],
+        place: dict[int, int],
+        helper: ReadingSource | None,
+    ) -> None:
+        self.stored, self.paths, self.hits, self.place = stored, paths, hits, place
+        self.helper = helper
+
+    def get(self, i: int) -> Reading | None:
+        row = self.hits.get(i)
+        if row is not None:
+            try:
+                return _decode(*row)
+            except (ValueError, TypeError, KeyError, IndexError, RecursionError):  # damaged
+                pass
+        rel, path = self.paths[i]
+        got = None
+        if self.helper is not None and i in self.place:
+            got = self.helper.get(self.place[i])
+        if got is None:
+            got = reading(rel, path)
+        self.stored.fresh[rel] = None if got is None else _encode(got)
+        return got
+
+    def stop(self) -> None:
+        if self.helper is not None:
+            self.helper.stop()

@@ -1,0 +1,185 @@
+"""Readings kept between processes (kb.fast.stored): a `kb build` in a fresh process after
+edits gives the same site, byte for byte, as a clean build; a damaged, forged or foreign store
+is ignored with a message."""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from kb.build import build
+from kb.fast.stored import FILE_NAME, Stored
+from kb.reading.load import load_kb
+
+ROOT = Path(__file__).resolve().parent.parent
+# A file changed less than this before it was read has no trusted stamp and is not stored
+# (kb.reading.files._RACY_NS): the tests let the files they want stored age this long.
+SETTLE = 3.2
+
+
+def _tree(path: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()
+    }
+
+
+def _kb(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    """`kb ARGS` in a fresh process."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "kb", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+
+
+def _age(root: Path) -> None:
+    """Let every file of the base stand unchanged long enough to be stored."""
+    newest = max(p.stat().st_ctime for p in root.rglob("*") if p.is_file())
+    time.sleep(max(0.0, newest + SETTLE - time.time()))
+
+
+def _clean(root: Path, out: Path) -> tuple[int, dict[str, bytes]]:
+    """A clean build of `root` into `out` (no store: it is moved aside and put back)."""
+    store = root / ".kb-cache" / FILE_NAME
+    aside = root.parent / "store-aside"
+    if store.exists():
+        shutil.move(store, aside)
+    try:
+        code = build(root, out, log=lambda _line: None).exit_code
+    finally:
+        store.unlink(missing_ok=True)
+        if aside.exists():
+            shutil.move(aside, store)
+    return code, _tree(out) if out.exists() else {}
+
+
+def _used(root: Path) -> tuple[int, int]:
+    """(stored readings used, files read) by a load of `root` now, in this process."""
+    stored = Stored(root, lambda _line: None)
+    used: list[str] = []
+    start = stored.start
+
+    def counting(paths: list[tuple[str, str]]):  # type: ignore[no-untyped-def]
+        source = start(paths)
+        get = source.get  # type: ignore[union-attr]
+
+        def get_counted(i: int):  # type: ignore[no-untyped-def]
+            got = get(i)
+            if paths[i][0] not in stored.fresh:
+                used.append(paths[i][0])
+            return got
+
+        source.get = get_counted  # type: ignore[union-attr,method-assign]
+        return source
+
+    load_kb(root, helper=counting)
+    return len(used), len(stored.fresh)
+
+
+KINDS = ["statement", "comment", "topic", "add", "touch", "expert", "broken"]
+
+
+def _random_edit(rng: random.Random, root: Path, step: int, kind: str) -> str:
+    claims = sorted((root / "claims").glob("*.yaml"))
+    path = rng.choice(claims)
+    text = path.read_text(encoding="utf-8")
+    if kind == "statement":
+        text = text.replace('statement: "', f'statement: "Edit {step}. ', 1)
+    elif kind == "comment":
+        text += f"# note {step}\n"
+    elif kind == "topic":
+        text = text.replace('topics: ["', f'topics: ["topic {step}", "', 1)
+    elif kind == "add":
+        path = root / "claims" / f"c9{step:05}.yaml"
+    elif kind == "expert":
+        path = rng.choice(sorted((root / "experts").glob("*.yaml")))
+        text = path.read_text(encoding="utf-8").replace("name: ", f"name: Dr{step} ", 1)
+    elif kind == "broken":
+        text = text.replace("statement:", "statement: [", 1)  # a YAML error: nothing is built
+    path.write_text(text, encoding="utf-8")  # "touch": the same bytes, a new stamp
+    return f"{kind} {path.name}"
+
+
+def test_fresh_process_builds_after_random_edits_equal_clean_builds(
+    synthetic: Path, tmp_path: Path
+) -> None:
+    rng = random.Random(19)
+    site, clean = tmp_path / "site", tmp_path / "clean"
+    _age(synthetic)
+    first = _kb("-C", synthetic, "build", "--out", site)
+    assert first.returncode == 0, first.stderr
+    files = len(list(synthetic.glob("*/*.yaml")))
+    assert _used(synthetic) == (files, 0)  # every reading stored, and used as it is
+    broken = None
+    plan = rng.sample(KINDS, len(KINDS)) + rng.choices(KINDS, k=5)  # each kind at least once
+    for step in range(5):
+        n = rng.randint(2, 3) if step < 4 else len(plan)
+        kinds, plan = plan[:n], plan[n:]
+        done = [_random_edit(rng, synthetic, step, kind) for kind in kinds]
+        if broken is not None and rng.random() < 0.7:  # mend the broken file, mostly
+            broken.write_text(broken.read_text().replace("statement: [", "statement:", 1))
+        broken = next(
+            (synthetic / "claims" / d.split()[1] for d in done if d.startswith("broken")), None
+        )
+        if step == 2:
+            _age(synthetic)  # the edited files are stored too this time
+        inc = _kb("-C", synthetic, "build", "--out", site)
+        code, want = _clean(synthetic, clean)
+        assert inc.returncode == code, (done, inc.stderr)
+        if code == 0:
+            assert _tree(site) == want, done
+        shutil.rmtree(clean, ignore_errors=True)
+    used, read = _used(synthetic)
+    assert used > files // 2 and used + read == len(list(synthetic.glob("*/*.yaml")))
+
+
+@pytest.mark.parametrize("damage", ["garbage", "version", "row", "link"])
+def test_a_damaged_or_foreign_store_is_ignored(
+    synthetic: Path, tmp_path: Path, damage: str
+) -> None:
+    _age(synthetic)
+    assert _kb("-C", synthetic, "build", "--out", tmp_path / "site").returncode == 0
+    store = synthetic / ".kb-cache" / FILE_NAME
+    assert store.is_file()
+    if damage == "garbage":
+        store.write_bytes(b"SQLite format 3\x00" + os.urandom(3000))
+    elif damage == "version":
+        with sqlite3.connect(store) as db:
+            db.execute("UPDATE meta SET value = 'other' WHERE key = 'version'")
+    elif damage == "row":  # a forged reading: not JSON of the expected form
+        with sqlite3.connect(store) as db:
+            db.execute("UPDATE readings SET reading = '{\"a\": 1}'")
+    else:  # the cache folder is a link that leads elsewhere: it is neither read nor written
+        elsewhere = tmp_path / "elsewhere"
+        shutil.move(synthetic / ".kb-cache", elsewhere)
+        (synthetic / ".kb-cache").symlink_to(elsewhere, target_is_directory=True)
+        before = (elsewhere / FILE_NAME).read_bytes()
+        (synthetic / "claims" / "c000001.yaml").write_text(
+            (synthetic / "claims" / "c000001.yaml").read_text() + "# edited\n"
+        )
+    run = _kb("-C", synthetic, "build", "--out", tmp_path / "site")
+    assert run.returncode == 0, run.stderr
+    if damage == "garbage":
+        assert f"{FILE_NAME} cannot be read" in run.stderr
+    elif damage == "version":
+        assert "made by another version of kb" in run.stderr
+    else:
+        assert "Traceback" not in run.stderr and FILE_NAME not in run.stderr
+    code, want = _clean(synthetic, tmp_path / "clean")
+    assert code == 0 and _tree(tmp_path / "site") == want
+    if damage == "link":
+        assert (tmp_path / "elsewhere" / FILE_NAME).read_bytes() == before
+    else:  # made again, and used by the next run
+        files = len(list(synthetic.glob("*/*.yaml")))
+        assert _used(synthetic) == (files, 0)
