@@ -18,7 +18,7 @@ import networkx as nx
 
 from kb.checks import run_checks
 from kb.cite.claims import Citation
-from kb.errors import Problem, Severity
+from kb.errors import Problem, Severity, printable
 from kb.export import EXPORT_DIR, FORMATS, Exporter
 from kb.export.claimreview import reviews_of
 from kb.fast.collector import gc_paused
@@ -70,8 +70,12 @@ def build(
     strict: bool = False,
     log: Callable[[str], None] | None = None,
     parse_cache: ParseCache | None = None,
+    verbose: bool = False,
 ) -> BuildReport:
     """Build the site of the knowledge base at `root` into `out`; write nothing on errors.
+
+    Problems are printed one a line when there are at most SUMMARY_ABOVE of them (or with
+    `verbose`), else counted by code (`problem_summary`): `kb check` lists them all.
 
     A long-running caller (`kb serve`, the benchmark) passes the same `parse_cache` to every
     build so that only files whose bytes changed are parsed again (it also holds the memory
@@ -79,7 +83,8 @@ def build(
     """
     frozen = gc.get_freeze_count()  # a caller's own frozen objects are left frozen
     try:
-        return _build(Path(root), out, strict, log, parse_cache, Memory.of(parse_cache))
+        memory = Memory.of(parse_cache)
+        return _build(Path(root), out, strict, log, parse_cache, memory, verbose)
     except BaseException:
         Memory.forget(parse_cache)  # it may be half brought up to date
         raise
@@ -121,6 +126,7 @@ def _build(
     log: Callable[[str], None] | None,
     parse_cache: ParseCache | None,
     memory: Memory | None,
+    verbose: bool = False,
 ) -> BuildReport:
     say = log or (lambda line: print(line, file=sys.stderr))
     out = Path(out) if out is not None else root / DEFAULT_OUT
@@ -128,8 +134,8 @@ def _build(
     report = BuildReport()
     checked = _load_and_check(root, parse_cache, memory, report, say)
     report.problems = problems = checked.problems
-    for p in problems:
-        say(p.text())
+    for line in problem_lines(problems, verbose):
+        say(line)
     errors = sum(p.severity is Severity.ERROR for p in problems)
     warnings = len(problems) - errors
     if errors or (strict and warnings):
@@ -150,6 +156,35 @@ def _build(
         f"{counts['linked']} unchanged); {warnings} warning(s)"
     )
     return report
+
+
+SUMMARY_ABOVE = 20  # more problems than this are counted by code, not listed
+
+
+def problem_lines(problems: list[Problem], verbose: bool = False) -> list[str]:
+    """What `kb build` prints of the problems: each one when there are few (or `verbose`);
+    else the errors one a line (when they are few) and the rest counted by code, one line per
+    code (errors first, then the most frequent) with its first place."""
+    if verbose or len(problems) <= SUMMARY_ABOVE:
+        return [p.text() for p in problems]
+    errors = [p for p in problems if p.severity is Severity.ERROR]
+    listed = errors if len(errors) <= SUMMARY_ABOVE else []
+    counted = [p for p in problems if p.severity is not Severity.ERROR] if listed else problems
+    by_code: dict[str, list[Problem]] = {}
+    for p in counted:
+        by_code.setdefault(p.code, []).append(p)
+    ranked = sorted(
+        by_code.items(),
+        key=lambda kv: (kv[1][0].severity is not Severity.ERROR, -len(kv[1]), kv[0]),
+    )
+    width = max(len(code) for code in by_code)
+    what = "warnings" if listed else "problems"
+    lines = [p.text() for p in listed]
+    lines.append(f"{len(counted)} {what} by code (all of them: `kb check`, `kb build --verbose`):")
+    for code, found in ranked:
+        first, count = found[0], f"{len(found)} {found[0].severity.value}(s)"
+        lines.append(f"  {code:{width}}  {count:>16}, first at {printable(str(first.loc))}")
+    return lines
 
 
 def _load_and_check(

@@ -9,6 +9,20 @@ from urllib.parse import quote as url_quote
 
 DEFAULT_OUT = "site"  # the site is written here in the base unless --out says otherwise
 
+# The exports: format name -> (its file in EXPORT_DIR, the other names `kb export` takes).
+# kb.export pairs each with its exporter; the command line's help needs only this table.
+EXPORT_DIR = "exports"
+EXPORT_FILES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "csl-json": ("kb.csl.json", ("csl", "csljson", "json")),
+    "bibtex": ("kb.bib", ("bib",)),
+    "biblatex": ("kb-biblatex.bib", ("biber",)),
+    "claimreview": ("claimreview.jsonld", ("jsonld",)),
+    "graphml": ("graph.graphml", ()),
+    "csv": ("claims.csv", ("claims",)),
+    "claim-topics": ("claim-topics.csv", ("topics",)),
+    "audit": ("audit.json", ()),
+}
+
 _NON_SLUG = re.compile(r"[^a-z0-9]+")
 
 

@@ -33,7 +33,6 @@ __all__ = ["STYLES", "STYLE_LABELS", "Citation", "cite_claim", "cite_sources"]
 DISPUTED = frozenset({"misleading", "inaccurate"})
 # Refused by `kb cite` unless --allow-disputed: disputed claims, and those no evidence was found for
 REFUSED = DISPUTED | {"unsupported"}
-FORMATS = ("text", "markdown", "html")
 CACHE_DIR = ".kb-cache"
 QUOTE_CODES = ("quote-not-found", "quote-ambiguous", "quote-drift", "snapshot-missing")
 

@@ -27,10 +27,11 @@ from kb.cli import (
     writing,
 )
 from kb.errors import KBError
-from kb.reading.files import find_base
 
 # The command groups, in the order `kb --help` lists them: each module's register(subparsers)
-# adds its subcommands and their handlers.
+# adds its subcommands and their handlers. The modules import what their handlers need (the
+# loader, the checks, networkx, the renderer) inside the handlers, so that `kb --version`,
+# `kb --help` and a command's --help load none of it (tests/test_startup.py asserts which modules).
 COMMANDS = (
     start,
     importing,
@@ -113,6 +114,8 @@ def _run(args: argparse.Namespace) -> int:
         print(f"kb: error: {args.root} cannot be read (permission denied)", file=sys.stderr)
         return 2
     if _needs_base(args):
+        from kb.reading.files import find_base
+
         base = find_base(args.root)
         if base is None:
             where = args.root.resolve()

@@ -12,8 +12,6 @@ from typing import Any
 from kb.codes import did_you_mean
 from kb.errors import KBError, Problem, printable
 from kb.model import VERDICT_LABELS, Claim, ExpertId, KnowledgeBase, SourceId
-from kb.pipeline import open_for
-from kb.reading.load import load_kb
 
 KINDS = ("claims", "sources", "experts", "people", "topics")
 LIST_EXAMPLE = """\
@@ -174,6 +172,9 @@ def _claim_row(c: Claim) -> dict[str, Any]:
 
 def cmd_list(args: argparse.Namespace) -> int:
     """Run `kb list`."""
+    from kb.pipeline import open_for
+    from kb.reading.load import load_kb
+
     if _needs_checks(args):  # only the checks asked for run
         codes = {c for c in (args.problem, "stale-review" if args.stale else None) if c}
         base = open_for(args.root, codes)

@@ -26,6 +26,11 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--strict", action="store_true", help="warnings stop the build too")
     p.add_argument("--timings", action="store_true", help="print the time each stage took")
+    p.add_argument(
+        "--verbose",
+        action="store_true",
+        help="print every problem (by default, more than 20 are counted by code: see kb check)",
+    )
     p.set_defaults(func=cmd_build)
 
 
@@ -36,7 +41,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     if args.out is not None and not args.out.is_absolute():
         args.out = Path.cwd() / args.out
     try:
-        report = build(args.root, args.out, args.strict)
+        report = build(args.root, args.out, args.strict, verbose=args.verbose)
     except OSError as exc:
         raise KBError(f"cannot write the site: {exc}") from exc
     if args.timings:

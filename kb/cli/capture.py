@@ -15,7 +15,6 @@ from typing import Any
 from kb.codes import did_you_mean
 from kb.errors import KBError
 from kb.model import ClaimId, KnowledgeBase, SourceId
-from kb.reading.edit import edit_file
 from kb.text.nearest import nearest
 from kb.text.quotes import fold, locate
 
@@ -142,6 +141,7 @@ def register(sub: Any) -> None:
 
 def cmd_quote_add(args: argparse.Namespace) -> int:
     """Run `kb quote add`."""
+    from kb.reading.edit import edit_file
     from kb.reading.load import load_kb
 
     kb, _problems = load_kb(args.root)

@@ -5,19 +5,17 @@ from __future__ import annotations
 import argparse
 import sys
 
-from kb.cite.claims import (
+from kb.cite.styles import (
     FORMATS,
-    QUOTE_CODES,
-    cite_claim,
-    cite_sources,
-    claim_sources,
-    refused,
+    STYLE_LABELS,
+    STYLES,
+    installed_styles,
+    load_style,
+    style_title,
 )
-from kb.cite.styles import STYLE_LABELS, STYLES, installed_styles, load_style, style_title
 from kb.codes import did_you_mean
 from kb.errors import KBError, Problem, Severity
 from kb.model import ClaimId, KnowledgeBase
-from kb.reading.files import cache_dir
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -65,6 +63,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def cmd_cite(args: argparse.Namespace) -> int:
     """Run `kb cite`."""
+    from kb.cite.claims import cite_claim, cite_sources, claim_sources, refused
+    from kb.reading.files import cache_dir
     from kb.reading.load import load_kb
 
     if args.list_styles is not None:
@@ -127,6 +127,7 @@ def _quote_problems(kb: KnowledgeBase) -> list[Problem]:
     """Run the quote checks (quote-not-found and its kin) so unverified quotes are flagged."""
     from kb.checks import CODES
     from kb.checks.context import Context
+    from kb.cite.claims import QUOTE_CODES
     from kb.graph import build_graph
 
     ctx = Context(kb, build_graph(kb))

@@ -6,11 +6,9 @@ import argparse
 import sys
 from typing import Any
 
-from kb.checks import CODES
 from kb.cli.report import exit_code, print_problems
 from kb.codes import did_you_mean
 from kb.errors import KBError
-from kb.pipeline import check_kb
 
 Sub = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
@@ -52,6 +50,9 @@ def register(sub: Any) -> None:
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Run `kb check`."""
+    from kb.checks import CODES
+    from kb.pipeline import check_kb
+
     if args.explain:
         c = CODES.get(args.explain)
         if c is None:
@@ -75,6 +76,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_graph(args: argparse.Namespace) -> int:
     """Run `kb graph`."""
     from kb.graph import summary
+    from kb.pipeline import check_kb
 
     _kb, g, _problems = check_kb(args.root)
     print(summary(g, args.top))

@@ -8,24 +8,24 @@ from pathlib import Path
 
 from kb.codes import did_you_mean
 from kb.errors import KBError, Problem, Severity
-from kb.export import FORMATS
 from kb.model import KnowledgeBase
+from kb.urls import EXPORT_FILES
 
 
 def resolve_format(name: str) -> str:
     """Return the canonical format name for a name, alias or file name; else a usage error."""
     if name.lower() in ("sqlite", "db", "kb.db", "datasette"):
         return "sqlite"
-    for key, (file, _, aliases) in FORMATS.items():
+    for key, (file, aliases) in EXPORT_FILES.items():
         if name.lower() in (key, file, *aliases):
             return key
-    hint = did_you_mean(name, FORMATS)
-    raise KBError(f"unknown export format {name!r}{hint}; choose {', '.join(FORMATS)}, sqlite")
+    hint = did_you_mean(name, EXPORT_FILES)
+    raise KBError(f"unknown export format {name!r}{hint}; choose {', '.join(EXPORT_FILES)}, sqlite")
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `export` subcommand."""
-    lines = "\n".join(f"  {k:12} {f}" for k, (f, _, _) in FORMATS.items())
+    lines = "\n".join(f"  {k:12} {f}" for k, (f, _) in EXPORT_FILES.items())
     lines += "\n  sqlite       kb.db and metadata.json for Datasette (with -o; not in the site)"
     p = sub.add_parser(
         "export",
@@ -38,7 +38,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "  pandoc --citeproc --bibliography kb.csl.json --csl apa.csl draft.md -o draft.docx",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("format", metavar="FORMAT", help=", ".join([*FORMATS, "sqlite"]))
+    p.add_argument("format", metavar="FORMAT", help=", ".join([*EXPORT_FILES, "sqlite"]))
     p.add_argument("-o", "--output", type=Path, metavar="FILE", help="write here, not to stdout")
     p.add_argument(
         "--no-bom",
@@ -57,6 +57,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def cmd_export(args: argparse.Namespace) -> int:
     """Run `kb export`."""
     from kb.checks import run_checks
+    from kb.export import FORMATS
     from kb.graph import build_graph
     from kb.reading.load import load_kb
 

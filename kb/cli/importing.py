@@ -6,18 +6,14 @@ import argparse
 import json
 import os
 import re
-import urllib.error
-import urllib.parse
-import urllib.request
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from kb.errors import KBError
 from kb.model import KnowledgeBase
-from kb.reading.bibliography import Entry, clean, kb_id, read_file
-from kb.reading.csl import date_text
+
+if TYPE_CHECKING:  # the handlers import the readers: `kb --help` loads none of them
+    from kb.reading.bibliography import Entry
 
 DOI_RESOLVER = "https://doi.org"
 CSL_JSON = "application/vnd.citationstyles.csl+json"
@@ -56,6 +52,10 @@ def register(sub: Any) -> None:
 
 def fetch_doi(doi: str, resolver: str) -> dict[str, Any]:
     """The CSL-JSON item of a DOI, by content negotiation. Raise KBError saying why not."""
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
     url = f"{resolver.rstrip('/')}/{urllib.parse.quote(doi, safe='/()<>;:')}"
     req = urllib.request.Request(url, headers={"Accept": CSL_JSON, "User-Agent": "kb import"})
     try:
@@ -80,6 +80,8 @@ def _norm(text: Any) -> str:
 
 
 def _year(item: dict[str, Any]) -> str:
+    from kb.reading.csl import date_text
+
     found = re.search(r"\d{4}", date_text(item.get("issued")))
     return found.group() if found else ""
 
@@ -112,6 +114,8 @@ def _seen(kb: KnowledgeBase) -> dict[str, str]:
 
 def source_yaml(item: dict[str, Any], origin: str) -> str:
     """A source file: a comment saying where it came from, then its keys in a readable order."""
+    import yaml
+
     ordered = {k: item[k] for k in FIRST_KEYS if k in item}
     ordered.update((k, v) for k, v in item.items() if k not in ordered)
     body = yaml.safe_dump(ordered, sort_keys=False, allow_unicode=True, width=96)
@@ -119,6 +123,8 @@ def source_yaml(item: dict[str, Any], origin: str) -> str:
 
 
 def _entries(args: argparse.Namespace) -> list[Entry]:
+    from kb.reading.bibliography import Entry, read_file
+
     entries: list[Entry] = []
     for path in args.files:
         entries.extend(read_file(path))
@@ -131,6 +137,7 @@ def _entries(args: argparse.Namespace) -> list[Entry]:
 
 def cmd_import(args: argparse.Namespace) -> int:
     """Run `kb import`."""
+    from kb.reading.bibliography import clean, kb_id
     from kb.reading.load import load_kb
 
     if not args.files and not args.doi:

@@ -8,15 +8,14 @@ import os
 import sys
 from collections.abc import MutableMapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kb.codes import did_you_mean
 from kb.errors import KBError, Severity
 from kb.model import ATTRIBUTIONS, VERDICTS, Claim
-from kb.pipeline import Base, open_base
-from kb.reading import problems as loading
-from kb.reading.edit import EditRefused, edit_file, folded, plain
-from kb.text.fingerprint import fingerprint, is_current
+
+if TYPE_CHECKING:  # the handlers import the pipeline: `kb --help` loads none of it
+    from kb.pipeline import Base
 
 EXAMPLE = """\
   kb review my-claim --verdict accurate --reviewer fact-desk --rationale "As the study found."
@@ -68,6 +67,8 @@ def register(sub: Any) -> None:
 
 
 def _today(given: str | None) -> str:
+    from kb.reading import problems as loading
+
     if given:
         if not loading.check_date(given) or len(given) != 10:
             raise KBError(f"--date {given!r} must be YYYY-MM-DD")
@@ -123,6 +124,10 @@ def _refusals(base: Base, claims: list[Claim], reconfirm: bool) -> list[str]:
 
 def cmd_review(args: argparse.Namespace) -> int:
     """Run `kb review`."""
+    from kb.pipeline import open_base
+    from kb.reading.edit import EditRefused, edit_file
+    from kb.text.fingerprint import fingerprint
+
     base = open_base(args.root)
     kb = base.kb
     if args.upgrade_fingerprints:
@@ -159,6 +164,9 @@ def cmd_review(args: argparse.Namespace) -> int:
 
 def _upgrade(args: argparse.Namespace, base: Base) -> int:
     """Rewrite current fingerprints of the first form; a stale one is left for a reviewer."""
+    from kb.reading.edit import EditRefused, edit_file
+    from kb.text.fingerprint import fingerprint, is_current
+
     kb = base.kb
     done = stale = 0
     for _cid, claim in sorted(kb.claims.items()):
@@ -193,6 +201,8 @@ def _change(
     rationale: str | None,
     fp: str,
 ) -> Any:
+    from kb.reading.edit import folded, plain
+
     def change(doc: MutableMapping[str, Any]) -> None:
         old = doc.get("review")
         if not isinstance(old, MutableMapping):

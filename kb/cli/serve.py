@@ -6,8 +6,6 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from kb.serve import handler
-
 
 def register(sub: Any) -> None:
     """Add the `serve` subcommand."""
@@ -31,4 +29,11 @@ def register(sub: Any) -> None:
         metavar="DIR",
         help="output directory (default: site/ in the knowledge base)",
     )
-    parser.set_defaults(func=handler)
+    parser.set_defaults(func=_serve)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    """Run `kb serve` (kb.serve: the build and the server load only now)."""
+    from kb.serve import handler
+
+    return handler(args)

@@ -6,12 +6,14 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kb.codes import did_you_mean
 from kb.errors import KBError, printable
 from kb.model import VERDICT_LABELS, Claim, KnowledgeBase, Review
-from kb.pipeline import Base, open_scoped
+
+if TYPE_CHECKING:  # the handlers import the pipeline: `kb --help` loads none of it
+    from kb.pipeline import Base
 
 EXAMPLE = """\
   kb show my-claim
@@ -80,6 +82,8 @@ def _scope(ident: str) -> Callable[[KnowledgeBase], list[str]]:
 
 def cmd_show(args: argparse.Namespace) -> int:
     """Run `kb show`: only the checks of the claims shown run, not those across the base."""
+    from kb.pipeline import open_scoped
+
     base = open_scoped(args.root, _scope(args.id))
     kind, ident = _resolve(base.kb, args.id)
     data = {"claim": _claim, "source": _source, "expert": _person, "topic": _topic}[kind](

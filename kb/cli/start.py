@@ -10,9 +10,7 @@ from typing import Any
 
 from kb.cli import capture
 from kb.errors import KBError
-from kb.reading import problems as loading
 from kb.reading import templates as T
-from kb.reading.files import MARKERS, RECORD_FOLDERS, find_base
 
 
 def register(sub: Any) -> None:
@@ -54,6 +52,8 @@ def register(sub: Any) -> None:
 
 def cmd_init(args: argparse.Namespace) -> int:
     """Run `kb init`: make what is missing, never overwrite what exists."""
+    from kb.reading.files import MARKERS, RECORD_FOLDERS, find_base
+
     target: Path = args.dir if args.dir is not None else args.root
     if target.exists() and not target.is_dir():
         raise KBError(f"{target} is not a folder")
@@ -132,6 +132,8 @@ def _claim_text(args: argparse.Namespace, root: Path) -> str:
 
 def cmd_new(args: argparse.Namespace) -> int:
     """Run `kb new`: write a template, never over an existing file."""
+    from kb.reading import problems as loading
+
     if not loading.ID_RE.match(args.id):
         raise KBError(f"{args.id!r} is not a valid id: lower-case letters, digits and '-'")
     if args.kind != "claim" and (args.quote or args.source or args.statement):

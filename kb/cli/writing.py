@@ -8,10 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from kb.cite.draft import cited_keys, read_draft, refusals, run
 from kb.codes import did_you_mean
 from kb.errors import KBError, Severity
-from kb.pipeline import open_base
 
 EXAMPLE = """\
   kb pandoc draft.md -o draft.docx                      # [@my-article] and [@claim:my-claim]
@@ -64,6 +62,9 @@ def _own_options(args: argparse.Namespace) -> list[str]:
 
 def cmd_pandoc(args: argparse.Namespace) -> int:
     """Run `kb pandoc`."""
+    from kb.cite.draft import cited_keys, read_draft, refusals, run
+    from kb.pipeline import open_base
+
     extra = _own_options(args)
     text = read_draft(args.draft)
     base = open_base(args.root)

@@ -26,6 +26,7 @@ from kb.export import (
 )
 from kb.memo import Memo
 from kb.model import KnowledgeBase
+from kb.urls import EXPORT_DIR, EXPORT_FILES
 
 __all__ = ["EXPORT_DIR", "FORMATS", "Exporter", "Memo", "export_files"]
 
@@ -43,17 +44,20 @@ class Exporter(Protocol):
 
 
 # format name -> (file name in exports/, exporter, aliases)
-FORMATS: dict[str, tuple[str, Exporter, tuple[str, ...]]] = {
-    "csl-json": ("kb.csl.json", csljson.export, ("csl", "csljson", "json")),
-    "bibtex": ("kb.bib", bibtex.export, ("bib",)),
-    "biblatex": ("kb-biblatex.bib", biblatex.export, ("biber",)),
-    "claimreview": ("claimreview.jsonld", claimreview.export, ("jsonld",)),
-    "graphml": ("graph.graphml", graphml.export, ()),
-    "csv": ("claims.csv", claimscsv.export, ("claims",)),
-    "claim-topics": ("claim-topics.csv", claimtopics.export, ("topics",)),
-    "audit": ("audit.json", audit.export, ()),
+# (the file names and aliases are kb.urls.EXPORT_FILES, in its order)
+_EXPORTERS: dict[str, Exporter] = {
+    "csl-json": csljson.export,
+    "bibtex": bibtex.export,
+    "biblatex": biblatex.export,
+    "claimreview": claimreview.export,
+    "graphml": graphml.export,
+    "csv": claimscsv.export,
+    "claim-topics": claimtopics.export,
+    "audit": audit.export,
 }
-EXPORT_DIR = "exports"
+FORMATS: dict[str, tuple[str, Exporter, tuple[str, ...]]] = {
+    name: (file, _EXPORTERS[name], aliases) for name, (file, aliases) in EXPORT_FILES.items()
+}
 
 
 def export_files(
