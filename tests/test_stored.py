@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -183,3 +184,14 @@ def test_a_damaged_or_foreign_store_is_ignored(
     else:  # made again, and used by the next run
         files = len(list(synthetic.glob("*/*.yaml")))
         assert _used(synthetic) == (files, 0)
+
+
+def test_a_long_running_process_keeps_the_store(synthetic: Path, tmp_path: Path) -> None:
+    """`kb serve` builds from its own parse cache: the store is neither read nor emptied."""
+    _age(synthetic)
+    assert _kb("-C", synthetic, "build", "--out", tmp_path / "site").returncode == 0
+    cache: dict[str, Any] = {}
+    for _ in range(2):
+        assert build(synthetic, tmp_path / "site", log=print, parse_cache=cache).exit_code == 0
+    files = len(list(synthetic.glob("*/*.yaml")))
+    assert _used(synthetic) == (files, 0)

@@ -139,8 +139,9 @@ class Stored:
         self.say = say
         self.rows: dict[str, tuple[str, Stamp, str]] = {}  # rel -> (digest, stamp, JSON)
         self.fresh: dict[str, tuple[str, Stamp, str] | None] = {}  # read this time: to store
-        self.seen: list[str] = []  # the record files of this load
-        self._read()
+        # the record files of this load; None until the loader starts reading (it does not
+        # when a long-running caller's parse cache has them: then nothing is read or stored)
+        self.seen: list[str] | None = None
 
     def _read(self) -> None:
         if self.path is None or not self.path.is_file() or self.path.is_symlink():
@@ -163,6 +164,7 @@ class Stored:
     def start(self, paths: list[tuple[str, str]]) -> ReadingSource | None:
         """The loader's StartHelper: stored readings of unchanged files; the parse helper's
         (when many files changed) or None (the loader reads them) for the others."""
+        self._read()
         self.seen = [rel for rel, _ in paths]
         hits: dict[int, tuple[str, Stamp, str]] = {}
         missed: list[tuple[str, str]] = []
@@ -179,7 +181,9 @@ class Stored:
 
     def save(self) -> None:
         """Store the readings made this time, and forget files that are gone."""
-        if self.path is None or (not self.fresh and set(self.seen) == self.rows.keys()):
+        if self.path is None or self.seen is None:
+            return
+        if not self.fresh and set(self.seen) == self.rows.keys():
             return
         try:
             self.path.parent.mkdir(exist_ok=True)
@@ -201,7 +205,7 @@ class Stored:
                 "(rel TEXT PRIMARY KEY, digest TEXT, stamp BLOB, reading TEXT)"
             )
             db.execute("INSERT OR REPLACE INTO meta VALUES ('version', ?)", (_version(),))
-            gone = self.rows.keys() - set(self.seen)
+            gone = self.rows.keys() - set(self.seen or ())
             gone |= {rel for rel, row in self.fresh.items() if row is None}
             db.executemany("DELETE FROM readings WHERE rel = ?", [(r,) for r in sorted(gone)])
             db.executemany(
