@@ -33,6 +33,7 @@ ALLOWED_KB = {
     "kb.cli.review",
     "kb.cli.serve",
     "kb.cli.show",
+    "kb.cli.snapshot",
     "kb.cli.start",
     "kb.cli.writing",
     "kb.cite",

@@ -5,18 +5,12 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
-import urllib.error
-import urllib.parse
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 from kb.cli.review import _today
 from kb.codes import did_you_mean
 from kb.errors import KBError
-from kb.reading.edit import edit_file
-from kb.reading.extract import extract
-from kb.reading.yamlio import MAX_BYTES
 
 MAX_DOCUMENT = 50 * 1024 * 1024  # a saved page or a PDF may be larger than its text
 SUFFIX = {"html": ".html", "pdf": ".pdf", "text": ".txt"}
@@ -57,6 +51,10 @@ def register(sub: Any) -> None:
 
 def fetch(document: str) -> tuple[bytes, str, str | None, str]:
     """(the bytes, a name for messages, the content type, what to record as made from)."""
+    import urllib.error  # here: `kb --help` need not load the HTTP client
+    import urllib.parse
+    import urllib.request
+
     scheme = urllib.parse.urlsplit(document).scheme.lower()
     if scheme in ("http", "https"):
         req = urllib.request.Request(document, headers={"User-Agent": "kb snapshot"})
@@ -86,7 +84,10 @@ def fetch(document: str) -> tuple[bytes, str, str | None, str]:
 
 def cmd_snapshot(args: argparse.Namespace) -> int:
     """Run `kb snapshot`."""
+    from kb.reading.edit import edit_file
+    from kb.reading.extract import extract
     from kb.reading.load import load_kb
+    from kb.reading.yamlio import MAX_BYTES
 
     kb, _problems = load_kb(args.root)
     src = kb.sources.get(args.source)
