@@ -7,13 +7,14 @@ import difflib
 import html
 import json
 import sys
+from typing import TYPE_CHECKING
 
-from kb.cite.claims import Citation, cite_sources
 from kb.cite.styles import STYLE_LABELS, STYLES, load_style
 from kb.errors import Severity
 from kb.model import STYLE_FILES, KnowledgeBase
-from kb.reading.files import cache_dir
-from kb.site.present import safe_reference_html
+
+if TYPE_CHECKING:  # the handler imports the citations: `kb --help` loads none of them
+    from kb.cite.claims import Citation
 
 FORMATS = ("text", "html", "json")
 
@@ -46,6 +47,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def cmd_reference(args: argparse.Namespace) -> int:
     """Run `kb reference`."""
+    from kb.cite.claims import cite_sources
+    from kb.reading.files import cache_dir
     from kb.reading.load import load_kb
 
     kb, problems = load_kb(args.root)
@@ -81,6 +84,8 @@ def render(
     fmt: str,
 ) -> str:
     """The references of `sources` in `styles` as text, HTML (the site's markup) or JSON."""
+    from kb.site.present import safe_reference_html
+
     if fmt == "json":
         rows = [
             {
@@ -127,6 +132,8 @@ def _label(style: str) -> str:
 
 
 def _intext_html(c: Citation) -> str:
+    from kb.site.present import safe_reference_html
+
     if c.intext_html:
         return str(safe_reference_html(c.intext_html, c.intext))
     return html.escape(c.intext)
