@@ -30,6 +30,18 @@ def export(
     for p in ordered:
         if p.subject:
             by_subject.setdefault(p.subject, []).append(p)
+    claims, new_claims = _claims(kb, by_subject, memo)
+    listed, new_problems, last = _problems(ordered, memo)
+    if memo is not None:
+        memo.store = {"claims": new_claims, "problems": new_problems, "listed": last}
+    doc = {"summary": _summary(kb, ordered), "problems": listed, "claims": claims}
+    return (jsontext.dumps(doc) + "\n").encode("utf-8")
+
+
+def _claims(
+    kb: KnowledgeBase, by_subject: dict[str, list[Problem]], memo: Memo | None
+) -> tuple[list[Any], dict[str, tuple[Any, str]]]:
+    """Each claim's entry (its text kept by the claim's digest and problems, with a memo)."""
     claims: list[Any] = []
     old_claims: dict[str, tuple[Any, str]] = memo.store.get("claims", {}) if memo else {}
     new_claims: dict[str, tuple[Any, str]] = {}
@@ -46,18 +58,15 @@ def export(
                 new_claims[cid] = got
                 claims.append(jsontext.Raw(got[1]))
                 continue
-        errors = sum(p.severity is Severity.ERROR for p in mine) if mine else 0
-        warnings = sum(p.severity is Severity.WARNING for p in mine) if mine else 0
-        codes = sorted({p.code for p in mine}) if mine else []
         review = c.review
         entry = {
             "id": cid,
             "verdict": c.verdict,
             "reviewer": review.reviewer if review else None,
             "review_date": review.date if review else None,
-            "errors": errors,
-            "warnings": warnings,
-            "codes": codes,
+            "errors": sum(p.severity is Severity.ERROR for p in mine) if mine else 0,
+            "warnings": sum(p.severity is Severity.WARNING for p in mine) if mine else 0,
+            "codes": sorted({p.code for p in mine}) if mine else [],
         }
         text = jsontext.encode_at(entry, 2) if digest is not None else None
         if text is None:
@@ -65,34 +74,42 @@ def export(
         else:
             new_claims[cid] = (key, text)
             claims.append(jsontext.Raw(text))
+    return claims, new_claims
+
+
+def _problems(
+    ordered: list[Problem], memo: Memo | None
+) -> tuple[Any, dict[Problem, str], tuple[list[Problem], str] | None]:
+    """The problems section (kept whole while the problems are equal, with a memo), the text
+    of each problem, and the section as kept."""
     listed: Any = []
     old_problems: dict[Problem, str] = memo.store.get("problems", {}) if memo else {}
     new_problems: dict[Problem, str] = {}
     last = memo.store.get("listed") if memo else None
     if last is not None and last[0] == ordered:  # equal problems: the same text
-        listed, new_problems = jsontext.Raw(last[1]), old_problems
-    else:
-        for p in ordered:
-            seen = old_problems.get(p)  # an equal problem: the same text
-            if seen is not None:
-                new_problems[p] = seen
-                listed.append(jsontext.Raw(seen))
-                continue
-            item = {**p.as_dict(), "subject": p.subject}
-            text = jsontext.encode_at(item, 2) if memo is not None else None
-            if text is None:
-                listed.append(item)
-            else:
-                new_problems[p] = text
-                listed.append(jsontext.Raw(text))
-        section = jsontext.encode_at(listed, 1) if memo is not None else None
-        last = None if section is None else (ordered, section)
-        if section is not None:
-            listed = jsontext.Raw(section)
-    if memo is not None:
-        memo.store = {"claims": new_claims, "problems": new_problems, "listed": last}
+        return jsontext.Raw(last[1]), old_problems, last
+    for p in ordered:
+        seen = old_problems.get(p)  # an equal problem: the same text
+        if seen is not None:
+            new_problems[p] = seen
+            listed.append(jsontext.Raw(seen))
+            continue
+        item = {**p.as_dict(), "subject": p.subject}
+        text = jsontext.encode_at(item, 2) if memo is not None else None
+        if text is None:
+            listed.append(item)
+        else:
+            new_problems[p] = text
+            listed.append(jsontext.Raw(text))
+    section = jsontext.encode_at(listed, 1) if memo is not None else None
+    if section is None:
+        return listed, new_problems, None
+    return jsontext.Raw(section), new_problems, (ordered, section)
+
+
+def _summary(kb: KnowledgeBase, ordered: list[Problem]) -> dict[str, Any]:
     verdicts = Counter(c.verdict for c in kb.claims.values())
-    summary = {
+    return {
         "title": kb.config.title,
         "claims": len(kb.claims),
         "sources": len(kb.sources),
@@ -102,5 +119,3 @@ def export(
         "warnings": sum(p.severity is Severity.WARNING for p in ordered),
         "codes": dict(sorted(Counter(p.code for p in ordered).items())),
     }
-    doc = {"summary": summary, "problems": listed, "claims": claims}
-    return (jsontext.dumps(doc) + "\n").encode("utf-8")
