@@ -327,11 +327,36 @@
         return (!c || p[1] === c) && (!s || p[0] === s);
       });
     }
+    if (window.location.hash) {  /* the rows above the anchor changed: go there again */
+      var target = document.getElementById(window.location.hash.slice(1));
+      if (target) target.scrollIntoView();
+    }
   }
 
   function setup() {
+    var claims = document.getElementById("kb-claims");
+    var more = claims && claims.getAttribute("data-rows-script");
+    if (more && !window.KB_AUDIT) {
+      /* the first rows are on screen: every row comes after, without holding up the page */
+      var status = document.getElementById("kb-claims-status");
+      if (status) status.textContent = "Loading every row…";
+      var script = document.createElement("script");
+      script.src = more;
+      script.onload = function () {
+        if (status) status.textContent = "";
+        if (window.KB_AUDIT) setupData(window.KB_AUDIT); else domMode();
+      };
+      script.onerror = function () { domMode(); };
+      document.head.appendChild(script);
+      return;
+    }
     if (window.KB_AUDIT) setupData(window.KB_AUDIT);
-    else Array.prototype.forEach.call(document.querySelectorAll("table.sortable"), function (t) {
+    else domMode();
+  }
+
+  /* Every row is in the page (or only the first ones could be had): sort and filter those. */
+  function domMode() {
+    Array.prototype.forEach.call(document.querySelectorAll("table.sortable"), function (t) {
       makeSortable(t);
       makeFilterable(t);
     });
