@@ -355,3 +355,14 @@ def test_a_hub_draws_its_first_neighbours_in_order_and_counts_the_rest(tmp_path:
     assert drawn["total"] == len(others) and drawn["more"] == len(others) - 24
     hrefs = re.findall(r'<a href="([^"]+)"', str(drawn["svg"]))
     assert hrefs == [Links("experts/x.html").node(n) for n in want]
+
+
+def test_the_evidence_table_has_a_locator_column_only_when_an_item_has_one(
+    golden: dict[str, bytes],
+) -> None:
+    """A column that would be empty on every row is left out of a claim's evidence table."""
+    with_one = golden["claims/nmda-blockade.html"].decode()
+    without = golden["claims/rapid-onset.html"].decode()
+    assert '<th scope="col">Locator</th>' in with_one and "<td>p. 101</td>" in with_one
+    assert 'class="data stackable evidence"' in without
+    assert '<th scope="col">Locator</th>' not in without
