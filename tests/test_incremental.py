@@ -153,7 +153,7 @@ def test_a_reviewers_page_follows_the_history_of_the_claims_they_reviewed(
     in a fresh process and in a long-running one, as a clean build does."""
     claim = synthetic / "claims" / "c000003.yaml"
     entry = (
-        '  history:\n    - {verdict: accurate, reviewer: e000005, date: 2026-01-02,'
+        "  history:\n    - {verdict: accurate, reviewer: e000005, date: 2026-01-02,"
         ' rationale: "Looked at first"}\n'
     )
     for cache in (None, {}):
@@ -169,3 +169,23 @@ def test_a_reviewers_page_follows_the_history_of_the_claims_they_reviewed(
             assert (b"(earlier review)" in _tree(site)[page]) == (edited != kept)
             # the manifest of a long-running process also keys the list pages: pages compared
             assert _pages(site) == _pages(clean)
+
+
+def test_a_claim_page_follows_the_name_of_an_earlier_reviewer(
+    synthetic: Path, tmp_path: Path
+) -> None:
+    """A claim page names the reviewers of its earlier reviews: renaming one of them renders
+    the page again, as a clean build does."""
+    claim = synthetic / "claims" / "c000003.yaml"
+    claim.write_text(
+        claim.read_text(encoding="utf-8")
+        + "  history:\n    - {verdict: accurate, reviewer: e000005, date: 2026-01-02}\n",
+        encoding="utf-8",
+    )
+    site, clean = tmp_path / "site", tmp_path / "clean"
+    assert build(synthetic, site, log=lambda _line: None).exit_code == 0
+    _edit(synthetic / "experts" / "e000005.yaml", "name: ", "name: Renamed ")
+    assert build(synthetic, site, log=lambda _line: None).exit_code == 0
+    assert b"Renamed" in _tree(site)["claims/c000003.html"]
+    build(synthetic, clean, log=lambda _line: None)
+    assert _tree(site) == _tree(clean)

@@ -103,7 +103,9 @@ def dependencies(site: Site, page: Page) -> set[str]:
     center = node_id(page.kind, page.key)
     deps = {center}
     deps.update(site.cites.get(center, ()))  # the sources its rationale cites as [@id]
-    deps.update(site.reviewed_earlier.get(center, ()))  # a reviewer's earlier reviews
+    # earlier reviews: a reviewer's page lists them, a claim's page names their reviewers
+    deps.update(site.reviewed_earlier.get(center, ()))
+    deps.update(site.earlier_reviewers.get(center, ()))
     for walk in kind.shows:
         frontier = {center}
         for edge, reached in walk:
@@ -122,6 +124,7 @@ def pages_showing(site: Site, nodes: Iterable[str]) -> set[str]:
         out.add(node)
         out.update(site.cited_by.get(node, ()))  # the claims whose rationale cites it as [@id]
         out.update(site.earlier_reviewers.get(node, ()))  # who reviewed this claim before
+        out.update(site.reviewed_earlier.get(node, ()))  # what this reviewer reviewed before
         for kind in KINDS:
             for walk in kind.shows:
                 for j, (_, reached) in enumerate(walk):

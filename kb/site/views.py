@@ -58,6 +58,56 @@ View = dict[str, Any]
 def claim_page(site: Site, claim: Claim, u: Links) -> View:
     """Return the context of a claim page."""
     me = node_id("claim", claim.id)
+    quotes = _quote_views(site, claim, u)
+    evidence = _evidence_views(site, claim, u)
+    related = [
+        {
+            "relation": RELATION_LABELS.get(r.relation, r.relation),
+            "claim": claim_ref(site, r.claim, u) if r.claim in site.kb.claims else None,
+            "id": r.claim,
+        }
+        for r in claim.related
+    ]
+    backlinks = [
+        {
+            "relation": BACK_RELATION_LABELS.get(d.get("relation", ""), "related to"),
+            "claim": claim_ref(site, other.partition(":")[2], u),
+        }
+        for other, kind, d in site.incoming(me)
+        if kind == "related"
+    ]
+    review = claim.review
+    cite = _cite_views(site, claim, u)
+    return {
+        "title": claim.statement,
+        "claim": claim,
+        "badge": badge(claim.verdict),
+        "verdict": claim.verdict,
+        "topics": [{"label": t, "href": u.topic(site.slugs[t])} for t in claim.topics],
+        "review": review,
+        "attribution": _attribution(claim),
+        "rationale": linked(site, review.rationale, u, site.neighbours(me) | {me})
+        if review and review.rationale
+        else None,
+        "reviewer": expert_ref(site, review.reviewer if review else None, u),
+        "reviewer_about": _about(site, review.reviewer if review else None),
+        "history": _history(site, review, u),
+        "quotes": quotes,
+        "evidence": evidence,
+        "related": related,
+        "backlinks": backlinks,
+        "problems": problem_rows(site.problems_of(me), site, u, site.neighbours(me) | {me}),
+        "graph": local_graph(site, me, u),
+        "cite": cite,
+        "caution": claim.verdict != "accurate",
+        "jsonld": claim_jsonld(site, claim.id),
+        "verdict_label": verdict_label(claim.verdict),
+        "summary": summary_of(claim),
+    }
+
+
+def _quote_views(site: Site, claim: Claim, u: Links) -> list[View]:
+    """Each quote of a claim: in its sentence, its status, its speaker and its origin."""
     spans = site.spans
     assert spans is not None
     quotes = []
@@ -110,6 +160,11 @@ def claim_page(site: Site, claim: Claim, u: Links) -> View:
                 else None,
             }
         )
+    return quotes
+
+
+def _evidence_views(site: Site, claim: Claim, u: Links) -> list[View]:
+    """The rows of a claim's evidence table."""
     evidence = []
     for i, ev in enumerate(claim.evidence):
         evidence.append(
@@ -123,23 +178,11 @@ def claim_page(site: Site, claim: Claim, u: Links) -> View:
                 "note": ev.note,
             }
         )
-    related = [
-        {
-            "relation": RELATION_LABELS.get(r.relation, r.relation),
-            "claim": claim_ref(site, r.claim, u) if r.claim in site.kb.claims else None,
-            "id": r.claim,
-        }
-        for r in claim.related
-    ]
-    backlinks = [
-        {
-            "relation": BACK_RELATION_LABELS.get(d.get("relation", ""), "related to"),
-            "claim": claim_ref(site, other.partition(":")[2], u),
-        }
-        for other, kind, d in site.incoming(me)
-        if kind == "related"
-    ]
-    review = claim.review
+    return evidence
+
+
+def _cite_views(site: Site, claim: Claim, u: Links) -> list[View]:
+    """The cite box: each quote with its citation, in every style the site offers."""
     cite = []
     for style in site.styles:
         entries = []
@@ -159,41 +202,21 @@ def claim_page(site: Site, claim: Claim, u: Links) -> View:
         if entries:
             label = STYLE_LABELS.get(style, style.upper())
             cite.append({"style": style, "label": label, "entries": entries})
-    return {
-        "title": claim.statement,
-        "claim": claim,
-        "badge": badge(claim.verdict),
-        "verdict": claim.verdict,
-        "topics": [{"label": t, "href": u.topic(site.slugs[t])} for t in claim.topics],
-        "review": review,
-        "attribution": _attribution(claim),
-        "rationale": linked(site, review.rationale, u, site.neighbours(me) | {me})
-        if review and review.rationale
-        else None,
-        "reviewer": expert_ref(site, review.reviewer if review else None, u),
-        "reviewer_about": _about(site, review.reviewer if review else None),
-        "history": [
-            {
-                "badge": badge(h.verdict),
-                "reviewer": expert_ref(site, h.reviewer, u),
-                "about": _about(site, h.reviewer),
-                "date": h.date,
-                "rationale": h.rationale,
-            }
-            for h in (review.history if review else ())
-        ],
-        "quotes": quotes,
-        "evidence": evidence,
-        "related": related,
-        "backlinks": backlinks,
-        "problems": problem_rows(site.problems_of(me), site, u, site.neighbours(me) | {me}),
-        "graph": local_graph(site, me, u),
-        "cite": cite,
-        "caution": claim.verdict != "accurate",
-        "jsonld": claim_jsonld(site, claim.id),
-        "verdict_label": verdict_label(claim.verdict),
-        "summary": summary_of(claim),
-    }
+    return cite
+
+
+def _history(site: Site, review: Review | None, u: Links) -> list[View]:
+    """A claim's earlier reviews, latest first."""
+    return [
+        {
+            "badge": badge(h.verdict),
+            "reviewer": expert_ref(site, h.reviewer, u),
+            "about": _about(site, h.reviewer),
+            "date": h.date,
+            "rationale": h.rationale,
+        }
+        for h in (review.history if review else ())
+    ]
 
 
 def _attribution(claim: Claim) -> View | None:
@@ -283,9 +306,7 @@ def expert_page(site: Site, person: Expert, u: Links) -> View:
             )
         elif kind == "reviewed-by":
             date = claim.review.date if claim.review else None
-            reviewed.append(
-                (claim.verdict, u.claim(cid), claim.statement, date, summary_of(claim))
-            )
+            reviewed.append((claim.verdict, u.claim(cid), claim.statement, date, summary_of(claim)))
     for cid, h in _earlier_reviews(site).get(person.id, ()):
         statement = site.kb.claims[cid].statement  # type: ignore[index]
         reviewed.append((h.verdict, u.claim(cid), f"{statement} (earlier review)", h.date, ""))
@@ -325,6 +346,54 @@ def source_page(site: Site, src: Source, u: Links) -> View:
     hrefs = {h.anchor: u.claim(h.claim, quote_anchor(h.claim, h.index)) for h in marks}
     numbers = {h.anchor: h.number for h in marks}
     here = u.to(u.here)  # this page, for links to its highlights
+    quoted, cited, origins, derived_by = _links_to_source(site, src, u, numbers, here)
+    quoted.sort(key=lambda r: (r["number"] is None, r["number"] or 0, r["claim"]["id"]))
+    csl = src.csl
+    tips = mark_tips(site, marks)
+    text = None
+    if src.snapshot_text is not None:
+        text = highlighted(src.snapshot_text, marks, hrefs, tips)
+    verdicts_here = sorted(
+        {t[0] for t in tips.values() if t[0] != "origin"}, key=lambda v: _VERDICT_RANK.get(v, 99)
+    )
+    legend = [(v, badge(v)) for v in verdicts_here]
+    return {
+        "title": src.title,
+        "source": src,
+        "authors": author_list(src, limit=20),
+        "issued": date_text(csl.get("issued")),
+        "container": csl.get("container-title"),
+        "publisher": csl.get("publisher"),
+        "url": safe_url(csl.get("URL")),
+        "doi": csl.get("DOI"),
+        "doi_url": doi_url(csl.get("DOI")),
+        "pmid": csl.get("PMID"),
+        "pmid_url": pmid_url(csl.get("PMID")),
+        "level": evidence_level_label(src.evidence_level),
+        "references": references(site, src.id),
+        "plain_reference": plain_reference(src),
+        "derived_from": [source_ref(site, p, u) for p in src.derived_from],
+        "derived_by": derived_by,
+        "quoted": quoted,
+        "cited": cited,
+        "origins": origins,
+        "text": text,
+        "marks": len(marks),
+        "legend": legend,
+        "has_origins": any(t[0] == "origin" for t in tips.values()),
+        "problems": problem_rows(site.problems_of(me), site, u, site.neighbours(me) | {me}),
+        "graph": local_graph(site, me, u),
+    }
+
+
+def _links_to_source(
+    site: Site, src: Source, u: Links, numbers: dict[str, int], here: str
+) -> tuple[list[View], list[View], list[View], list[View]]:
+    """What links to a source: the claims that quote it (with the number of each mark), cite
+    it as evidence, or found their words' origin in it, and the sources derived from it."""
+    me = node_id("source", src.id)
+    spans = site.spans
+    assert spans is not None
     quoted: list[View] = []
     cited: list[View] = []
     origins: list[View] = []
@@ -367,43 +436,7 @@ def source_page(site: Site, src: Source, u: Links) -> View:
                     "directness": d.get("directness", ""),
                 }
             )
-    quoted.sort(key=lambda r: (r["number"] is None, r["number"] or 0, r["claim"]["id"]))
-    csl = src.csl
-    tips = mark_tips(site, marks)
-    text = None
-    if src.snapshot_text is not None:
-        text = highlighted(src.snapshot_text, marks, hrefs, tips)
-    verdicts_here = sorted(
-        {t[0] for t in tips.values() if t[0] != "origin"}, key=lambda v: _VERDICT_RANK.get(v, 99)
-    )
-    legend = [(v, badge(v)) for v in verdicts_here]
-    return {
-        "title": src.title,
-        "source": src,
-        "authors": author_list(src, limit=20),
-        "issued": date_text(csl.get("issued")),
-        "container": csl.get("container-title"),
-        "publisher": csl.get("publisher"),
-        "url": safe_url(csl.get("URL")),
-        "doi": csl.get("DOI"),
-        "doi_url": doi_url(csl.get("DOI")),
-        "pmid": csl.get("PMID"),
-        "pmid_url": pmid_url(csl.get("PMID")),
-        "level": evidence_level_label(src.evidence_level),
-        "references": references(site, src.id),
-        "plain_reference": plain_reference(src),
-        "derived_from": [source_ref(site, p, u) for p in src.derived_from],
-        "derived_by": derived_by,
-        "quoted": quoted,
-        "cited": cited,
-        "origins": origins,
-        "text": text,
-        "marks": len(marks),
-        "legend": legend,
-        "has_origins": any(t[0] == "origin" for t in tips.values()),
-        "problems": problem_rows(site.problems_of(me), site, u, site.neighbours(me) | {me}),
-        "graph": local_graph(site, me, u),
-    }
+    return quoted, cited, origins, derived_by
 
 
 def topic_page(site: Site, slug: str, u: Links) -> View:
