@@ -59,12 +59,12 @@ def test_an_unreadable_folder_met_while_working_is_a_message(
     root: Path, run_kb: RunKB, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An OSError no check foresaw ends as one line and exit 2, not a traceback."""
-    import kb.cli
+    import kb.reading.files
 
     def failing(start: Path) -> Path:
         raise PermissionError(errno.EACCES, "Permission denied", str(root / "x"))
 
-    monkeypatch.setattr(kb.cli, "find_base", failing)
+    monkeypatch.setattr(kb.reading.files, "find_base", failing)
     r = run_kb("-C", root, "check")
     assert r.code == 2 and r.err == f"kb: error: cannot use {root / 'x'}: Permission denied\n"
 
@@ -117,3 +117,19 @@ def test_stdout_on_a_full_device(root: Path) -> None:
         "kb: error: cannot write the output: No space left on device"
     )
     assert "Traceback" not in got.stderr and "Exception ignored" not in got.stderr
+
+
+def test_a_style_in_the_base_that_leads_outside_is_refused(
+    root: Path, run_kb: RunKB, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--style x.csl` not found here falls back to the base; a link there leading out of the
+    base is refused (a received base could point it at any file)."""
+    from kb.cite.styles import STYLES
+
+    outside = tmp_path / "outside.csl"
+    shutil.copy(STYLES["apa"], outside)
+    (root / "x.csl").symlink_to(outside)
+    monkeypatch.chdir(tmp_path)
+    claim = next((root / "claims").glob("*.yaml")).stem
+    r = run_kb("-C", root, "cite", claim, "--style", "x.csl")
+    assert r.code == 2 and "leads outside it: refused" in r.err

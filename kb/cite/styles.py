@@ -147,7 +147,11 @@ def _style_path(name: str, root: Path | None) -> Path:
         )
     path = Path(name)
     if not path.is_absolute() and root is not None and not path.exists():
-        path = root / path
+        path = root / path  # a style kept in the base: it must not lead out of it
+        if not path.resolve().is_relative_to(Path(root).resolve()):
+            raise KBError(
+                f"the citation style {name!r} in the knowledge base leads outside it: refused"
+            )
     return path
 
 
