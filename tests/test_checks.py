@@ -83,6 +83,7 @@ EXPECTED = [
     ("searched-missing", "claims/searched-missing.yaml", 4, 19, "unverifiable but records no"),
     # citing
     ("retrieved-undated", "sources/retrieved-undated.yaml", 3, 6, "`Retrieved` and the URL with"),
+    ("base-url-missing", "kb.yaml", 1, 1, "sets no base_url"),
 ]
 
 

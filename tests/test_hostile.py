@@ -477,14 +477,16 @@ def pages(site: dict[str, bytes]) -> dict[str, Scan]:
 def test_the_injection_base_has_only_the_expected_warnings(
     injected: tuple[Path, Path, dict[str, bytes]],
 ) -> None:
-    """The payloads are legal text: only the refused URLs, an unused source, the snapshot
-    full of HTML payloads (snapshot-markup) and an undated page are reported."""
+    """The payloads are legal text: only the refused URLs (the base_url too, so it has none),
+    an unused source, the snapshot full of HTML payloads (snapshot-markup) and an undated page
+    are reported."""
     root, _, _ = injected
     _kb, _graph, problems = check_kb(root)
     assert sorted((p.code, p.loc.path, p.loc.line, p.loc.col) for p in problems) == [
         ("bad-url", "kb.yaml", 5, 11),
         ("bad-url", "sources/src-data-url.yaml", 3, 6),
         ("bad-url", "sources/src-inject.yaml", 11, 6),
+        ("base-url-missing", "kb.yaml", 4, 1),  # its base_url was refused
         ("orphan-source", "sources/src-data-url.yaml", 1, 1),
         ("retrieved-undated", "sources/src-url.yaml", 3, 6),  # an undated page
         ("snapshot-markup", "sources/src-inject.txt", 1, 1),

@@ -201,3 +201,26 @@ def searched_missing(ctx: Context) -> Iterator[Problem]:
                 "`searched:` (where, what, when)",
                 f"claim:{cid}",
             )
+
+
+@code("base-url-missing", F, Severity.WARNING, runs=True)
+def base_url_missing(ctx: Context) -> Iterator[Problem]:
+    """Claims are reviewed, but `kb.yaml` has no `base_url`: the ClaimReview markup embedded in
+    each reviewed claim's page and `kb export claimreview` can then only carry relative links,
+    which search engines and fact-check aggregators cannot follow.
+
+    Fix: set `base_url:` in `kb.yaml` to the address the site is published at
+    (e.g. `base_url: https://example.org/kb/`). Reported for a base with a `kb.yaml` (one that
+    `kb init` made, or that says what it is): a folder of records alone is not a site yet.
+    """
+    where = ctx.kb.config.where
+    if not ctx.across or ctx.kb.config.base_url or where is None:
+        return
+    reviewed = sum(1 for c in ctx.kb.claims.values() if c.review is not None)
+    if reviewed:
+        yield problem(
+            "base-url-missing",
+            where.at(),
+            f"kb.yaml sets no base_url: the ClaimReview of {reviewed} reviewed claim(s) can only "
+            "link to pages by relative URLs; set base_url to where the site is published",
+        )
