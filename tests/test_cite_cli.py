@@ -57,7 +57,7 @@ def test_cite_prints_quote_speaker_citation_and_reference(root: Path, run_kb: Ru
     assert (
         "Reference: Writer, W. (2024, May 2). A new hope for depression. Example Times. " in r.out
     )
-    assert "First appeared in: Doe, J. (2023, November). Ketamine and the synapse." in r.out
+    assert "Earliest found in: Doe, J. (2023, November). Ketamine and the synapse." in r.out
     assert "Verdict" not in r.out and "Unreviewed" not in r.out  # accurate: nothing to warn of
     assert (root / ".kb-cache").is_dir()
 

@@ -139,7 +139,7 @@ def render_block(block: ClaimBlock, fmt: str) -> str:
             lines.append(f"{pad}Locator: {esc(q.locator)}{br}")
         lines.append(f"{pad}Reference: {conv(q.reference_html)}{br}")
         if q.origin:
-            lines.append(f"{pad}First appeared in: {conv(q.origin)}{br}")
+            lines.append(f"{pad}Earliest found in: {conv(q.origin)}{br}")
         lines += [f"{pad}{esc(n)}{br}" for n in q.notes]
     if block.references:
         lines += ["", "No quote is recorded; the evidence cited for it:"]
@@ -166,7 +166,7 @@ def _render_html(block: ClaimBlock) -> str:
             out.append(f'<p class="kb-cite-locator">{e(q.locator)}</p>')
         out.append(f'<div class="csl-entry">{q.reference_html}</div>')
         if q.origin:
-            out.append(f'<p class="kb-cite-origin">First appeared in: {q.origin}</p>')
+            out.append(f'<p class="kb-cite-origin">Earliest found in: {q.origin}</p>')
         out += [f'<p class="kb-cite-note">{e(n)}</p>' for n in q.notes]
     out += [f'<div class="csl-entry">{r}</div>' for r in block.references]
     out.append("</article>")

@@ -108,7 +108,7 @@ def mark_tips(site: Site, marks: list[Highlight]) -> dict[str, tuple[str, str]]:
             label = verdict_label(c.verdict)
             tips[h.anchor] = (c.verdict, f"{label}: {why}" if why else label)
         elif c is not None:
-            tips[h.anchor] = ("origin", f"Where the words of a quote of “{short(c.statement, 60)}” first appeared")
+            tips[h.anchor] = ("origin", f"Where the words of a quote of “{short(c.statement, 60)}” were found earliest")
     return tips
 
 
