@@ -10,10 +10,12 @@ import threading
 import time
 from typing import Any
 
-from kb.cite.claims import cite_sources
+from kb.cite.claims import Citation, cite_sources
 from kb.errors import KBError
-from kb.model import STYLE_FILES
+from kb.model import STYLE_FILES, KnowledgeBase
 from kb.reading.files import cache_dir
+
+Citations = dict[str, dict[str, Citation]]  # style -> source id -> its citation
 
 
 class Pending:
@@ -25,8 +27,8 @@ class Pending:
 
     FORK_MIN_SOURCES = 200
 
-    def __init__(self, kb: Any) -> None:
-        self._result: dict[str, dict[str, Any]] = {}
+    def __init__(self, kb: KnowledgeBase | None) -> None:
+        self._result: Citations = {}
         self._error: BaseException | None = None
         self.seconds = 0.0
         self._proc: Any = None
@@ -45,13 +47,13 @@ class Pending:
             self._thread.start()
 
     @classmethod
-    def done(cls, citations: dict[str, dict[str, Any]]) -> Pending:
+    def done(cls, citations: Citations) -> Pending:
         """Citations already at hand (those of the last build: no source changed since)."""
         made = cls(None)
         made._result = citations
         return made
 
-    def _run(self, kb: Any) -> None:
+    def _run(self, kb: KnowledgeBase) -> None:
         t0 = time.perf_counter()
         try:
             self._result = _citations(kb)
@@ -84,7 +86,7 @@ class Pending:
         else:
             self._error = payload
 
-    def result(self) -> dict[str, dict[str, Any]]:
+    def result(self) -> Citations:
         """Wait for the citations; raise what formatting them raised."""
         if self._thread is not None:
             self._thread.join()
@@ -95,7 +97,9 @@ class Pending:
         return self._result
 
 
-def _cite_child(kb: Any, send: Any) -> None:  # pragma: no cover - runs in a forked process
+def _cite_child(
+    kb: KnowledgeBase, send: Any
+) -> None:  # pragma: no cover - runs in a forked process
     t0 = time.perf_counter()
     try:
         result: tuple[str, Any, float] = ("ok", _citations(kb), 0.0)
@@ -110,9 +114,7 @@ def _cite_child(kb: Any, send: Any) -> None:  # pragma: no cover - runs in a for
         send.close()
 
 
-def _citations(kb: Any) -> dict[str, dict[str, Any]]:
+def _citations(kb: KnowledgeBase) -> Citations:
     styles = kb.config.styles or tuple(STYLE_FILES)
-    result: dict[str, dict[str, Any]] = cite_sources(
-        kb, styles=styles, cache_dir=cache_dir(kb.root)
-    )
+    result: Citations = cite_sources(kb, styles=styles, cache_dir=cache_dir(kb.root))
     return result
