@@ -44,6 +44,7 @@ EXPECTED = [
     ("file-too-large", "claims/file-too-large.yaml", 1, 1, "the limit is 5,242,880 bytes"),
     ("stray-file", "claims/stray-file.txt", 1, 1, "stray-file.txt is skipped"),
     ("unsafe-path", "sources/unsafe-path.yaml", 3, 11, "'../../etc/passwd' is refused"),
+    ("unreadable", "claims/unreadable.yaml", 1, 1, "cannot read the file: No such file"),
     # references
     ("unknown-source", "claims/unknown-source.yaml", 4, 14, "'primery' in sources/ (did you mean"),
     ("unknown-expert", "claims/unknown-expert.yaml", 4, 39, "'reviwer' in experts/ (did you mean"),
@@ -89,9 +90,11 @@ EXPECTED = [
 
 @pytest.fixture(scope="module")
 def failures(tmp_path_factory: pytest.TempPathFactory) -> list[Problem]:
-    """Check a copy of the failure fixtures plus a generated file of just over 5 MB."""
+    """Check a copy of the failure fixtures plus a generated file of just over 5 MB and a link
+    whose target is gone (a file that cannot be read, even by root)."""
     root = tmp_path_factory.mktemp("failures") / "kb"
     shutil.copytree(FAILURES, root)
+    (root / "claims" / "unreadable.yaml").symlink_to("gone.yaml")
     with (root / "claims" / "file-too-large.yaml").open("wb") as fh:
         fh.truncate(MAX_BYTES + 1)  # sparse: nothing is written, and kb must not read it
     _kb, _g, problems = check_kb(root)
