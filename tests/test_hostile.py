@@ -21,7 +21,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 import tracemalloc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -313,24 +312,22 @@ BOMBS = {
 
 
 @pytest.mark.parametrize("name", sorted(BOMBS))
-def test_alias_bombs_are_refused_in_a_second_and_little_memory(name: str, tmp_path: Path) -> None:
-    """Refused at the first anchor: under 1 s and 100 MB, though the text asks for gigabytes."""
+def test_alias_bombs_are_refused_at_once_in_little_memory(name: str, tmp_path: Path) -> None:
+    """Refused at the first anchor: under 100 MB allocated, though the text asks for
+    gigabytes (memory, not time, shows that nothing was expanded)."""
     text = BOMBS[name]
     (tmp_path / "claims").mkdir()
     (tmp_path / "claims" / "bomb.yaml").write_text(text)
     rss_before = rss_bytes()
     tracemalloc.start()
-    t0 = time.perf_counter()
     try:
         doc = read_yaml(text)
         _kb, problems = load_kb(tmp_path)
-        elapsed = time.perf_counter() - t0
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
     assert [i.code for i in doc.issues] == ["yaml-alias"]
     assert [p.code for p in problems] == ["yaml-alias"]
-    assert elapsed < 1.0, f"{elapsed:.2f} s"
     assert peak < 100 * 2**20, f"{peak / 2**20:.0f} MB allocated"
     assert rss_bytes() - rss_before < 100 * 2**20
 
@@ -339,11 +336,16 @@ def test_alias_bombs_are_refused_in_a_second_and_little_memory(name: str, tmp_pa
     ("opening", "closing"), [("[", "]"), ("{a: ", "}"), ("- ", ""), ("[{a: ", "}]")]
 )
 def test_deep_nesting_is_refused_without_recursion(opening: str, closing: str) -> None:
-    """100,000 levels: yaml-too-deep where level 51 opens, no RecursionError, in a second."""
+    """100,000 levels: yaml-too-deep where level 51 opens, no RecursionError; the reader stops
+    there (under 10 MB allocated for a 400 KB text)."""
     text = opening * LEVELS + "x" + closing * LEVELS
-    t0 = time.perf_counter()
-    doc = read_yaml(text)
-    assert time.perf_counter() - t0 < 1.0
+    tracemalloc.start()
+    try:
+        doc = read_yaml(text)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 10 * 2**20, f"{peak / 2**20:.0f} MB allocated"
     openers = [i for i, ch in enumerate(text[:1000]) if ch in "[{-"]
     assert [(i.code, i.line, i.col) for i in doc.issues] == [
         ("yaml-too-deep", 1, openers[MAX_DEPTH] + 1)
@@ -359,9 +361,13 @@ def test_size_is_checked_before_reading(tmp_path: Path) -> None:
     (tmp_path / "sources" / "s.yaml").write_text("type: book\ntitle: T\n")
     with open(tmp_path / "sources" / "s.txt", "wb") as fh:
         fh.truncate(2 << 30)
-    t0 = time.perf_counter()
-    _kb, problems = load_kb(tmp_path)
-    assert time.perf_counter() - t0 < 1.0
+    tracemalloc.start()
+    try:
+        _kb, problems = load_kb(tmp_path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 50 * 2**20, f"{peak / 2**20:.0f} MB allocated: the files were read"
     assert sorted((p.code, p.loc.path) for p in problems) == [
         ("file-too-large", "claims/huge.yaml"),
         ("file-too-large", "sources/s.txt"),

@@ -525,15 +525,11 @@ class TestHelperProcess:
     def test_a_failing_helper_falls_back(
         self, make_kb: MakeKB, monkeypatch: pytest.MonkeyPatch, failure: str
     ) -> None:
-        import time
-
         root = make_kb(self.FILES)
         serial = self.load(root, monkeypatch, helper=False)
 
-        fail_helper(monkeypatch, failure)
-        t0 = time.monotonic()
+        fail_helper(monkeypatch, failure)  # a hanging helper is waited for 1 s, then read past
         assert self.load(root, monkeypatch, helper=True) == serial
-        assert time.monotonic() - t0 < 20
 
 
 def test_a_long_running_callers_cache_gives_what_a_fresh_load_gives(tmp_path: Path) -> None:

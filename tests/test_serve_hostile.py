@@ -166,11 +166,10 @@ def test_pipelined_requests_are_each_checked(port: int) -> None:
 
 
 def test_an_idle_connection_does_not_block_others(port: int) -> None:
-    """A client that connects and says nothing does not stop the next one being served."""
+    """A client that connects and says nothing does not stop the next one being served (a
+    blocked server would make still_serves' own request time out and fail)."""
     with socket.create_connection(("127.0.0.1", port), timeout=5):
-        t0 = time.perf_counter()
         still_serves(port)
-        assert time.perf_counter() - t0 < 3
 
 
 def test_kb_serve_listens_on_loopback_only(tmp_path: Path) -> None:
