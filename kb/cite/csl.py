@@ -9,22 +9,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from kb.model import KnowledgeBase, Source, SourceId
-from kb.reading.schema import LEGACY_FIELDS, csl_fields
+from kb.reading.schema import LEGACY_FIELDS, SOURCE_KB_KEYS, csl_fields
 
 # Keys of a source that belong to the knowledge base, not to CSL.
-KB_FIELDS = frozenset(
-    {
-        "evidence_level",
-        "snapshot",
-        "snapshot_sha256",
-        "snapshot_scope",
-        "retracted",
-        "derived_from",
-        "snapshot_retrieved",
-        "snapshot_from",
-        "snapshot_original",
-    }
-)
+KB_FIELDS = frozenset(SOURCE_KB_KEYS)
 DATE_FIELDS = frozenset(k for k, kind in csl_fields().items() if kind == "date")
 NAME_FIELDS = frozenset(k for k, kind in csl_fields().items() if kind == "names")
 _DATE = re.compile(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?\Z")
