@@ -21,9 +21,9 @@ import networkx as nx
 
 from kb.cite.csl import to_csl
 from kb.errors import Problem
-from kb.export.latex import CREATORS, escape, names, protect, verbatim
-from kb.memo import Memo
-from kb.model import KnowledgeBase
+from kb.export.latex import CREATORS, escape, missing, names, protect, verbatim
+from kb.memo import Memo, by_digest
+from kb.model import KnowledgeBase, SourceId
 
 TYPES = {
     "article": "article", "article-journal": "article", "article-magazine": "article",
@@ -142,20 +142,15 @@ def _kind_of(kind: str, genre: str) -> str:
     return escape(genre) if genre else "techreport"
 
 
-def _missing(kind: str, written: Sequence[tuple[str, str]]) -> list[str]:
-    have = {k for k, v in written if v}
-    return [need for need in MANDATORY.get(kind, ()) if not set(need.split("|")) & have]
-
-
 def entry(item: Mapping[str, Any]) -> tuple[str, list[tuple[str, str]], str | None]:
     """The biblatex type, fields and (when the item's own type could not be kept) why."""
     kind = _type(item)
     out = _fields(kind, item)
-    missing = _missing(kind, out)
-    if not missing:
+    lacking = missing(MANDATORY.get(kind, ()), out)
+    if not lacking:
         return kind, out, None
     fallback = "online" if item.get("URL") or item.get("DOI") else "misc"
-    return fallback, _fields(fallback, item), f"type {kind} needs {', '.join(missing)}"
+    return fallback, _fields(fallback, item), f"type {kind} needs {', '.join(lacking)}"
 
 
 def render_entry(item: Mapping[str, Any]) -> str:
@@ -178,18 +173,7 @@ def export(
 ) -> bytes:
     """Return every source as biblatex, sorted by id; with a `memo`, each entry is kept by its
     source's digest."""
-    old: dict[str, Any] = memo.store if memo is not None else {}
-    new: dict[str, Any] = {}
-    entries = []
-    for sid in sorted(kb.sources):
-        digest = memo.digest("source:" + sid) if memo is not None else None
-        got = old.get(sid)
-        if got is None or digest is None or got[0] != digest:
-            got = (digest, render_entry(to_csl(kb.sources[sid])))
-        if digest is not None:
-            new[sid] = got
-        entries.append(got[1])
-    if memo is not None:
-        memo.store = new
+    nodes = ["source:" + sid for sid in sorted(kb.sources)]
+    entries = by_digest(memo, nodes, lambda n: render_entry(to_csl(kb.sources[SourceId(n[7:])])))
     header = f"% {len(entries)} references exported by kb for biblatex (biber)\n\n"
     return (header + "\n\n".join(entries) + "\n").encode("utf-8")

@@ -19,9 +19,9 @@ import networkx as nx
 
 from kb.cite.csl import to_csl
 from kb.errors import Problem
-from kb.export.latex import CREATORS, escape, names, protect, verbatim
-from kb.memo import Memo
-from kb.model import KnowledgeBase
+from kb.export.latex import CREATORS, escape, missing, names, protect, verbatim
+from kb.memo import Memo, by_digest
+from kb.model import KnowledgeBase, SourceId
 
 TYPES = {
     "article": "article", "article-journal": "article", "article-magazine": "article",
@@ -65,8 +65,7 @@ def wanted_type(item: Mapping[str, Any]) -> str:
 
 def missing_fields(kind: str, written: Sequence[tuple[str, str]]) -> list[str]:
     """The fields `kind` requires that `written` lacks (`author|editor` for either)."""
-    have = {k for k, v in written if v}
-    return [need for need in REQUIRED.get(kind, ()) if not set(need.split("|")) & have]
+    return missing(REQUIRED.get(kind, ()), written)
 
 
 def entry(item: Mapping[str, Any]) -> tuple[str, list[tuple[str, str]], str | None]:
@@ -159,20 +158,7 @@ def export(
 ) -> bytes:
     """Return every source as BibTeX, sorted by id; with a `memo`, each entry is kept by its
     source's digest (an entry shows its source alone)."""
-    if memo is None:
-        entries = [render_entry(to_csl(kb.sources[sid])) for sid in sorted(kb.sources)]
-    else:
-        old: dict[str, Any] = memo.store
-        new: dict[str, Any] = {}
-        entries = []
-        for sid in sorted(kb.sources):
-            digest = memo.digest("source:" + sid)
-            got = old.get(sid)
-            if got is None or digest is None or got[0] != digest:
-                got = (digest, render_entry(to_csl(kb.sources[sid])))
-            if digest is not None:
-                new[sid] = got
-            entries.append(got[1])
-        memo.store = new
+    nodes = ["source:" + sid for sid in sorted(kb.sources)]
+    entries = by_digest(memo, nodes, lambda n: render_entry(to_csl(kb.sources[SourceId(n[7:])])))
     header = f"% {len(entries)} references exported by kb\n\n"
     return (header + "\n\n".join(entries) + "\n").encode("utf-8")

@@ -9,7 +9,7 @@ braced.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 # CSL name variables that stand for the author when there is no `author`
@@ -86,3 +86,9 @@ def names(value: Any) -> str:
 
 def verbatim(text: str) -> str:
     return text.replace("\\", "%5C").replace("{", "%7B").replace("}", "%7D").replace(" ", "%20")
+
+
+def missing(required: Iterable[str], written: Sequence[tuple[str, str]]) -> list[str]:
+    """The `required` fields that `written` lacks or leaves empty (`author|editor`: either)."""
+    have = {k for k, v in written if v}
+    return [need for need in required if not set(need.split("|")) & have]
