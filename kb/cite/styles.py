@@ -6,9 +6,7 @@ import difflib
 import hashlib
 import html
 import importlib.util
-import os
 import re
-import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +15,7 @@ from typing import Any
 from kb.cite.csl import NAME_FIELDS, range_dash
 from kb.errors import KBError
 from kb.model import STYLE_FILES
+from kb.reading.files import UnsafeFile, read_regular
 
 
 def _styles_dir() -> Path:
@@ -158,21 +157,13 @@ def _style_path(name: str, root: Path | None) -> Path:
 def _read_style(path: Path) -> str:
     """A style's text, read only from a regular file of a sane size (never a pipe or device)."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        data, _ = read_regular(path, MAX_STYLE_BYTES)
+    except UnsafeFile as exc:
+        if exc.size is None:
+            raise KBError(f"the citation style {str(path)!r} is not a regular file") from exc
+        raise KBError(f"the citation style {str(path)!r} is larger than 2 MB") from exc
     except OSError as exc:
         raise KBError(f"cannot read the citation style {str(path)!r}: {exc.strerror}") from exc
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise KBError(f"the citation style {str(path)!r} is not a regular file")
-        if st.st_size > MAX_STYLE_BYTES:
-            raise KBError(f"the citation style {str(path)!r} is larger than 2 MB")
-        with os.fdopen(fd, "rb", closefd=False) as fh:
-            data = fh.read(MAX_STYLE_BYTES + 1)
-    except OSError as exc:
-        raise KBError(f"cannot read the citation style {str(path)!r}: {exc.strerror}") from exc
-    finally:
-        os.close(fd)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

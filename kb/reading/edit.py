@@ -42,6 +42,7 @@ from ruamel.yaml.tokens import CommentToken
 from ruamel.yaml.util import load_yaml_guess_indent
 
 from kb.errors import KBError
+from kb.reading.files import UnsafeFile, read_regular
 from kb.reading.yamlio import MAX_BYTES, decode, read_yaml
 
 Change = Callable[[MutableMapping[str, Any]], None]
@@ -156,19 +157,12 @@ def edit_file(path: Path, change: Change, shown: str | None = None) -> bool:
 
 def _read(path: Path, name: str) -> bytes:
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | os.O_NONBLOCK)
+        return read_regular(path, MAX_BYTES, follow=False)[0]
+    except UnsafeFile as exc:
+        why = "not a regular file" if exc.size is None else "larger than 5 MB"
+        raise EditRefused(f"{name}:1:1: {why}; not edited") from exc
     except OSError as exc:
         raise EditRefused(f"{name}:1:1: cannot open: {exc.strerror}; not edited") from exc
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise EditRefused(f"{name}:1:1: not a regular file; not edited")
-        if st.st_size > MAX_BYTES:
-            raise EditRefused(f"{name}:1:1: larger than 5 MB; not edited")
-        with os.fdopen(fd, "rb", closefd=False) as fh:
-            return fh.read(MAX_BYTES + 1)
-    finally:
-        os.close(fd)
 
 
 def _newline(text: str, name: str) -> str:

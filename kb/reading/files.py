@@ -168,37 +168,59 @@ def reading(rel: str, path: str) -> Reading | None:
     return hashlib.sha1(data).hexdigest(), read_yaml(text), _trusted(st, now)
 
 
+class UnsafeFile(Exception):
+    """A file that `read_regular` would not read: not a regular file, or larger than allowed."""
+
+    def __init__(self, size: int | None = None) -> None:
+        super().__init__("too large" if size is not None else "not a regular file")
+        self.size = size  # the size found, when the file is too large; None: not regular
+
+
+def read_regular(
+    path: str | Path, limit: int, *, follow: bool = True
+) -> tuple[bytes, os.stat_result]:
+    """The bytes of a regular file of at most `limit` bytes, and its stat() before reading.
+
+    Opened without waiting (a named pipe never blocks) and checked as opened (not by name,
+    which could be swapped between a check and the open); `follow=False` refuses a link.
+    Raises UnsafeFile for a pipe, a device or a file over `limit` (also one that grew past it
+    while read), and OSError when it cannot be opened or read.
+    """
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC
+    fd = os.open(path, flags if follow else flags | getattr(os, "O_NOFOLLOW", 0))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise UnsafeFile()
+        if st.st_size > limit:
+            raise UnsafeFile(st.st_size)
+        data = _read_fd(fd, st.st_size + 1)  # not a `limit` buffer per file: that is slow
+        if len(data) > st.st_size:  # it grew since fstat: read on, up to the limit
+            data += _read_fd(fd, limit + 1 - len(data))
+    finally:
+        os.close(fd)
+    if len(data) > limit:  # grew while we looked
+        raise UnsafeFile(len(data))
+    return data, st
+
+
 def _read_stat(
     path: str | Path, rel: str, problems: list[Problem]
 ) -> tuple[bytes | None, os.stat_result | None]:
     """The bytes of a file (None if it cannot be read: reported), and its stat() before reading."""
     try:
-        # O_NONBLOCK: opening a named pipe must not wait for a writer; the open file is then
-        # checked (not the name, which could be swapped between a check and the open).
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-        try:
-            st = os.fstat(fd)
-            if not stat.S_ISREG(st.st_mode):
-                name = os.path.basename(path)
-                problems.append(
-                    L.unsafe_path(Loc(rel), name, "not a regular file (a pipe or a device)")
-                )
-                return None, None
-            if st.st_size > MAX_BYTES:
-                problems.append(L.file_too_large(Loc(rel), st.st_size, MAX_BYTES))
-                return None, None
-            data = _read_fd(fd, st.st_size + 1)  # not a 5 MB buffer per file: that is slow
-            if len(data) > st.st_size:  # it grew since fstat: read on, up to the limit
-                data += _read_fd(fd, MAX_BYTES + 1 - len(data))
-        finally:
-            os.close(fd)
+        return read_regular(path, MAX_BYTES)
+    except UnsafeFile as exc:
+        if exc.size is None:
+            name = os.path.basename(path)
+            problems.append(
+                L.unsafe_path(Loc(rel), name, "not a regular file (a pipe or a device)")
+            )
+        else:
+            problems.append(L.file_too_large(Loc(rel), exc.size, MAX_BYTES))
     except OSError as exc:
         problems.append(L.unreadable(Loc(rel), "the file", exc.strerror or str(exc)))
-        return None, None
-    if len(data) > MAX_BYTES:  # grew while we looked
-        problems.append(L.file_too_large(Loc(rel), len(data), MAX_BYTES))
-        return None, None
-    return data, st
+    return None, None
 
 
 def _read_fd(fd: int, size: int) -> bytes:
