@@ -205,29 +205,24 @@ def _change(
 
     def change(doc: MutableMapping[str, Any]) -> None:
         old = doc.get("review")
-        if not isinstance(old, MutableMapping):
-            new: dict[str, Any] = {"verdict": verdict}
-            if attribution:
-                new["attribution"] = attribution
-            if reviewer:
-                new["reviewer"] = reviewer
-            new["date"] = date
-            if rationale:
-                new["rationale"] = folded(rationale)
-            new["fingerprint"] = fp
-            doc["review"] = new
-            return
-        earlier = {k: plain(v) for k, v in old.items() if k != "history"}
-        history = [earlier, *plain(old.get("history") or [])]
-        old["verdict"] = verdict
+        review: MutableMapping[str, Any] = {}
+        history = None
+        if isinstance(old, MutableMapping):  # edited in place, its layout kept
+            review = old
+            earlier = {k: plain(v) for k, v in old.items() if k != "history"}
+            history = [earlier, *plain(old.get("history") or [])]
+        review["verdict"] = verdict
         if attribution:
-            old["attribution"] = attribution
+            review["attribution"] = attribution
         if reviewer:
-            old["reviewer"] = reviewer
-        old["date"] = date
+            review["reviewer"] = reviewer
+        review["date"] = date
         if rationale:
-            old["rationale"] = folded(rationale)
-        old["fingerprint"] = fp
-        old["history"] = history
+            review["rationale"] = folded(rationale)
+        review["fingerprint"] = fp
+        if history is not None:
+            review["history"] = history
+        else:
+            doc["review"] = review
 
     return change
