@@ -15,7 +15,6 @@ from typing import Any
 from kb.cite.csl import NAME_FIELDS, range_dash
 from kb.errors import KBError
 from kb.model import STYLE_FILES
-from kb.reading.files import UnsafeFile, read_regular
 
 
 def _styles_dir() -> Path:
@@ -156,6 +155,8 @@ def _style_path(name: str, root: Path | None) -> Path:
 
 def _read_style(path: Path) -> str:
     """A style's text, read only from a regular file of a sane size (never a pipe or device)."""
+    from kb.reading.safe import UnsafeFile, read_regular  # here: `kb --help` loads styles
+
     try:
         data, _ = read_regular(path, MAX_STYLE_BYTES)
     except UnsafeFile as exc:

@@ -42,7 +42,7 @@ from ruamel.yaml.tokens import CommentToken
 from ruamel.yaml.util import load_yaml_guess_indent
 
 from kb.errors import KBError
-from kb.reading.files import UnsafeFile, read_regular
+from kb.reading.safe import UnsafeFile, read_regular
 from kb.reading.yamlio import MAX_BYTES, decode, read_yaml
 
 Change = Callable[[MutableMapping[str, Any]], None]
