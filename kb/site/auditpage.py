@@ -44,13 +44,18 @@ def _said_reviewer(row: list[Any], at: int) -> Markup:
 def _said_date(row: list[Any], at: int) -> Markup:
     if not row[at]:
         return Markup("No review is dated.")
-    return Markup(f'Every review dated <time datetime="{escape(row[at])}">{escape(row[at])}</time>.')
+    return Markup(
+        f'Every review dated <time datetime="{escape(row[at])}">{escape(row[at])}</time>.'
+    )
 
 
 def _said_count(what: str) -> Callable[[list[Any], int], Markup]:
     def say(row: list[Any], at: int) -> Markup:
         n = row[at]
-        return Markup(f"{'No' if n == 0 else f'Every claim has {n}'} {what}{'' if n == 1 else 's'}.")
+        return Markup(
+            f"{'No' if n == 0 else f'Every claim has {n}'} {what}{'' if n == 1 else 's'}."
+        )
+
     return say
 
 
@@ -150,6 +155,4 @@ def audit_data(site: Site) -> bytes | None:
         return None
     u = Links(AUDIT_PAGE)
     rows, hidden, _ = _rows(site, u)
-    return js_assign(
-        "KB_AUDIT", {"claims": rows, "hidden": hidden, "problems": _problems(site, u)}
-    )
+    return js_assign("KB_AUDIT", {"claims": rows, "hidden": hidden, "problems": _problems(site, u)})

@@ -11,21 +11,21 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from kb.model import CITE_MARK
+from kb.cite.styles import STYLE_LABELS
 from kb.errors import Problem, Severity
+from kb.model import CITE_MARK
+from kb.site.marks import Highlight
 from kb.site.present import (
-    safe_reference_html,
     Links,
     esc,
+    safe_reference_html,
     severity_badge,
     short,
     short_citation,
     summary_of,
     verdict_label,
 )
-from kb.site.marks import Highlight
 from kb.site.sitedata import js_json
-from kb.cite.styles import STYLE_LABELS
 from kb.site.state import CitationLike, Site
 
 _BARE_ID = re.compile(r"(?<![\w/.-])([a-z0-9]+(?:-[a-z0-9]+)+)(?![\w/-])")
@@ -43,7 +43,9 @@ def linked(site: Site, text: str, u: Links, near: frozenset[str] | None) -> Mark
     def one(ident: str, explicit: bool) -> str | None:
         src = kb.sources.get(ident)  # type: ignore[call-overload]
         if src is not None and (explicit or known("source", ident)):
-            return f'<a class="cite-link" href="{esc(u.source(ident))}">{esc(short_citation(src))}</a>'
+            return (
+                f'<a class="cite-link" href="{esc(u.source(ident))}">{esc(short_citation(src))}</a>'
+            )
         person = kb.experts.get(ident)  # type: ignore[call-overload]
         if person is not None and known("expert", ident):
             return f'<a href="{esc(u.expert(ident))}">{esc(person.name)}</a>'
@@ -70,7 +72,9 @@ _LINKABLE = re.compile(CITE_MARK.pattern + "|" + _BARE_ID.pattern)
 
 
 def problem_rows(
-    problems: list[Problem], site: Site | None = None, u: Links | None = None,
+    problems: list[Problem],
+    site: Site | None = None,
+    u: Links | None = None,
     near: frozenset[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Return problems as table rows; with `site` and `u`, the ids in each message of the
@@ -85,8 +89,6 @@ def problem_rows(
         }
         for p in problems
     ]
-
-
 
 
 def claim_jsonld(site: Site, cid: str) -> Markup | None:
@@ -108,7 +110,10 @@ def mark_tips(site: Site, marks: list[Highlight]) -> dict[str, tuple[str, str]]:
             label = verdict_label(c.verdict)
             tips[h.anchor] = (c.verdict, f"{label}: {why}" if why else label)
         elif c is not None:
-            tips[h.anchor] = ("origin", f"Where the words of a quote of “{short(c.statement, 60)}” were found earliest")
+            tips[h.anchor] = (
+                "origin",
+                f"Where the words of a quote of “{short(c.statement, 60)}” were found earliest",
+            )
     return tips
 
 

@@ -133,9 +133,7 @@ def pages_showing(site: Site, nodes: Iterable[str]) -> set[str]:
                     frontier = {node}
                     for i in range(j, -1, -1):
                         before = walk[i - 1][1] if i else kind.name
-                        frontier = {
-                            n for f in frontier for n in _step(site, f, walk[i][0], before)
-                        }
+                        frontier = {n for f in frontier for n in _step(site, f, walk[i][0], before)}
                     out |= frontier
     return out
 

@@ -6,7 +6,6 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from typing import Any
-from urllib.parse import quote as url_quote
 
 import markupsafe
 from markupsafe import Markup, escape

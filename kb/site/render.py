@@ -8,57 +8,36 @@
 
 from __future__ import annotations
 
-import gc
 import heapq
-import multiprocessing as mp
-import os
-import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
-from dataclasses import dataclass
-from functools import lru_cache
+from collections.abc import Iterable, Iterator, Sequence
 from importlib import resources
 from typing import Any
 
 import networkx as nx
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
-from markupsafe import Markup, escape
 
-import kb
-from kb.site import refs, views
-from kb.errors import KBError, Problem, Severity
+from kb.errors import Problem, Severity
 from kb.graph import EDGE_TYPES, node_id
-from kb.model import ATTRIBUTIONS, KnowledgeBase
-from kb.output import Placed, Staging
+from kb.model import KnowledgeBase
+from kb.site import refs, views
+from kb.site.auditpage import AUDIT_DATA, audit_data, audit_page
+from kb.site.jinja import _template
+from kb.site.linking import problem_counts
+from kb.site.pages import Page, pages
 from kb.site.present import (
     EDGE_LABELS,
     KIND_LABELS,
     VERDICT_ORDER,
     Links,
     badge,
-    esc,
     evidence_level_label,
-    quoted,
-    severity_badge,
     short,
-    summary_of,
     verdict_label,
 )
-from kb.site.pages import Page, pages
-from kb.site.jinja import CSP, _template, environment, table
-from kb.site.auditpage import AUDIT_DATA, audit_data, audit_page
-from kb.site.linking import problem_counts
-from kb.site.state import Citations, Site, build_date_from_env, prepare
 from kb.site.sitedata import graph_data, search_index
+from kb.site.state import Citations, Site, build_date_from_env, prepare
 from kb.urls import (
-    AUDIT_PAGE,
-    EXPERTS_PAGE,
     GRAPH_DATA,
-    GRAPH_PAGE,
-    INDEX_PAGE,
     SEARCH_INDEX,
-    SOURCES_PAGE,
-    TOPICS_PAGE,
-    page_path,
     static_path,
 )
 

@@ -11,12 +11,10 @@ from typing import Any, Protocol
 
 import networkx as nx
 
-from kb.cite.styles import STYLE_LABELS
 from kb.errors import Problem, Severity
 from kb.memo import Memo
-from kb.graph import node_id
-from kb.site.marks import Job, QuoteSpans, find_all, highlights
-from kb.model import CITE_MARK, ClaimId, KnowledgeBase, SourceId
+from kb.model import CITE_MARK, ClaimId, KnowledgeBase
+from kb.site.marks import QuoteSpans, find_all
 
 
 class CitationLike(Protocol):
@@ -33,8 +31,6 @@ class CitationLike(Protocol):
 
 
 Citations = Mapping[str, Mapping[str, CitationLike]]
-
-
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +138,6 @@ class Site:
         rows = [(u, d["type"], d) for u, keyed in into.items() for d in keyed.values()]
         rows.sort(key=_by_type_and_node)
         return rows
-
 
 
 def _by_type_and_node(row: tuple[str, str, dict[str, Any]]) -> tuple[str, str]:

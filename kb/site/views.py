@@ -2,43 +2,22 @@
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from typing import Any
 
-from markupsafe import Markup, escape
-
-from kb.errors import Problem, Severity
+from kb.cite.styles import STYLE_LABELS
 from kb.graph import node_id
-from kb.site.localgraph import local_graph
-from kb.site.marks import highlighted, in_context
-from kb.model import ATTRIBUTION_MEANINGS, PEOPLE_LABELS, Claim, Expert, Review, Source
-from kb.reading.csl import date_text
-from kb.site.present import (
-    attribution_badge,
-    BACK_RELATION_LABELS,
-    RELATION_LABELS,
-    VERDICT_ORDER,
-    Links,
-    author_list,
-    badge,
-    esc,
-    evidence_level_label,
-    plain_reference,
-    pmid_url,
-    safe_reference_html,
-    safe_url,
-    severity_badge,
-    stance_badge,
-    short,
-    short_citation,
-    summary_of,
-    verdict_label,
+from kb.model import (
+    ATTRIBUTION_MEANINGS,
+    PEOPLE_LABELS,
+    Claim,
+    ClaimId,
+    Expert,
+    Review,
+    Source,
 )
-from kb.text.attribution import propose
-from kb.text.quotes import fold_plain, word_diff
+from kb.reading.csl import date_text
 from kb.site.jinja import table
-from kb.site.refs import RETRACTED_TAG, claim_ref, expert_ref, source_ref
 from kb.site.linking import (
     citation_view,
     claim_jsonld,
@@ -47,9 +26,28 @@ from kb.site.linking import (
     problem_rows,
     references,
 )
-from kb.site.sitedata import js_json
-from kb.cite.styles import STYLE_LABELS
-from kb.site.state import CitationLike, Site
+from kb.site.localgraph import local_graph
+from kb.site.marks import highlighted, in_context
+from kb.site.present import (
+    BACK_RELATION_LABELS,
+    RELATION_LABELS,
+    VERDICT_ORDER,
+    Links,
+    attribution_badge,
+    author_list,
+    badge,
+    evidence_level_label,
+    plain_reference,
+    pmid_url,
+    safe_url,
+    stance_badge,
+    summary_of,
+    verdict_label,
+)
+from kb.site.refs import claim_ref, expert_ref, source_ref
+from kb.site.state import Site
+from kb.text.attribution import propose
+from kb.text.quotes import fold_plain, word_diff
 from kb.urls import doi_url, evidence_anchor, identifier_url, origin_anchor, quote_anchor
 
 View = dict[str, Any]
@@ -234,18 +232,14 @@ def _attribution(claim: Claim) -> View | None:
     }
 
 
-def _earlier_reviews(site: Site) -> dict[str, list[tuple[str, Review]]]:
-    """Reviewer -> (claim, review) of every earlier review in the claims' histories, made once
-    a build."""
-    key = ("earlier-reviews",)
-    got = site.refs.get(key)
-    if got is None:
-        got = site.refs[key] = {}
-        for cid, claim in sorted(site.kb.claims.items()):
-            for h in claim.review.history if claim.review else ():
-                if h.reviewer:
-                    got.setdefault(h.reviewer, []).append((cid, h))
-    return got
+def _earlier_reviews(site: Site, eid: str) -> list[tuple[str, Review]]:
+    """(claim, review) of every earlier review by `eid` in the claims' histories, by claim."""
+    out: list[tuple[str, Review]] = []
+    for node in sorted(site.reviewed_earlier.get("expert:" + eid, ())):
+        cid = node.partition(":")[2]
+        review = site.kb.claims[ClaimId(cid)].review
+        out += [(cid, h) for h in (review.history if review else ()) if h.reviewer == eid]
+    return out
 
 
 def _about(site: Site, eid: str | None) -> str | None:
@@ -307,7 +301,7 @@ def expert_page(site: Site, person: Expert, u: Links) -> View:
         elif kind == "reviewed-by":
             date = claim.review.date if claim.review else None
             reviewed.append((claim.verdict, u.claim(cid), claim.statement, date, summary_of(claim)))
-    for cid, h in _earlier_reviews(site).get(person.id, ()):
+    for cid, h in _earlier_reviews(site, person.id):
         statement = site.kb.claims[cid].statement  # type: ignore[index]
         reviewed.append((h.verdict, u.claim(cid), f"{statement} (earlier review)", h.date, ""))
     descriptions = []
