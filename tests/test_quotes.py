@@ -413,6 +413,22 @@ class TestUnicodeProperties:
         assert locate(text, spiked)
 
 
+    @settings(max_examples=400, deadline=None)
+    @given(
+        text=st.text(alphabet=st.sampled_from(list("ab\u00e9-\n \u00ad\u200b\u2013\ufeff")))
+        | st.text(max_size=40)
+    )
+    def test_the_fast_scan_finds_every_edit_the_pattern_finds(self, text: str) -> None:
+        """fold() looks for edits only where one may begin (kb.text.quotes._edits); it finds
+        exactly what the edit pattern finds when tried at every character."""
+        from kb.text.quotes import _EDIT, _edits
+
+        def spans(ms: object) -> list[tuple[int, int, str | None]]:
+            return [(*m.span(), m.lastgroup) for m in ms]  # type: ignore[attr-defined]
+
+        assert spans(_edits(text)) == spans(_EDIT.finditer(text))
+
+
 class TestWordDiff:
     """kb.text.diff.word_diff: difflib's opcodes, in n log n time."""
 

@@ -15,6 +15,7 @@ import bisect
 import functools
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from kb.text import diff as _diff
@@ -44,6 +45,10 @@ _EDIT = re.compile(
     f"|[ \n{_IGNORED}]*(?:\n|  |[{_IGNORED}])[ \n{_IGNORED}]*"
     "|^ | $"
 )
+# Where an edit may begin, found at C speed (a regular expression that starts with a character
+# set is searched by scanning for the set): a hyphen, dash, line break or ignored character, or
+# a space followed by another. A match of _EDIT starts there or one space before.
+_EDIT_AT = re.compile(f"[-\u2013\n{_IGNORED} ](?:(?<=[^ ])|(?= ))")
 _WORD = re.compile(r"\w+(?:'\w+)*")
 
 # White space (what `\s`, str.split() and str.isspace() agree on) that _FOLD leaves as it is,
@@ -122,7 +127,7 @@ def fold(text: str) -> Folded:
     paras: list[int] = []
     pos = dropped = 0
     n = len(low)
-    for m in _EDIT.finditer(low):
+    for m in _edits(low):
         a, b = m.span()
         out.append(low[pos:a])
         start = a - dropped  # where the edit begins in the folded text
@@ -146,6 +151,37 @@ def fold(text: str) -> Folded:
 
 
 _WORD_CHAR = re.compile(r"\w")
+
+
+def _edits(low: str) -> Iterator[re.Match[str]]:
+    """The matches of _EDIT in `low`, as `_EDIT.finditer(low)` gives them, in a fraction of the
+    time: _EDIT is tried only where _EDIT_AT finds a place an edit may begin (and at a space
+    that begins or ends the text), not at every character."""
+    n = len(low)
+    pos = 0
+    if low.startswith(" "):
+        first = _EDIT.match(low, 0)
+        if first is not None:
+            yield first
+            pos = first.end()
+    while pos < n:
+        at = _EDIT_AT.search(low, pos)
+        if at is None:
+            break
+        p = at.start()
+        # a match starts at the place found, or one space before it (" \n")
+        m = (_EDIT.match(low, p - 1) if p - 1 >= pos and low[p - 1] == " " else None) or (
+            _EDIT.match(low, p)
+        )
+        if m is None:
+            pos = p + 1
+            continue
+        yield m
+        pos = m.end()
+    if pos < n and low.endswith(" "):  # a lone space at the end (" $")
+        last = _EDIT.match(low, n - 1)
+        if last is not None:
+            yield last
 
 
 def _prefold(text: str) -> tuple[str, str, tuple[int, ...], tuple[int, ...]]:
