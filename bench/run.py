@@ -54,6 +54,27 @@ def rss_mb(who: int) -> float:
     return resource.getrusage(who).ru_maxrss / 1024
 
 
+def reset_peak() -> bool:
+    """Start this process's peak RSS afresh (Linux: writing 5 to /proc/self/clear_refs resets
+    VmHWM), so that each build's own peak can be read; False where that cannot be done."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5", encoding="ascii")
+    except OSError:
+        return False
+    return True
+
+
+def peak_mb() -> float | None:
+    """This process's peak RSS in MB since the last reset_peak() (VmHWM), or None."""
+    try:
+        for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
 SAMPLER = """
 import select, sys
 from pathlib import Path
@@ -211,6 +232,7 @@ def main() -> int:
     print(f"read the base once before timing ({warmed / 1e6:.0f} MB): {secs:.1f} s")
 
     moved = 0
+    peaks: list[float | None] = []  # each clean build's own peak RSS (this process)
 
     def clean_build() -> tuple[object, float]:
         nonlocal moved
@@ -220,16 +242,18 @@ def main() -> int:
                 old.rename(trash / f"{moved}-{old.name}")
         os.sync()  # the last build's files are not written back during the timed build
         gc.collect()  # nothing of the last build is left, as in a fresh `kb build` process
+        fresh_peak = reset_peak()
         t0 = time.perf_counter()
         rep = build(kb, site, log=lambda _line: None)  # as `kb build` does: no cache kept
         wall = time.perf_counter() - t0
+        peaks.append(peak_mb() if fresh_peak else None)
         if rep.exit_code:
             errors = [p.text() for p in rep.problems if p.severity == "error"][:10]
             sys.exit("the build failed:\n" + "\n".join(errors))
         return rep, wall
 
     try:
-        return _timed(args, kb, site, trash, clean_build)
+        return _timed(args, kb, site, trash, clean_build, peaks)
     finally:
         _delete(trash, args.out)
 
@@ -262,7 +286,14 @@ def _settle(out: Path) -> None:
         time.sleep(wait)
 
 
-def _timed(args: argparse.Namespace, kb: Path, site: Path, trash: Path, clean_build: Any) -> int:
+def _timed(
+    args: argparse.Namespace,
+    kb: Path,
+    site: Path,
+    trash: Path,
+    clean_build: Any,
+    peaks: list[float | None],
+) -> int:
     walls: list[float] = []
     for run in range(max(1, args.repeat)):
         rep, wall = clean_build()
@@ -274,9 +305,11 @@ def _timed(args: argparse.Namespace, kb: Path, site: Path, trash: Path, clean_bu
             f"\nfull build, median of {len(walls)} runs: {statistics.median(walls):.2f} s "
             f"(runs: {', '.join(f'{w:.2f}' for w in walls)})"
         )
+    own = [f"{p:.0f}" for p in peaks if p is not None]
     print(
-        f"  peak RSS: {rss_mb(resource.RUSAGE_SELF):.0f} MB (this process), "
+        f"  peak RSS: {rss_mb(resource.RUSAGE_SELF):.0f} MB (this process, all its builds so far), "
         f"{rss_mb(resource.RUSAGE_CHILDREN):.0f} MB (largest child: render workers, pandoc)"
+        + (f"; each clean build's own peak in this process: {', '.join(own)} MB" if own else "")
     )
     if args.tree_memory:
         with TreeMemory() as memory:
