@@ -412,7 +412,6 @@ class TestUnicodeProperties:
         )
         assert locate(text, spiked)
 
-
     @settings(max_examples=400, deadline=None)
     @given(
         text=st.text(alphabet=st.sampled_from(list("ab\u00e9-\n \u00ad\u200b\u2013\ufeff")))
