@@ -31,6 +31,7 @@ from kb.outstate import (
     folder_at,
     is_temp,
     locked,
+    open_child,
     open_folder,
     roll_forward,
     safe_rel,
@@ -198,6 +199,9 @@ class SiteWriter:
         self.finished_ns = 0
         self._lock: contextlib.ExitStack | None = None
         self._staging: Staging | None = None
+        # the previous site's folders opened while deciding which pages are reused (one open
+        # per folder, not two per page), closed once the staging folder is made
+        self._folders: _Folders | None = None
         self.inside = False  # the staging folder is inside the output (a mount point)
 
     def __enter__(self) -> SiteWriter:
@@ -215,6 +219,7 @@ class SiteWriter:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._close_folders()
         if self._staging is not None:  # staged but never finished: leave no folder behind
             self._staging.discard()
             self._staging = None
@@ -229,7 +234,16 @@ class SiteWriter:
 
     def _intact(self, path: str) -> bool:
         """True when the previous site's file is as kb wrote it (size, and not modified since)."""
-        return _intact(self.out, path, self.old_files, self.old_sizes, self.finished_ns)
+        if self._folders is None:
+            self._folders = _Folders(self.out)
+        return _intact(
+            self.out, path, self.old_files, self.old_sizes, self.finished_ns, self._folders
+        )
+
+    def _close_folders(self) -> None:
+        if self._folders is not None:
+            self._folders.close()
+            self._folders = None
 
     def staging(self, in_place: bool = False) -> Staging:
         """Return a fresh folder beside the output for the new site (removed if not finished).
@@ -237,6 +251,7 @@ class SiteWriter:
         `in_place`: the new site will be the previous one with only the changed files moved in
         (for a rebuild that changes few files); otherwise it is a complete new folder swapped in.
         """
+        self._close_folders()  # no descriptor of the previous site goes to forked workers
         if os.path.ismount(self.out):  # no rename of the output itself: work inside it
             tmp = Path(tempfile.mkdtemp(prefix=".kb-new-", dir=self.out))
             in_place = self.inside = True
@@ -394,21 +409,52 @@ class Staging:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
+class _Folders:
+    """The folders of a previous site, each opened once, one level at a time from the site's
+    own folder and never through a link (as folder_at does); `close` closes them all."""
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self.fds: dict[tuple[str, ...], int] = {}
+
+    def at(self, parts: tuple[str, ...]) -> int:
+        """The descriptor of the folder `parts` (OSError when it is missing or a link)."""
+        fd = self.fds.get(parts)
+        if fd is None:
+            fd = open_folder(self.out) if not parts else open_child(self.at(parts[:-1]), parts[-1])
+            self.fds[parts] = fd
+        return fd
+
+    def close(self) -> None:
+        for fd in self.fds.values():
+            os.close(fd)
+        self.fds.clear()
+
+
 def _intact(
-    out: Path, path: str, old: dict[str, str], old_sizes: dict[str, int], done_ns: int
+    out: Path,
+    path: str,
+    old: dict[str, str],
+    old_sizes: dict[str, int],
+    done_ns: int,
+    folders: _Folders | None = None,
 ) -> bool:
-    """True when the previous site's file is as kb wrote it (size, and not modified since)."""
+    """True when the previous site's file is as kb wrote it (size, and not modified since).
+    `folders`: the site's folders already opened (else each is opened for this file)."""
     if path not in old:
         return False
     if path.startswith(("/", ".")) or ".." in path.split("/"):
         safe_rel(path)  # raises: never look outside the site
     *parents, name = path.split("/")
     try:
-        with contextlib.ExitStack() as stack:
-            top = open_folder(out)
-            stack.callback(os.close, top)
-            folder = stack.enter_context(folder_at(top, parents))  # no link on the way
-            st = os.stat(name, dir_fd=folder, follow_symlinks=False)
+        if folders is not None:
+            st = os.stat(name, dir_fd=folders.at(tuple(parents)), follow_symlinks=False)
+        else:
+            with contextlib.ExitStack() as stack:
+                top = open_folder(out)
+                stack.callback(os.close, top)
+                folder = stack.enter_context(folder_at(top, parents))  # no link on the way
+                st = os.stat(name, dir_fd=folder, follow_symlinks=False)
     except OSError:
         return False
     same_size = st.st_size == old_sizes.get(path)

@@ -289,6 +289,11 @@ def open_folder(path: Path) -> int:
     return os.open(path, _DIR_FLAGS)
 
 
+def open_child(folder: int, name: str) -> int:
+    """Open the folder `name` inside the folder descriptor `folder`, never through a link."""
+    return os.open(name, _DIR_FLAGS, dir_fd=folder)
+
+
 @contextlib.contextmanager
 def folder_at(top: int, parts: Sequence[str], create: bool = False) -> Iterator[int]:
     """Open the folder `parts` under the folder descriptor `top`, one level at a time, never

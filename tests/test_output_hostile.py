@@ -155,6 +155,36 @@ def test_a_previous_page_reached_through_a_link_is_not_reused(tmp_path: Path) ->
         assert (out / "d0" / name).stat().st_ino != (outside / name).stat().st_ino
 
 
+
+def _open_fds() -> set[str]:
+    return set(os.listdir("/proc/self/fd"))
+
+
+def test_reuse_by_key_goes_through_real_folders_only(tmp_path: Path) -> None:
+    """Deciding which pages of the previous site are reused opens each of its folders once
+    and never through a link: a folder replaced by a link leading out reuses none of its
+    pages, the other folders' pages are reused, and no descriptor is left open."""
+    out = tmp_path / "site"
+    files = {**site_files("old", 7), "index.html": b"top"}
+    keys = {path: "k-" + path for path in files}
+    with SiteWriter(out) as writer:
+        writer.write(files, keys)
+    outside = tmp_path / "outside"
+    shutil.copytree(out / "d0", outside)
+    shutil.rmtree(out / "d0")
+    (out / "d0").symlink_to(outside)
+    before = _open_fds()
+    with SiteWriter(out) as writer:
+        held = _open_fds()
+        reused = {path for path in files if writer.reusable(path, keys[path])}
+        assert reused == {p for p in files if not p.startswith("d0/")}
+        assert any(p.startswith("d0/") for p in files) and any("/" not in p for p in reused)
+        assert not writer.reusable("d1/" + "x.html", "k")  # not in the previous site
+        writer.staging().discard()
+        assert _open_fds() == held  # the folders opened to decide are closed
+    assert _open_fds() == before
+
+
 MOUNTED = textwrap.dedent(
     """
     import subprocess, sys
