@@ -199,3 +199,32 @@ def test_a_long_running_process_keeps_the_store(synthetic: Path, tmp_path: Path)
         assert build(synthetic, tmp_path / "site", log=print, parse_cache=cache).exit_code == 0
     files = len(list(synthetic.glob("*/*.yaml")))
     assert _used(synthetic) == (files, 0)
+
+
+READINGS = [  # (text of a file, whether its reading is kept)
+    ("a: 1\nb: [x, 2.5, true, null]\nc: {d: [[e]]}\n", True),
+    ("1: one\n2024-01-02: x\n", True),  # kb's reader keeps keys and dates as text
+    ("a: .nan\n", False),
+    ("a: [-.inf]\n", False),
+    ("a: " + "[" * 70 + "x" + "]" * 70 + "\n", False),  # deeper than kept
+]
+
+
+def test_only_readings_that_json_gives_back_exactly_are_kept(tmp_path: Path) -> None:
+    """A reading is kept only when JSON gives back exactly its value (types, keys, order);
+    what is kept is read back as the same value, with its marks."""
+    from kb.fast.stored import _decode, _encode
+    from kb.reading.files import reading
+
+    for k, (text, _) in enumerate(READINGS):
+        (tmp_path / f"r{k}.yaml").write_text(text, encoding="utf-8")
+    _age(tmp_path)
+    for k, (text, stored) in enumerate(READINGS):
+        got = reading(f"r{k}.yaml", str(tmp_path / f"r{k}.yaml"))
+        assert got is not None and got[1] is not None
+        row = _encode(got)
+        assert (row is not None) == stored, text
+        if row is not None:
+            digest, doc, _stamp = _decode(*row)
+            assert digest == got[0] and doc.value == got[1].value
+            assert list(doc.marks) == list(got[1].marks)

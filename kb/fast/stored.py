@@ -63,20 +63,50 @@ def _version() -> str:
     return f"{SCHEMA}:{__version__}:{code_version()}"
 
 
-def _plain(value: Any, depth: int = 0) -> bool:
-    """True when JSON gives back exactly `value`: the same types, keys and order."""
-    t = type(value)
-    if t is str or t is int or t is bool or value is None:
-        return True
-    if t is float:
-        return value == value and value not in (float("inf"), float("-inf"))
-    if depth > _MAX_DEPTH:
-        return False
-    if t is list:
-        return all(_plain(v, depth + 1) for v in value)
-    if t is dict:
-        return all(type(k) is str and _plain(v, depth + 1) for k, v in value.items())
-    return False
+class _NotPlain(Exception):
+    """A value JSON would not give back exactly."""
+
+
+def _plain_shape(value: Any) -> tuple[str | int, ...] | None:
+    """The shape of `value` (as _shape gives it) when JSON gives back exactly `value` (the
+    same types, keys and order; no deeper than _MAX_DEPTH), else None: one walk for both."""
+    out: list[str | int] = []
+    inf = float("inf")
+
+    def scalar(x: Any) -> None:
+        t = type(x)
+        if not (t is str or t is int or t is bool or x is None or (t is float and -inf < x < inf)):
+            raise _NotPlain
+
+    def walk(v: Any, depth: int) -> None:
+        if depth > _MAX_DEPTH:
+            raise _NotPlain
+        if type(v) is dict:
+            out.append(_MAP)
+            for k, x in v.items():
+                if type(k) is not str:
+                    raise _NotPlain
+                out.append(k)
+                if type(x) is dict or type(x) is list:
+                    walk(x, depth + 1)
+                else:
+                    scalar(x)
+            out.append(_END)
+        else:
+            out.append(_SEQ)
+            for x in v:
+                if type(x) is dict or type(x) is list:
+                    walk(x, depth + 1)
+                else:
+                    scalar(x)
+                    out.append(_ITEM)
+            out.append(_END)
+
+    try:
+        walk(value, 0)
+    except _NotPlain:
+        return None
+    return tuple(out)
 
 
 def _encode(reading: Reading) -> tuple[str, bytes, str] | None:
@@ -85,7 +115,7 @@ def _encode(reading: Reading) -> tuple[str, bytes, str] | None:
     marks = doc.marks
     if stamp is None or doc.issues or marks.shape is None or marks.extras:
         return None
-    if type(doc.value) is not dict or not _plain(doc.value) or marks.shape != _shape(doc.value):
+    if type(doc.value) is not dict or marks.shape != _plain_shape(doc.value):
         return None
     typecode, ints, _extras, shape = marks.parts()
     data = [doc.value, typecode, base64.b64encode(ints).decode("ascii"), shape, doc.escapes]
