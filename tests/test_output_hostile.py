@@ -155,7 +155,6 @@ def test_a_previous_page_reached_through_a_link_is_not_reused(tmp_path: Path) ->
         assert (out / "d0" / name).stat().st_ino != (outside / name).stat().st_ino
 
 
-
 def _open_fds() -> set[str]:
     return set(os.listdir("/proc/self/fd"))
 
