@@ -102,7 +102,7 @@ def test_importing_twice_writes_nothing_new(run_kb: RunKB, base: Path, files: li
     assert run_kb("-C", base, "import", *files).code == 0
     before = {p.name: p.read_bytes() for p in (base / "sources").iterdir()}
     r = run_kb("-C", base, "import", *files)
-    assert r.code == 0 and "0 source(s) wrote, 5 duplicate(s)" in r.out
+    assert r.code == 0 and "0 source(s) written, 5 duplicate(s)" in r.out
     assert {p.name: p.read_bytes() for p in (base / "sources").iterdir()} == before
 
 

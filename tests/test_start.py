@@ -259,3 +259,18 @@ def test_help_examples_work_in_a_new_base(
             assert "no claim" not in r.err and "no source" not in r.err, line
             ran.append(line)
     assert len(ran) >= 14
+
+
+def test_nearest_passage_with_the_same_words_says_what_differs() -> None:
+    """A quote whose words are all in the snapshot, in order, but with other punctuation or
+    quotation marks between them is not found; the message says the words are the same and
+    what to do, instead of a word diff with no difference in it."""
+    from kb.text.nearest import nearest
+
+    snap = "She added that it is \u201cnot a cure.\u201d Then she left."
+    got = nearest("it is not a cure", snap)
+    assert got is not None and got.text.startswith("it is")
+    line = got.describe("s.txt")
+    assert "the same words" in line and "quotation marks" in line and "{+" not in line
+    other = nearest("it is not a remedy", snap)
+    assert other is not None and "{+remedy+}" in other.describe("s.txt")

@@ -193,7 +193,8 @@ def cmd_import(args: argparse.Namespace) -> int:
         if not args.dry_run:
             _write(path, source_yaml(item, entry.origin))
         wrote += 1
-    print(f"{wrote} source(s) {verb}, {dups} duplicate(s) not written")
+    done = "to write" if args.dry_run else "written"
+    print(f"{wrote} source(s) {done}, {dups} duplicate(s) not written")
     return 0
 
 

@@ -45,8 +45,13 @@ class Nearest:
         text = " ".join(self.text.split())
         if len(text) > limit:
             text = text[: limit - 1] + "…"
-        return (
-            f"nearest passage ({snapshot_name} line {self.line}): \u201c{text}\u201d; "
+        where = f"nearest passage ({snapshot_name} line {self.line}): \u201c{text}\u201d; "
+        if all(op == "equal" for op, _ in self.diff):
+            return where + (
+                "the same words, but not the same punctuation or quotation marks between them: "
+                "copy them as the snapshot has them, or mark what is left out with \u2026"
+            )
+        return where + (
             f"word diff, snapshot [-…-] against quote {{+…+}}: {_cut(self.diff_text(), limit)}"
         )
 
