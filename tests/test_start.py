@@ -187,6 +187,25 @@ class TestQuoteFirst:
         assert path.read_bytes() == before
 
 
+def test_kb_cite_warns_of_a_placeholder_the_citation_shows(run_kb: RunKB, base: Path) -> None:
+    """A claim cited with a speaker whose name is still `kb new`'s placeholder is cited, with a
+    warning naming the expert; once the name is written, no warning."""
+    assert run_kb("-C", base, "new", "expert", "nameless").code == 0
+    quote = ["--source", "story", "--quote", "We are seeing more cases than last year"]
+    args = ["-C", base, "new", "claim", "c", "--statement", "Cases rose.", *quote]
+    assert run_kb(*args, "--speaker", "nameless").code == 0
+    r = run_kb("-C", base, "cite", "c")
+    assert r.code == 0 and "TODO: the name" in r.out
+    assert "warning: c: expert nameless's name is still the placeholder of `kb new`" in r.err
+    path = base / "experts" / "nameless.yaml"
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("TODO: the name, as the source prints it", "Ana"),
+        encoding="utf-8",
+    )
+    r = run_kb("-C", base, "cite", "c")
+    assert r.code == 0 and "warning" not in r.err and "Ana" in r.out
+
+
 class TestTemplates:
     def test_unedited_placeholders_warn(self, run_kb: RunKB, base: Path) -> None:
         assert run_kb("-C", base, "new", "claim", "c").code == 0

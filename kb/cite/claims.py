@@ -163,6 +163,28 @@ def refused(kb: KnowledgeBase, claim: Claim, changed: Iterable[Problem] = ()) ->
     return f"{claim.id} " + "; and ".join(reasons) if reasons else None
 
 
+def placeholders(kb: KnowledgeBase, claim: Claim) -> list[str]:
+    """What a citation of `claim` would show that is still a placeholder of `kb new` (its
+    statement, a speaker's name, a source's title): one line each, for a warning."""
+    from kb.reading import templates as T
+
+    found = []
+    if claim.statement == T.PLACEHOLDER_STATEMENT:
+        found.append(f"claim {claim.id}'s statement")
+    for q in claim.quotes:
+        expert = kb.experts.get(q.speaker) if q.speaker else None
+        if expert is not None and expert.name == T.PLACEHOLDER_NAME:
+            found.append(f"expert {q.speaker}'s name")
+    for sid in sorted(claim_sources(claim)):
+        src = kb.sources.get(sid)  # type: ignore[call-overload]
+        if src is not None and src.title == T.PLACEHOLDER_TITLE:
+            found.append(f"source {sid}'s title")
+    return [
+        f"{claim.id}: {what} is still the placeholder of `kb new`: the citation shows it"
+        for what in dict.fromkeys(found)
+    ]
+
+
 def _short(text: str, limit: int = 60) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -58,7 +58,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def cmd_cite(args: argparse.Namespace) -> int:
     """Run `kb cite`."""
-    from kb.cite.claims import cite_claim, cite_sources, claim_sources, refused
+    from kb.cite.claims import cite_claim, cite_sources, claim_sources, placeholders, refused
     from kb.cite.styles import load_style
     from kb.reading.files import cache_dir
     from kb.reading.load import load_kb
@@ -92,6 +92,8 @@ def cmd_cite(args: argparse.Namespace) -> int:
             code = 1
             continue
         wanted.append(cid)
+        for line in placeholders(kb, claim):
+            print(f"kb cite: warning: {line}", file=sys.stderr)
     needed = set().union(*(claim_sources(kb.claims[ClaimId(c)]) for c in wanted))
     cache = cache_dir(kb.root)  # None when .kb-cache is a link leading elsewhere
     citations = cite_sources(kb, [style], cache, only=needed) if wanted else {}

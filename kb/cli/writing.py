@@ -11,6 +11,7 @@ from typing import Any
 from kb.cli import COMMANDS
 from kb.codes import did_you_mean
 from kb.errors import KBError, Severity
+from kb.model import ClaimId
 
 EXAMPLE = """\
   kb pandoc draft.md -o draft.docx                      # [@my-article] and [@claim:my-claim]
@@ -63,6 +64,7 @@ def _own_options(args: argparse.Namespace) -> list[str]:
 
 def cmd_pandoc(args: argparse.Namespace) -> int:
     """Run `kb pandoc`."""
+    from kb.cite.claims import placeholders
     from kb.cite.draft import cited_keys, read_draft, refusals, run
     from kb.pipeline import open_base
 
@@ -91,6 +93,9 @@ def cmd_pandoc(args: argparse.Namespace) -> int:
             print(f"kb pandoc: {line}", file=sys.stderr)
         print("  nothing was rendered; pass --allow-disputed to render anyway", file=sys.stderr)
         return 1
+    for cid in cited.claims:
+        for line in placeholders(kb, kb.claims[ClaimId(cid)]):
+            print(f"kb pandoc: warning: {line}", file=sys.stderr)
     style = args.style or kb.config.style or "apa"
     code = run(kb, args.draft, cited.claims, style, extra)
     return 0 if code == 0 else 1
