@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import os
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -135,6 +136,25 @@ def test_unreadable_files_say_where(
     f.write_text(text)
     r = run_kb("-C", base, "import", f)
     assert r.code == 2 and message in r.err
+    assert list((base / "sources").iterdir()) == []
+
+
+def test_a_pipe_a_device_or_bad_bytes_are_refused_at_once(
+    run_kb: RunKB, base: Path, tmp_path: Path
+) -> None:
+    """kb import reads regular files only: a named pipe (nothing ever written to it) or a
+    device is refused without waiting or filling memory; bytes that are not UTF-8 say where."""
+    fifo = tmp_path / "refs.bib"
+    os.mkfifo(fifo)
+    bad = tmp_path / "bad.json"
+    bad.write_bytes(b"\xff\xfe[]")
+    for path, message in [
+        (fifo, "is not a regular file"),
+        (Path("/dev/zero"), "is not a regular file"),
+        (bad, "not UTF-8 text (invalid start byte at byte 0)"),
+    ]:
+        r = run_kb("-C", base, "import", path)
+        assert r.code == 2 and message in r.err and "Traceback" not in r.err
     assert list((base / "sources").iterdir()) == []
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import http.server
+import os
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -111,6 +112,17 @@ def test_refuses_to_overwrite_unless_asked(run_kb: RunKB, base: Path, tmp_path: 
     assert (base / "sources" / "story.txt").read_text() == "mine\n"
     assert run_kb("-C", base, "snapshot", "story", page, "--replace").code == 0
     assert (base / "sources" / "story.txt").read_text() == "Plain text, kept as it is.\n"
+
+
+def test_a_pipe_or_a_device_is_refused_at_once(run_kb: RunKB, base: Path, tmp_path: Path) -> None:
+    """kb snapshot reads a regular file only: a named pipe (nothing ever written to it) or a
+    device such as /dev/zero is refused at once, and nothing is written."""
+    fifo = tmp_path / "page.html"
+    os.mkfifo(fifo)
+    for path in (fifo, Path("/dev/zero")):
+        r = run_kb("-C", base, "snapshot", "story", path)
+        assert r.code == 2 and "is not a regular file" in r.err
+        assert not (base / "sources" / "story.txt").exists()
 
 
 def test_a_file_url(run_kb: RunKB, base: Path, tmp_path: Path) -> None:

@@ -74,10 +74,14 @@ def fetch(document: str) -> tuple[bytes, str, str | None, str]:
         raise KBError(f"{document}: only files, file:// and http(s) URLs can be archived")
     else:
         path = Path(document)
+    from kb.reading.safe import UnsafeFile, read_regular
+
     try:
-        if path.stat().st_size > MAX_DOCUMENT:
-            raise KBError(f"{path} is larger than {MAX_DOCUMENT:,} bytes")
-        data = path.read_bytes()
+        data, _ = read_regular(path, MAX_DOCUMENT)
+    except UnsafeFile as exc:
+        if exc.size is None:
+            raise KBError(f"{path} is not a regular file (a pipe or a device is not read)") from exc
+        raise KBError(f"{path} is larger than {MAX_DOCUMENT:,} bytes") from exc
     except OSError as exc:
         raise KBError(f"cannot read {path}: {exc.strerror}") from exc
     return data, str(path), None, path.name

@@ -62,14 +62,27 @@ class Entry:
     notes: list[str] = field(default_factory=list)
 
 
+MAX_BIBLIOGRAPHY = 50 * 1024 * 1024  # a bibliography file read by `kb import`, at most
+
+
 def read_file(path: Path) -> list[Entry]:
     """Read a CSL-JSON (.json), BibTeX or BibLaTeX (.bib, .bibtex, .biblatex) or RIS (.ris)
     file into CSL-JSON items. Raise KBError naming the file (and the place) when it cannot be
     read."""
+    from kb.reading.safe import UnsafeFile, read_regular
+
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise KBError(f"cannot read {path}: {exc}") from exc
+        text = read_regular(path, MAX_BIBLIOGRAPHY)[0].decode("utf-8-sig")
+    except UnsafeFile as exc:
+        if exc.size is None:
+            raise KBError(f"{path} is not a regular file (a pipe or a device is not read)") from exc
+        raise KBError(f"{path} is larger than {MAX_BIBLIOGRAPHY:,} bytes") from exc
+    except OSError as exc:
+        raise KBError(f"cannot read {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise KBError(
+            f"cannot read {path}: not UTF-8 text ({exc.reason} at byte {exc.start})"
+        ) from exc
     suffix = path.suffix.lower()
     readers: dict[str, Callable[[str, str], list[dict[str, Any]]]] = {
         ".json": _csl_json,
