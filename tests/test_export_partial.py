@@ -40,3 +40,32 @@ def test_strict_export_writes_nothing(tmp_path: Path, run_kb: RunKB) -> None:
     r = run_kb("-C", root, "export", "bibtex", "--strict", "-o", out)
     assert r.code == 1 and "nothing written (--strict)" in r.err
     assert not out.exists()
+
+
+def test_an_export_never_replaces_the_bases_own_files(tmp_path: Path, run_kb: RunKB) -> None:
+    """-o naming kb.yaml, a record or anything in the record folders or the cache is refused
+    (exit 2) with the files as they were; a pipe is not written to; an existing export is
+    replaced whole, keeping its permissions."""
+    import os
+    import stat
+
+    root = _base(tmp_path)
+    (root / "kb.yaml").write_text("title: Mine\n", encoding="utf-8")
+    before = {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    for target in (root / "kb.yaml", root / "claims" / "good.yaml", root / "sources" / "x.json"):
+        r = run_kb("-C", root, "export", "csl-json", "-o", target)
+        assert r.code == 2 and "own files" in r.err
+    r = run_kb("-C", root, "export", "sqlite", "-o", root / "kb.yaml")
+    assert r.code == 2 and "own files" in r.err
+    assert {p: p.read_bytes() for p in root.rglob("*") if p.is_file()} == before
+    fifo = tmp_path / "refs.json"
+    os.mkfifo(fifo)
+    r = run_kb("-C", root, "export", "csl-json", "-o", fifo)
+    assert r.code == 2 and "not a regular file" in r.err
+    out = tmp_path / "out.json"
+    out.write_text("old", encoding="utf-8")
+    out.chmod(0o640)
+    r = run_kb("-C", root, "export", "csl-json", "-o", out)
+    assert r.code == 1 and out.read_text("utf-8").startswith("[")  # 1: broken.yaml left out
+    assert stat.S_IMODE(out.stat().st_mode) == 0o640
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".kb-export-")] == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
@@ -62,6 +63,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     from kb.reading.load import load_kb
 
     fmt = resolve_format(args.format)
+    if args.output is not None and str(args.output) != "-":
+        _refuse_base_file(Path(args.root), args.output)
     kb, problems = load_kb(args.root)
     errors = [p for p in problems if p.severity is Severity.ERROR]
     for p in errors:
@@ -94,12 +97,68 @@ def cmd_export(args: argparse.Namespace) -> int:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
         return code
-    try:
-        args.output.write_bytes(data)
-    except OSError as exc:
-        raise KBError(f"cannot write {args.output}: {exc}", exit_code=1) from exc
+    _write_file(args.output, data)
     print(f"wrote {args.output} ({FORMATS[fmt][0]}, {len(data)} bytes)", file=sys.stderr)
     return code
+
+
+def _refuse_base_file(root: Path, output: Path) -> None:
+    """Refuse an output that is kb.yaml, or inside the base's record folders or its cache:
+    an export never replaces what the user wrote (exit 2)."""
+    from kb.reading.files import MARKERS, RECORD_FOLDERS
+
+    try:
+        base, target = root.resolve(), output.resolve()
+    except (OSError, RuntimeError):
+        return  # the write says why, if it fails
+    inside = target.parent.relative_to(base).parts if target.parent.is_relative_to(base) else None
+    if inside is None:
+        return
+    if (not inside and target.name in MARKERS) or (
+        inside and inside[0] in (*RECORD_FOLDERS, ".kb-cache")
+    ):
+        raise KBError(
+            f"{output} is among the knowledge base's own files (kb.yaml, claims/, experts/, "
+            "sources/, .kb-cache/): an export is not written there; choose another -o"
+        )
+
+
+def _write_file(output: Path, data: bytes) -> None:
+    """Write an export through a new file beside `output`, moved over it when complete (an
+    export that fails leaves the previous file as it was); only a regular file is replaced."""
+    import os
+    import stat
+    import tempfile
+
+    try:
+        st = os.stat(output)
+    except FileNotFoundError:
+        st = None
+    except OSError as exc:
+        raise KBError(f"cannot write {output}: {exc.strerror}", exit_code=1) from exc
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        raise KBError(f"{output} is not a regular file: an export is not written there")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".kb-export-", suffix=".tmp", dir=output.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.chmod(tmp, stat.S_IMODE(st.st_mode) if st is not None else 0o666 & ~_umask())
+            os.replace(tmp, output)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+    except OSError as exc:
+        raise KBError(f"cannot write {output}: {exc.strerror or exc}", exit_code=1) from exc
+
+
+def _umask() -> int:
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _loaded(kb: KnowledgeBase, path: str) -> bool:
