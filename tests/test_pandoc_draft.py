@@ -106,3 +106,19 @@ def test_an_unverified_quote_and_an_unknown_claim_stop_the_run(
     (root / "typo.md").write_text("[@claim:nmda-blokade]\n")
     r = run_kb("-C", root, "pandoc", root / "typo.md", "-o", root / "t.html")
     assert r.code == 1 and "no claim 'nmda-blokade' (did you mean 'nmda-blockade'?)" in r.err
+
+
+def test_pandoc_never_writes_over_the_bases_own_files(run_kb: RunKB, base: Path) -> None:
+    """`-o` (in any of pandoc's spellings) naming kb.yaml or a file in a record folder is
+    refused before pandoc runs, and the file is as it was."""
+    claim = next((base / "claims").glob("*.yaml"))
+    before = {p: p.read_bytes() for p in (claim, base / "kb.yaml")}
+    for args in (
+        ["-o", str(claim)],
+        [f"--output={base / 'kb.yaml'}"],
+        [f"-o{base / 'sources' / 'x.html'}"],
+    ):
+        r = run_kb("-C", base, "pandoc", base / "draft.md", *args)
+        assert r.code == 2 and "own files" in r.err, args
+    assert {p: p.read_bytes() for p in before} == before
+    assert not (base / "sources" / "x.html").exists()

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from kb.cli import COMMANDS
+from kb.cli.report import refuse_base_file
 from kb.codes import did_you_mean
 from kb.errors import KBError, Problem, Severity
 from kb.model import KnowledgeBase
@@ -64,7 +65,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     fmt = resolve_format(args.format)
     if args.output is not None and str(args.output) != "-":
-        _refuse_base_file(Path(args.root), args.output)
+        refuse_base_file(Path(args.root), args.output)
     kb, problems = load_kb(args.root)
     errors = [p for p in problems if p.severity is Severity.ERROR]
     for p in errors:
@@ -100,27 +101,6 @@ def cmd_export(args: argparse.Namespace) -> int:
     _write_file(args.output, data)
     print(f"wrote {args.output} ({FORMATS[fmt][0]}, {len(data)} bytes)", file=sys.stderr)
     return code
-
-
-def _refuse_base_file(root: Path, output: Path) -> None:
-    """Refuse an output that is kb.yaml, or inside the base's record folders or its cache:
-    an export never replaces what the user wrote (exit 2)."""
-    from kb.reading.files import MARKERS, RECORD_FOLDERS
-
-    try:
-        base, target = root.resolve(), output.resolve()
-    except (OSError, RuntimeError):
-        return  # the write says why, if it fails
-    inside = target.parent.relative_to(base).parts if target.parent.is_relative_to(base) else None
-    if inside is None:
-        return
-    if (not inside and target.name in MARKERS) or (
-        inside and inside[0] in (*RECORD_FOLDERS, ".kb-cache")
-    ):
-        raise KBError(
-            f"{output} is among the knowledge base's own files (kb.yaml, claims/, experts/, "
-            "sources/, .kb-cache/): an export is not written there; choose another -o"
-        )
 
 
 def _write_file(output: Path, data: bytes) -> None:

@@ -6,9 +6,10 @@ import json
 import re
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TextIO
 
-from kb.errors import Problem, Severity, printable
+from kb.errors import KBError, Problem, Severity, printable
 
 
 def print_problems(
@@ -51,3 +52,24 @@ def exit_code(problems: Sequence[Problem], strict: bool) -> int:
     """1 when there are errors (or warnings under --strict), else 0."""
     bad = {Severity.ERROR, Severity.WARNING} if strict else {Severity.ERROR}
     return 1 if any(p.severity in bad for p in problems) else 0
+
+
+def refuse_base_file(root: Path, output: Path) -> None:
+    """Refuse (exit 2) an output file that is kb.yaml, or inside the base's record folders or
+    its cache: what a command writes for the user never replaces what the user wrote."""
+    from kb.reading.files import MARKERS, RECORD_FOLDERS
+
+    try:
+        base, target = root.resolve(), output.resolve()
+    except (OSError, RuntimeError):
+        return  # the write says why, if it fails
+    if not target.parent.is_relative_to(base):
+        return
+    inside = target.parent.relative_to(base).parts
+    if (not inside and target.name in MARKERS) or (
+        inside and inside[0] in (*RECORD_FOLDERS, ".kb-cache")
+    ):
+        raise KBError(
+            f"{output} is among the knowledge base's own files (kb.yaml, claims/, experts/, "
+            "sources/, .kb-cache/): it is not written there; choose another output"
+        )

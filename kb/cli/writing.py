@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from kb.cli import COMMANDS
+from kb.cli.report import refuse_base_file
 from kb.codes import did_you_mean
 from kb.errors import KBError, Severity
 from kb.model import ClaimId
@@ -44,6 +45,20 @@ def register(sub: Any) -> None:
     p.set_defaults(func=cmd_pandoc)
 
 
+def _outputs(pandoc_args: list[str]) -> list[str]:
+    """The files pandoc is told to write (`-o F`, `-oF`, `--output F`, `--output=F`)."""
+    out = []
+    it = iter(pandoc_args)
+    for a in it:
+        if a in ("-o", "--output"):
+            out.append(next(it, ""))
+        elif a.startswith("--output="):
+            out.append(a.split("=", 1)[1])
+        elif a.startswith("-o") and len(a) > 2 and not a.startswith("--"):
+            out.append(a[2:])
+    return [o for o in out if o and o != "-"]
+
+
 def _own_options(args: argparse.Namespace) -> list[str]:
     """Take kb's options out of what follows DRAFT; return what goes to pandoc."""
     rest: list[str] = []
@@ -69,6 +84,8 @@ def cmd_pandoc(args: argparse.Namespace) -> int:
     from kb.pipeline import open_base
 
     extra = _own_options(args)
+    for out in _outputs(extra):
+        refuse_base_file(Path(args.root), Path(out))
     text = read_draft(args.draft)
     base = open_base(args.root)
     kb = base.kb
