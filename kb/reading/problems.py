@@ -128,9 +128,9 @@ def duplicate_key(loc: Loc, message: str) -> Problem:
 @code("bad-type", F)
 def bad_type(loc: Loc, key: str, expected: str, got: object) -> Problem:
     """A value has the wrong type, such as a list where text is expected."""
-    return problem(
-        "bad-type", loc, f"{key!r} must be {expected}, not {type_name(got)} {short(got)}"
-    )
+    shown = short(got)
+    got_text = f"{type_name(got)} {shown}" if shown else type_name(got)
+    return problem("bad-type", loc, f"{key!r} must be {expected}, not {got_text}")
 
 
 @code("bad-value", F)
