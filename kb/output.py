@@ -157,7 +157,7 @@ def read_manifest(out: Path, memo: ManifestMemo | None = None) -> Manifest:
         return last[1]  # the same file, unchanged (a rename or a write changes its ctime)
     try:
         data = json.loads((out / MARKER).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return Manifest()
     if not isinstance(data, dict):
         return Manifest()

@@ -270,7 +270,7 @@ def verify(out: Path, signed: str) -> dict[str, object] | None:
         data = json.loads(signed)
         text, mac = str(data["body"]), str(data["mac"])
         body = json.loads(text)
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         return None
     if got is None or not isinstance(body, dict):
         return None

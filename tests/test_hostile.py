@@ -669,6 +669,37 @@ def test_a_cache_folder_that_links_outside_is_not_written(tmp_path: Path, run_kb
     assert list(outside.iterdir()) == []
 
 
+def test_json_nested_past_the_parser_is_damage_not_a_traceback(
+    tmp_path: Path, run_kb: RunKB
+) -> None:
+    """A received base's citation cache, a site's manifest or journal, or a file to import
+    that nests arrays 100,000 deep (past what Python's JSON reader recurses into): the cache is
+    ignored, the unreadable manifest makes the build refuse the folder, the import says which
+    file; never a traceback."""
+    deep = "[" * 100_000 + "]" * 100_000
+    root = tmp_path / "kb"
+    shutil.copytree(HOSTILE.parent / "valid", root, ignore=shutil.ignore_patterns(".kb-cache"))
+    site = tmp_path / "site"
+    assert run_kb("-C", root, "build", "--out", site).code == 0
+    caches = sorted((root / ".kb-cache").glob("citations-*.json"))
+    assert caches
+    for cache in caches:
+        cache.write_text(deep, encoding="utf-8")
+    clean = tmp_path / "clean"
+    r = run_kb("-C", root, "build", "--out", clean)
+    assert r.code == 0 and "Traceback" not in r.err
+    (site / ".kb-site").write_text(deep, encoding="utf-8")
+    r = run_kb("-C", root, "build", "--out", site)
+    assert r.code == 2 and "refused" in r.err and "Traceback" not in r.err
+    shutil.rmtree(site)
+    (tmp_path / ".site.kb-journal").write_text(deep, encoding="utf-8")  # beside the output
+    r = run_kb("-C", root, "build", "--out", site)
+    assert r.code == 0 and "Traceback" not in r.err and (site / "index.html").is_file()
+    (tmp_path / "deep.json").write_text(deep, encoding="utf-8")
+    r = run_kb("-C", root, "import", tmp_path / "deep.json")
+    assert r.code == 2 and "deep.json: nested too deeply" in r.err
+
+
 def test_exports_carry_the_payloads_as_data(injected: tuple[Path, Path, dict[str, bytes]]) -> None:
     """Every export parses in its own format and holds the strings exactly, inert."""
     import csv

@@ -83,7 +83,7 @@ def _read(path: Path) -> dict[str, dict[str, Entry]]:
     """Read a cache file; a missing, damaged or older one is an empty cache."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # damaged, or nested past what JSON reads
         return {}
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         return {}

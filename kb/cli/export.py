@@ -168,7 +168,7 @@ def _sqlite(kb: KnowledgeBase, output: Path | None, code: int) -> int:
     try:
         if meta.exists() and json.loads(meta.read_text("utf-8")).get("source") != MARK:
             meta = folder / f"{output.stem}.metadata.json"
-    except (OSError, ValueError, AttributeError):
+    except (OSError, ValueError, AttributeError, RecursionError):
         meta = folder / f"{output.stem}.metadata.json"
     try:
         fd, tmp = tempfile.mkstemp(prefix=".kb-db-", suffix=".tmp", dir=folder)

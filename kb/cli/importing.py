@@ -69,7 +69,7 @@ def fetch_doi(doi: str, resolver: str) -> dict[str, Any]:
         raise KBError(f"DOI {doi}: cannot reach {resolver}: {exc}", 1) from exc
     try:
         item = json.loads(body)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise KBError(f"DOI {doi}: {url} did not answer with CSL-JSON", 1) from exc
     if not isinstance(item, dict):
         raise KBError(f"DOI {doi}: {url} did not answer with one CSL-JSON item", 1)

@@ -110,6 +110,8 @@ def _csl_json(text: str, name: str) -> list[dict[str, Any]]:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise KBError(f"{name}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from exc
+    except RecursionError as exc:
+        raise KBError(f"{name}: nested too deeply to be read as CSL-JSON") from exc
     if isinstance(data, dict) and isinstance(data.get("items"), list):  # CSL-JSON in a wrapper
         data = data["items"]
     items = data if isinstance(data, list) else [data]
