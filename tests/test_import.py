@@ -258,3 +258,15 @@ def test_manubot_keys_are_kept_and_ids_made_readable(
     assert {(x["id"], x["type"]) for x in exported} == {
         ("url:http://alla-astakhova.ru/sci-hub/", "webpage"), ("doi:10.1000/182", "legal_case")
     }  # fmt: skip
+
+
+def test_ris_serial_number_is_an_isbn_for_a_book_and_an_issn_for_a_journal() -> None:
+    """RIS's SN holds a book's ISBN or a serial's ISSN: the value's shape says which."""
+    from kb.reading.bibliography import ris_to_csl
+
+    book = ris_to_csl({"type_of_reference": "BOOK", "title": "B", "issn": "978-3-16-148410-0"})
+    assert book["ISBN"] == "978-3-16-148410-0" and "ISSN" not in book
+    old = ris_to_csl({"type_of_reference": "BOOK", "title": "B", "issn": "0-306-40615-X"})
+    assert old["ISBN"] == "0-306-40615-X"
+    journal = ris_to_csl({"type_of_reference": "JOUR", "title": "J", "issn": "1234-5679"})
+    assert journal["ISSN"] == "1234-5679" and "ISBN" not in journal

@@ -166,6 +166,10 @@ def _ris_date(record: dict[str, Any]) -> dict[str, Any] | None:
     return {"date-parts": [nums[:3]]}
 
 
+# An ISBN once spaces and hyphens are gone: 13 digits, or 9 and a check digit or X (an ISSN has 8)
+_ISBN_SHAPE = re.compile(r"\d{13}|\d{9}[\dXx]")
+
+
 def ris_to_csl(record: dict[str, Any]) -> dict[str, Any]:
     """One RIS record (as rispy reads it) as a CSL-JSON item."""
     item: dict[str, Any] = {"type": RIS_TYPES.get(str(record.get("type_of_reference")), "document")}
@@ -185,6 +189,8 @@ def ris_to_csl(record: dict[str, Any]) -> dict[str, Any]:
     pages = "-".join(str(record[k]) for k in ("start_page", "end_page") if record.get(k))
     if pages:
         item["page"] = pages
+    if "ISSN" in item and _ISBN_SHAPE.fullmatch(re.sub(r"[\s-]", "", item["ISSN"])):
+        item["ISBN"] = item.pop("ISSN")  # RIS's SN is a book's ISBN, a serial's ISSN
     urls = record.get("urls") or []
     if urls:
         item["URL"] = urls[0]
