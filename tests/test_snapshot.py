@@ -114,6 +114,27 @@ def test_refuses_to_overwrite_unless_asked(run_kb: RunKB, base: Path, tmp_path: 
     assert (base / "sources" / "story.txt").read_text() == "Plain text, kept as it is.\n"
 
 
+def test_control_characters_are_left_out_and_reported_in_a_snapshot(
+    run_kb: RunKB, base: Path, tmp_path: Path
+) -> None:
+    """kb snapshot leaves control characters (a NUL, an escape) out of the text it archives,
+    and says so; a snapshot written by hand that holds one is bad-encoding at its line and
+    column (a NUL reached the site's HTML raw); text that is not UTF-8 says which byte."""
+    page = tmp_path / "p.txt"
+    page.write_bytes(b"We are seeing more\x00 cases\x1b[31m than last year.\r\n\f")
+    r = run_kb("-C", base, "snapshot", "story", page)
+    assert r.code == 0 and "2 control character(s) left out" in r.out
+    text = (base / "sources" / "story.txt").read_text(encoding="utf-8")
+    assert text == "We are seeing more cases[31m than last year.\n\f\n"
+    (base / "sources" / "story.txt").write_bytes(b"Line one\nLine \x07two\n")
+    r = run_kb("-C", base, "check")
+    assert "sources/story.txt:2:6: error: the snapshot holds the control character U+0007" in r.out
+    latin = tmp_path / "l.txt"
+    latin.write_bytes(b"ok\ncaf\xe9\n")
+    r = run_kb("-C", base, "snapshot", "story", latin, "--replace")
+    assert r.code == 2 and "not UTF-8 text (byte 0xe9 on line 2)" in r.err
+
+
 def test_a_pipe_or_a_device_is_refused_at_once(run_kb: RunKB, base: Path, tmp_path: Path) -> None:
     """kb snapshot reads a regular file only: a named pipe (nothing ever written to it) or a
     device such as /dev/zero is refused at once, and nothing is written."""

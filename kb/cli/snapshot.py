@@ -133,8 +133,10 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
 
     edit_file(Path(args.root) / src.where.file, record, src.where.file)
     words = len(got.text.split())
-    print(f"wrote sources/{name}: {words} words of {got.kind} from {shown}"
+    print(f"wrote sources/{name}: {words} word(s) of {got.kind} from {shown}"
           + (f"; the original is sources/{original}" if original else ""))  # fmt: skip
+    if got.dropped:
+        print(f"  note: {got.dropped} control character(s) left out (a snapshot is text)")
     return 0
 
 

@@ -21,12 +21,19 @@ MARKUP_RE = re.compile(
 )
 
 
+# Control characters a snapshot is not to hold (tab, line feed, form feed and carriage return
+# are text); kb.reading.files reports them in a snapshot as bad-encoding.
+CONTROL_RE = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f]")
+
+
 @dataclass(frozen=True)
 class Extracted:
-    """The text made from a document, and what kind of document it was."""
+    """The text made from a document, what kind of document it was, and how many control
+    characters were left out of it."""
 
     text: str
     kind: str  # "html" | "pdf" | "text"
+    dropped: int = 0
 
 
 def kind_of(data: bytes, name: str, content_type: str | None = None) -> str:
@@ -54,9 +61,13 @@ def _decode(data: bytes, name: str) -> str:
     for enc in ("utf-8-sig", "utf-16") if utf16 else ("utf-8-sig",):
         try:
             return data.decode(enc)
-        except UnicodeDecodeError:
-            continue
-    raise KBError(f"{name} is not UTF-8 text")
+        except UnicodeDecodeError as exc:
+            bad = exc
+    line = data.count(b"\n", 0, bad.start) + 1
+    raise KBError(
+        f"{name} is not UTF-8 text (byte 0x{data[bad.start]:02x} on line {line}): save it as "
+        "UTF-8 first (e.g. `iconv -f latin1 -t utf-8`)"
+    )
 
 
 def html_text(data: bytes, name: str) -> str:
@@ -102,8 +113,11 @@ def extract(data: bytes, name: str, content_type: str | None = None) -> Extracte
     """The snapshot text of a document."""
     kind = kind_of(data, name, content_type)
     if kind == "pdf":
-        return Extracted(pdf_text(data, name), kind)
-    if kind == "html":
-        return Extracted(html_text(data, name), kind)
-    text = _decode(data, name).replace("\r\n", "\n")
-    return Extracted(text if text.endswith("\n") else text + "\n", kind)
+        text = pdf_text(data, name)
+    elif kind == "html":
+        text = html_text(data, name)
+    else:
+        text = _decode(data, name).replace("\r\n", "\n")
+        text = text if text.endswith("\n") else text + "\n"
+    clean, dropped = CONTROL_RE.subn("", text)
+    return Extracted(clean, kind, dropped)

@@ -16,6 +16,7 @@ from typing import Protocol
 
 from kb.errors import Loc, Problem
 from kb.reading import problems as L
+from kb.reading.extract import CONTROL_RE
 from kb.reading.safe import UnsafeFile, read_regular
 from kb.reading.yamlio import MAX_BYTES, Document, decode, read_yaml
 
@@ -220,6 +221,19 @@ def read_snapshot(
             cache[rel] = (digest, None, (bad,), _trusted(st, now))
         return None
     text = text.replace("\r\n", "\n")
+    control = CONTROL_RE.search(text)  # kb snapshot leaves these out
+    if control is not None:
+        at = control.start()
+        line, col = text.count("\n", 0, at) + 1, at - text.rfind("\n", 0, at)
+        bad = L.bad_encoding(
+            Loc(rel, line, col),
+            f"the snapshot holds the control character U+{ord(control.group()):04X}: a snapshot "
+            "is text (`kb snapshot` leaves such characters out when it makes one)",
+        )
+        problems.append(bad)
+        if cache is not None:
+            cache[rel] = (digest, None, (bad,), _trusted(st, now))
+        return None
     if cache is not None:
         cache[rel] = (digest, Document(text), (), _trusted(st, now))
     return text, digest

@@ -55,7 +55,8 @@ def bad_encoding(loc: Loc, message: str) -> Problem:
     bad byte are given. Fix: save the file as UTF-8. A text value that holds a control character
     written as an escape (`"\\0"`, `"\\e"`, `"\\x07"`) is refused too: no export format can
     carry a NUL, and an escape sequence would act on the terminal that shows it. Tab, line feed
-    and carriage return are text.
+    and carriage return are text. A snapshot must be UTF-8 too and may hold no control character
+    but tab, line feed, form feed and carriage return (`kb snapshot` leaves the others out).
     """
     return problem("bad-encoding", loc, message)
 
