@@ -103,6 +103,28 @@ def test_a_pdf_without_text_says_so() -> None:
         pdf_text(make_pdf([]), "scan.pdf")
 
 
+def test_a_damaged_pdf_is_one_message(capfd: pytest.CaptureFixture[str]) -> None:
+    """Truncated or corrupted PDFs give kb's one-line error (or their text), never another
+    exception, and pypdf's own warnings about them are not printed."""
+    import random
+
+    from kb.errors import KBError
+
+    good = make_pdf(["We are seeing more cases than last year."])
+    rng = random.Random(7)
+    for _ in range(150):
+        data = bytearray(good)
+        if rng.random() < 0.5:
+            del data[rng.randrange(len(data)) :]
+        for _ in range(rng.randrange(1, 8)):
+            data[rng.randrange(len(data))] = rng.randrange(256)
+        try:
+            pdf_text(bytes(data), "x.pdf")
+        except KBError as exc:
+            assert str(exc).startswith("x.pdf: ")
+    assert capfd.readouterr().err == ""
+
+
 def test_refuses_to_overwrite_unless_asked(run_kb: RunKB, base: Path, tmp_path: Path) -> None:
     (base / "sources" / "story.txt").write_text("mine\n")
     page = tmp_path / "p.txt"

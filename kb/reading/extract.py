@@ -94,14 +94,20 @@ _HYPHEN_BREAK = re.compile(r"(?<=[^\W\d_])-[ \t]*\r?\n[ \t]*(?=[^\W\d_A-Z])")
 
 def pdf_text(data: bytes, name: str) -> str:
     """The text of every page of a PDF, words hyphenated at a line break joined again."""
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    import logging
 
+    from pypdf import PdfReader
+
+    quiet = logging.getLogger("pypdf")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)  # its warnings about a damaged file: the error below says it
     try:
         reader = PdfReader(io.BytesIO(data))
         pages = [page.extract_text() or "" for page in reader.pages]
-    except (PdfReadError, ValueError, KeyError, TypeError) as exc:
+    except Exception as exc:  # a damaged or hostile file may fail anywhere in the parser
         raise KBError(f"{name}: pypdf cannot read this PDF: {exc}") from exc
+    finally:
+        quiet.setLevel(level)
     text = "\n\n".join(p.strip() for p in pages if p.strip())
     if not text:
         raise KBError(f"{name}: the PDF has no text layer (a scan?); save its text by hand")
