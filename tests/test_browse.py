@@ -93,6 +93,20 @@ def test_list_formats(run_kb: RunKB, people: Path) -> None:
     assert re.match(r"blocks-nmda +misleading +The drug blocks NMDA receptors\.$", text[0])
 
 
+def test_json_of_list_and_show_is_inert_in_a_terminal(run_kb: RunKB, make_kb: MakeKB) -> None:
+    """A statement holding a right-to-left override (which reorders what a terminal shows) is
+    printed by `kb list` and `kb show` as `\\u202e` in their JSON, which reads back the same."""
+    import json
+
+    root = make_kb({"claims/odd.yaml": 'statement: "Safe \\u202e efas"\n'})
+    for args in (["list", "--format", "json"], ["show", "odd", "--format", "json"]):
+        r = run_kb("-C", root, *args)
+        assert r.code in (0, 1) and "\u202e" not in r.out and "\\u202e" in r.out
+        got = json.loads(r.out)
+        statement = got[0]["statement"] if isinstance(got, list) else got["statement"]
+        assert statement == "Safe \u202e efas"
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

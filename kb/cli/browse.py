@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 from kb.cli import COMMANDS
+from kb.cli.report import inert_json
 from kb.codes import did_you_mean
 from kb.errors import KBError, Problem, printable
 from kb.model import VERDICT_LABELS, Claim, ExpertId, KnowledgeBase, SourceId
@@ -192,7 +192,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 def _print_rows(rows: list[dict[str, Any]], fmt: str) -> None:
     out = sys.stdout
     if fmt == "json":
-        print(json.dumps(rows, indent=2, ensure_ascii=False), file=out)
+        print(inert_json(rows), file=out)
         return
     if fmt == "csv":
         if not rows:

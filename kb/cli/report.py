@@ -18,8 +18,7 @@ def print_problems(
     """Print problems as text lines, a JSON array, or GitHub workflow annotations."""
     out = stream or sys.stdout
     if fmt == "json":
-        text = json.dumps([p.as_dict() for p in problems], indent=2, ensure_ascii=False)
-        print(_RAW_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text), file=out)
+        print(inert_json([p.as_dict() for p in problems]), file=out)
         return
     for p in problems:
         if fmt == "github":
@@ -39,6 +38,13 @@ def print_problems(
 _RAW_IN_JSON = re.compile(
     "[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
 )
+
+
+def inert_json(value: object) -> str:
+    """JSON (indented, UTF-8 kept) that a terminal shows as it is: bidi overrides, C1 controls,
+    line separators and lone surrogates escaped as `\\uXXXX` (the same JSON)."""
+    text = json.dumps(value, indent=2, ensure_ascii=False)
+    return _RAW_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def _gh_escape(text: str, prop: bool = False) -> str:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from kb.cli import COMMANDS
+from kb.cli.report import inert_json
 from kb.codes import did_you_mean
 from kb.errors import KBError, printable
 from kb.model import VERDICT_LABELS, Claim, KnowledgeBase, Review
@@ -91,7 +91,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         base, ident
     )
     if args.format == "json":
-        print(json.dumps(data, indent=2, ensure_ascii=False))
+        print(inert_json(data))
     else:
         _print_text(data)
     return 0
