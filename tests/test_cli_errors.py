@@ -133,3 +133,12 @@ def test_a_style_in_the_base_that_leads_outside_is_refused(
     claim = next((root / "claims").glob("*.yaml")).stem
     r = run_kb("-C", root, "cite", claim, "--style", "x.csl")
     assert r.code == 2 and "leads outside it: refused" in r.err
+
+
+@pytest.mark.parametrize("port", ["99999", "-1", "http"])
+def test_kb_serve_refuses_a_port_that_is_none(root: Path, run_kb: RunKB, port: str) -> None:
+    """A port out of range or not a number is a usage error (exit 2) before anything is built;
+    it was an OverflowError traceback from the socket after the first build."""
+    r = run_kb("-C", root, "serve", "--port", port, "--out", root.parent / "never")
+    assert r.code == 2 and "argument --port" in r.err and "Traceback" not in r.err
+    assert not (root.parent / "never").exists()

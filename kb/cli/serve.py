@@ -22,7 +22,11 @@ def register(sub: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "--port", type=int, default=8000, metavar="N", help="port to listen on (default 8000)"
+        "--port",
+        type=_port,
+        default=8000,
+        metavar="N",
+        help="port to listen on, 1 to 65535 (default 8000; 0: any free port)",
     )
     parser.add_argument(
         "--out",
@@ -32,6 +36,17 @@ def register(sub: Any) -> None:
         help="output directory (default: site/ in the knowledge base)",
     )
     parser.set_defaults(func=_serve)
+
+
+def _port(text: str) -> int:
+    """A TCP port number (0: one the system picks), else a usage error."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 1 to 65535 (or 0), not {port}")
+    return port
 
 
 def _serve(args: argparse.Namespace) -> int:
