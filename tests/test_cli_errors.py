@@ -142,3 +142,37 @@ def test_kb_serve_refuses_a_port_that_is_none(root: Path, run_kb: RunKB, port: s
     r = run_kb("-C", root, "serve", "--port", port, "--out", root.parent / "never")
     assert r.code == 2 and "argument --port" in r.err and "Traceback" not in r.err
     assert not (root.parent / "never").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "args", "message"),
+    [
+        ("KB_JOBS", "x", ["build"], "KB_JOBS=x is not a number of processes"),
+        ("KB_JOBS", "0", ["build"], "KB_JOBS=0 is not a number of processes"),
+        ("SOURCE_DATE_EPOCH", "99999999999999", ["build"], "is no date"),
+        ("SOURCE_DATE_EPOCH", "99999999999999", ["review"], "is no date"),
+    ],
+)
+def test_an_environment_value_kb_cannot_use_is_a_message(
+    root: Path,
+    run_kb: RunKB,
+    monkeypatch: pytest.MonkeyPatch,
+    name: str,
+    value: str,
+    args: list[str],
+    message: str,
+) -> None:
+    """KB_JOBS that is no number of processes and SOURCE_DATE_EPOCH past the year 9999 are one
+    line and exit 2 (they were ValueError tracebacks), and nothing is written."""
+    from kb.reading.load import load_kb
+
+    monkeypatch.setenv(name, value)
+    out = root.parent / "out"
+    extra = ["--out", str(out)] if args == ["build"] else []
+    if args == ["review"]:  # a review that would be written: its date is needed
+        kb, _ = load_kb(root)
+        extra = [sorted(kb.claims)[0], "--verdict", "accurate", "--reviewer", sorted(kb.experts)[0]]
+    before = {p: p.read_bytes() for p in root.rglob("*.yaml")}
+    r = run_kb("-C", root, *args, *extra)
+    assert r.code == 2 and message in r.err and "Traceback" not in r.err
+    assert not out.exists() and {p: p.read_bytes() for p in root.rglob("*.yaml")} == before

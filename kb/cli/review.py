@@ -74,9 +74,12 @@ def _today(given: str | None) -> str:
         if not loading.check_date(given) or len(given) != 10:
             raise KBError(f"--date {given!r} must be YYYY-MM-DD")
         return given
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if epoch and epoch.isdigit():
-        return datetime.datetime.fromtimestamp(int(epoch), datetime.UTC).date().isoformat()
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch.isdigit():
+        try:
+            return datetime.datetime.fromtimestamp(int(epoch), datetime.UTC).date().isoformat()
+        except (OverflowError, ValueError, OSError):
+            raise KBError(f"SOURCE_DATE_EPOCH={epoch[:30]} is no date (a year past 9999)") from None
     return datetime.date.today().isoformat()
 
 

@@ -23,8 +23,14 @@ from kb.site.state import Site
 
 
 def default_jobs() -> int:
-    """The number of processes that render: KB_JOBS, else one per CPU."""
-    return int(os.environ.get("KB_JOBS", 0)) or os.cpu_count() or 1
+    """The number of processes that render: KB_JOBS (a whole number from 1), else one per
+    CPU; a KB_JOBS that is not one is a KBError."""
+    raw = os.environ.get("KB_JOBS", "").strip()
+    if raw:
+        if not raw.isdigit() or int(raw) < 1:
+            raise KBError(f"KB_JOBS={raw[:30]} is not a number of processes (1 or more)")
+        return int(raw)
+    return os.cpu_count() or 1
 
 
 PARALLEL_MIN = 400  # below this many pages, starting worker processes costs more than it saves
