@@ -293,3 +293,21 @@ def test_nearest_passage_with_the_same_words_says_what_differs() -> None:
     assert "the same words" in line and "quotation marks" in line and "{+" not in line
     other = nearest("it is not a remedy", snap)
     assert other is not None and "{+remedy+}" in other.describe("s.txt")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["new", "expert", "e2", "--name", "Bell\x07"],
+        ["new", "source", "s2", "--title", "Esc\x1b[31m"],
+        ["new", "claim", "c2", "--statement", "Nul\x00"],
+        ["new", "claim", "c3", "--statement", "S.", "--source", "story", "--quote", "x\x0b"],
+    ],
+)
+def test_new_refuses_text_a_record_may_not_hold(run_kb: RunKB, base: Path, args: list[str]) -> None:
+    """A control character given on the command line is a usage error and nothing is written
+    (it once wrote a file that `kb check` then refused as bad-encoding)."""
+    before = sorted(p.name for p in base.rglob("*.yaml"))
+    r = run_kb("-C", base, *args)
+    assert r.code == 2 and "control character" in r.err
+    assert sorted(p.name for p in base.rglob("*.yaml")) == before

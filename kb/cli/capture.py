@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kb.cli import COMMANDS
+from kb.cli.report import text_arg
 from kb.codes import did_you_mean
 from kb.errors import KBError
 from kb.model import ClaimId, KnowledgeBase, SourceId
@@ -110,10 +111,12 @@ def report(args: argparse.Namespace, placed: Placed) -> str:
 def add_quote_arguments(p: argparse.ArgumentParser, required: bool) -> None:
     """The options that give a quote."""
     p.add_argument("--source", required=required, help="the source id whose snapshot has the words")
-    p.add_argument("--quote", required=required, help="the words exactly as printed")
+    p.add_argument("--quote", type=text_arg, required=required, help="the words exactly as printed")
     p.add_argument("--speaker", help="an expert id: who the source says spoke them")
-    p.add_argument("--attribution", help="how the source introduces the speaker, as printed")
-    p.add_argument("--locator", help="a pinpoint: page, paragraph, timestamp")
+    p.add_argument(
+        "--attribution", type=text_arg, help="how the source introduces the speaker, as printed"
+    )
+    p.add_argument("--locator", type=text_arg, help="a pinpoint: page, paragraph, timestamp")
     p.add_argument(
         "--at", type=int, default=1, metavar="N", help="the N-th place, when the words recur"
     )

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kb.cli import COMMANDS
+from kb.cli.report import text_arg
 from kb.codes import did_you_mean
 from kb.errors import KBError, Severity
 from kb.model import ATTRIBUTIONS, VERDICTS, Claim
@@ -62,7 +63,11 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--reviewer", help="a reviewer's id (experts/ID.yaml); default: the review's own"
     )
-    p.add_argument("--rationale", help="why: cite the evidence (default: the rationale kept)")
+    p.add_argument(
+        "--rationale",
+        type=text_arg,
+        help="why: cite the evidence (default: the rationale kept)",
+    )
     p.add_argument("--date", help="review date (default: today, or SOURCE_DATE_EPOCH)")
     p.set_defaults(func=cmd_review)
 

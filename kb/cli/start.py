@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from kb.cli import COMMANDS, capture
+from kb.cli.report import text_arg
 from kb.errors import KBError
 from kb.reading import templates as T
 
@@ -25,7 +26,9 @@ def register(sub: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("dir", nargs="?", type=Path, default=None, help="the folder (made if missing)")
-    p.add_argument("--title", help="the site's title (default: from the folder's name)")
+    p.add_argument(
+        "--title", type=text_arg, help="the site's title (default: from the folder's name)"
+    )
     p.set_defaults(func=cmd_init, needs_base=False)
 
     p = sub.add_parser(
@@ -43,9 +46,9 @@ def register(sub: Any) -> None:
     )
     p.add_argument("kind", choices=("claim", "expert", "source"))
     p.add_argument("id", help="lower-case letters, digits and '-'")
-    p.add_argument("--statement", help="a claim's statement, in neutral words")
-    p.add_argument("--title", help="a source's title")
-    p.add_argument("--name", help="an expert's name")
+    p.add_argument("--statement", type=text_arg, help="a claim's statement, in neutral words")
+    p.add_argument("--title", type=text_arg, help="a source's title")
+    p.add_argument("--name", type=text_arg, help="an expert's name")
     capture.add_quote_arguments(p, required=False)
     p.set_defaults(func=cmd_new)
 
