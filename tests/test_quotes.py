@@ -478,3 +478,15 @@ class TestWordDiff:
         monkeypatch.setattr(kb.text.diff, "MAX_WORDS", 10)
         d = drift("one two three four five six", "one two three four five six seven")
         assert d and d.describe() == "not compared: 13 words to compare, more than 10"
+
+
+def test_places_beyond_the_limit_are_not_kept() -> None:
+    """A quote of one common word in a long snapshot: locate keeps MAX_PLACES places (a base of
+    such quotes once filled memory), or all of them when asked; the count reads "or more"."""
+    from kb.text.quotes import MAX_PLACES, places_text
+
+    snapshot = "the cat. " * 5000
+    assert len(locate("the", snapshot)) == MAX_PLACES
+    every = locate("the", snapshot, limit=None)
+    assert len(every) == 5000 and every[:MAX_PLACES] == locate("the", snapshot)
+    assert places_text(2) == "2" and places_text(MAX_PLACES) == "1,000 or more"

@@ -10,7 +10,7 @@ from kb.errors import Loc, Problem, Severity
 from kb.model import Claim, Source, SourceId
 from kb.reading.extract import looks_like_markup
 from kb.text.nearest import nearest
-from kb.text.quotes import drift
+from kb.text.quotes import drift, places_text
 
 F = "quotes"
 
@@ -80,7 +80,8 @@ def quote_ambiguous(ctx: Context) -> Iterator[Problem]:
     """A quote's words appear in several places of its snapshot and no prefix or suffix picks one.
 
     Add `prefix:` (words just before) or `suffix:` (words just after) so that the highlight and
-    the context shown are the right ones.
+    the context shown are the right ones. Only a quote's first 1,000 places are kept: one found
+    more often is said to appear "1,000 or more" times.
     """
     for c, i, q in ctx.quotes():
         spans = quote_spans(ctx, c, i)
@@ -88,7 +89,7 @@ def quote_ambiguous(ctx: Context) -> Iterator[Problem]:
             yield problem(
                 "quote-ambiguous",
                 q.where.at("text"),
-                f"the quote appears {len(spans)} times in "
+                f"the quote appears {places_text(len(spans))} times in "
                 f"sources/{ctx.kb.sources[q.source].snapshot};"
                 " add a prefix or suffix to pick one",
                 f"claim:{c.id}",

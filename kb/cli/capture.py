@@ -54,7 +54,7 @@ def place(kb: KnowledgeBase, source: str, quote: str, occurrence: int = 1) -> Pl
             f"first (`kb snapshot {source} FILE`)"
         )
     folded = fold(text)
-    spans = locate(quote, folded)
+    spans = locate(quote, folded, limit=None)  # every place: --at may pick any
     if not spans:
         near = nearest(quote, text)
         detail = near.describe(f"sources/{src.snapshot}", 600) if near else "no word of it is there"

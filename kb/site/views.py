@@ -47,7 +47,7 @@ from kb.site.present import (
 from kb.site.refs import claim_ref, expert_ref, source_ref
 from kb.site.state import Site
 from kb.text.attribution import propose
-from kb.text.quotes import fold_plain, word_diff
+from kb.text.quotes import fold_plain, places_text, word_diff
 from kb.urls import doi_url, evidence_anchor, identifier_url, origin_anchor, quote_anchor
 
 View = dict[str, Any]
@@ -143,7 +143,7 @@ def _quote_views(site: Site, claim: Claim, u: Links) -> list[View]:
                 "text": q.text,
                 "context": context,
                 "status": _quote_status(src, found),
-                "places": len(found or ()),
+                "places": places_text(len(found or ())),
                 "source": source_ref(
                     site, q.source, u, quote_anchor(claim.id, i) if found else None
                 ),

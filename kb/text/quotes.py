@@ -247,10 +247,26 @@ def segments(quote: str) -> list[str]:
     return parts if any(_WORD_CHAR.search(p) for p in parts) else []
 
 
+# A quote found in this many places is reported as found in "so many or more": its places
+# beyond are not kept (a quote of one common word in a long snapshot has tens of thousands, and
+# a base of such quotes would fill memory).
+MAX_PLACES = 1000
+
+
+def places_text(count: int) -> str:
+    """How many places a quote was found in, for a message (MAX_PLACES means "or more")."""
+    return f"{count:,} or more" if count >= MAX_PLACES else f"{count:,}"
+
+
 def locate(
-    quote: str, snapshot: str | Folded, prefix: str | None = None, suffix: str | None = None
+    quote: str,
+    snapshot: str | Folded,
+    prefix: str | None = None,
+    suffix: str | None = None,
+    limit: int | None = MAX_PLACES,
 ) -> list[tuple[int, int]]:
-    """Return every (start, end) span of the original `snapshot` where `quote` appears.
+    """Return every (start, end) span of the original `snapshot` where `quote` appears (the
+    first `limit` of them; None: all).
 
     With a prefix or suffix, only the places just after the prefix or just before the suffix
     count. An ellipsis in the quote matches at most ELLIPSIS_MAX_CHARS omitted characters within one
@@ -282,6 +298,8 @@ def locate(
             and (not suf or hay[end : end + len(suf) + 1].lstrip().startswith(suf))
         ):
             spans.append((snap.original(start), snap.original_end(end - 1)))
+            if limit is not None and len(spans) >= limit:
+                break
         start = _find(hay, parts[0], start + 1)
     return spans
 
