@@ -40,6 +40,8 @@ class Context:
     by_text: dict[str, Folded] = field(default_factory=dict, repr=False)
     found: dict[SpanKey, Spans] = field(default_factory=dict, repr=False)
     recall: Recall | None = None  # kept between runs by a long-running process
+    # how many quotes of a claim not found in a snapshot had their nearest passage looked for
+    nearest_searched: dict[tuple[str, str], int] = field(default_factory=dict, repr=False)
     _quotes: list[tuple[Claim, int, Quote]] | None = field(default=None, init=False, repr=False)
     links: Links = field(init=False, repr=False)
 

@@ -33,13 +33,32 @@ def quote_spans(
     return got
 
 
-def _not_found(src: Source, what: str, words: str, claim: Claim, loc: object) -> Problem:
+# The nearest passage is looked for for this many quotes of one claim not found in one
+# snapshot: a claim file can hold thousands of quotes. (Per claim, so that a claim's problems
+# depend on its own record only, as kb.fast.checkmemory requires.)
+NEAREST_PER_SNAPSHOT = 25
+
+
+def _not_found(
+    ctx: Context, src: Source, what: str, words: str, claim: Claim, loc: object
+) -> Problem:
     excerpt = src.snapshot_scope == "excerpt"
     msg = f"{what} is not in the snapshot of {src.id} (sources/{src.snapshot})"
     if excerpt:
         msg += "; that snapshot is only an excerpt, so the words may be elsewhere in the source"
-    near = nearest(words, src.snapshot_text or "")
-    msg += f"; {near.describe(f'sources/{src.snapshot}')}" if near else "; no word of it is there"
+    key = (claim.id, src.id)
+    searched = ctx.nearest_searched[key] = ctx.nearest_searched.get(key, 0) + 1
+    if searched > NEAREST_PER_SNAPSHOT:
+        msg += (
+            f"; the nearest passage is shown for the first {NEAREST_PER_SNAPSHOT} of a claim's "
+            "quotes not found in one snapshot"
+        )
+        near = None
+    else:
+        near = nearest(words, src.snapshot_text or "")
+        msg += (
+            f"; {near.describe(f'sources/{src.snapshot}')}" if near else "; no word of it is there"
+        )
     p = problem("quote-not-found", loc, msg, f"claim:{claim.id}")  # type: ignore[arg-type]
     if excerpt:
         p = Problem(p.loc, p.code, p.message, Severity.WARNING, p.subject)
@@ -61,18 +80,19 @@ def quote_not_found(ctx: Context) -> Iterator[Problem]:
     is an excerpt (`snapshot_scope: excerpt`), which cannot prove the words absent.
     The message shows the nearest passage of the snapshot (its line, its words) and a word
     diff: `[-words-]` in the snapshot and not in the quote, `{+words+}` in the quote and not in
-    the snapshot.
+    the snapshot; for the first 25 of a claim's quotes not found in one snapshot (a search
+    visits the places of the quote's rarest words, 20,000 at most).
     """
     for c, i, q in ctx.quotes():
         src = ctx.kb.sources.get(q.source)
         if src and src.snapshot_text is not None and not quote_spans(ctx, c, i):
-            yield _not_found(src, "the quote", q.text, c, q.where.at("text"))
+            yield _not_found(ctx, src, "the quote", q.text, c, q.where.at("text"))
         o = q.origin
         if o is None or not o.text or not o.source:
             continue
         osrc = ctx.kb.sources.get(o.source)
         if osrc and osrc.snapshot_text is not None and not quote_spans(ctx, c, i, origin=True):
-            yield _not_found(osrc, "the origin's text", o.text, c, o.where.at("text"))
+            yield _not_found(ctx, osrc, "the origin's text", o.text, c, o.where.at("text"))
 
 
 @code("quote-ambiguous", F, Severity.WARNING, runs=True)

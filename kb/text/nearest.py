@@ -10,6 +10,7 @@ not the snapshot's), and trimmed to the words that match.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -64,6 +65,35 @@ def _key(word: str) -> str:
     return fold_plain(word).replace("\u2019", "'")
 
 
+@dataclass(frozen=True, slots=True)
+class _Words:
+    """A snapshot's words: where each starts and ends, its key, and where each key occurs."""
+
+    starts: list[int]
+    ends: list[int]
+    keys: list[str]
+    at: dict[str, list[int]]  # key -> the numbers of the words with that key, in order
+
+
+@functools.lru_cache(maxsize=8)
+def _words(snapshot: str) -> _Words:
+    """The words of a snapshot, read once for all the quotes looked for in it."""
+    starts: list[int] = []
+    ends: list[int] = []
+    keys: list[str] = []
+    at: dict[str, list[int]] = {}
+    for n, m in enumerate(_TOKEN.finditer(snapshot)):
+        key = _key(m.group())
+        starts.append(m.start())
+        ends.append(m.end())
+        keys.append(key)
+        at.setdefault(key, []).append(n)
+    return _Words(starts, ends, keys, at)
+
+
+PLACES_MAX = 20_000  # places of quote words a search visits, at most (see nearest)
+
+
 def nearest(quote: str, snapshot: str) -> Nearest | None:
     """Return the passage of `snapshot` that holds most of the quote's words close together, or
     None when the snapshot shares no word with the quote."""
@@ -71,30 +101,51 @@ def nearest(quote: str, snapshot: str) -> Nearest | None:
     if not want:
         return None
     need = Counter(want)
-    toks = [(m.start(), m.end(), _key(m.group())) for m in _TOKEN.finditer(snapshot)]
-    if not toks:
+    words = _words(snapshot)
+    if not words.keys:
         return None
     size = len(want)
+    # The window of `size` words ending at word i holds min(have, need) of each quote word; it
+    # changes only where a quote word enters or leaves, so only the places of the quote's words
+    # are visited (in order), not every word of the snapshot. The first window with the most
+    # wins, as when every word is visited.
+    # The places tried are those of the quote's rarest words, PLACES_MAX in all at most (at
+    # least one word's): a word found everywhere says little of where the quote was and would
+    # make each search read the whole snapshot. Below that bound every quote word counts.
+    places_of = words.at
+    chosen: list[str] = []
+    total = 0
+    for key in sorted(need, key=lambda k: (len(places_of.get(k, ())), k)):
+        found = len(places_of.get(key, ()))
+        if not found:
+            continue
+        if chosen and total + found > PLACES_MAX:
+            break
+        chosen.append(key)
+        total += found
+    places = sorted(n for key in chosen for n in places_of[key])
+    keys = words.keys
     have: Counter[str] = Counter()
     score = best = best_at = 0
-    for i, (_s, _e, w) in enumerate(toks):
-        if w in need:
-            have[w] += 1
-            if have[w] <= need[w]:
-                score += 1
-        if i >= size:  # the word leaving the window
-            old = toks[i - size][2]
-            if old in need:
-                if have[old] <= need[old]:
-                    score -= 1
-                have[old] -= 1
+    tail = 0  # the first place still inside the window
+    for i in places:
+        while places[tail] <= i - size:  # words leaving the window
+            old = keys[places[tail]]
+            if have[old] <= need[old]:
+                score -= 1
+            have[old] -= 1
+            tail += 1
+        w = keys[i]
+        have[w] += 1
+        if have[w] <= need[w]:
+            score += 1
         if score > best:
             best, best_at = score, max(0, i - size + 1)
     if best == 0:
         return None
     lo = max(0, best_at - size // 2)
-    hi = min(len(toks), best_at + size + size // 2)
-    window = [t[2] for t in toks[lo:hi]]
+    hi = min(len(keys), best_at + size + size // 2)
+    window = keys[lo:hi]
     blocks = [
         b
         for b in difflib.SequenceMatcher(None, window, want, autojunk=False).get_matching_blocks()
@@ -107,7 +158,7 @@ def nearest(quote: str, snapshot: str) -> Nearest | None:
     # unmatched words at either end (so a changed first or last word shows in the diff).
     a = max(lo, lo + first.a - first.b)
     b = min(hi, lo + last.a + last.size + (size - last.b - last.size))
-    start, end = toks[a][0], toks[b - 1][1]
+    start, end = words.starts[a], words.ends[b - 1]
     text = snapshot[start:end]
     return Nearest(
         start=start,
