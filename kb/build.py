@@ -205,6 +205,8 @@ def _load_and_check(
         if memory is not None:
             memory.note(kb)
         known = memory.citations() if memory is not None else None
+        if known is None and any(p.severity is Severity.ERROR for p in problems):
+            known = {}  # the build stops on these errors: formatting citations would be waited for
         pending = Pending(kb) if known is None else Pending.done(known)
         with report.stage("graph"):
             graph = memory.graph_of(kb) if memory is not None else build_graph(kb)

@@ -42,6 +42,7 @@ EXPECTED = [
     ("id-mismatch", "claims/id-mismatch.yaml", 1, 5, "'another-name' differs from the file name"),
     ("duplicate-id", "claims/duplicate-id.yml", 1, 1, "already used by claims/duplicate-id.yaml"),
     ("file-too-large", "claims/file-too-large.yaml", 1, 1, "the limit is 5,242,880 bytes"),
+    ("value-too-long", "claims/value-too-long.yaml", 1, 12, "at most 4,000 are allowed"),
     ("stray-file", "claims/stray-file.txt", 1, 1, "stray-file.txt is skipped"),
     ("unsafe-path", "sources/unsafe-path.yaml", 3, 11, "'../../etc/passwd' is refused"),
     ("unreadable", "claims/unreadable.yaml", 1, 1, "cannot read the file: No such file"),

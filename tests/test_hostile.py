@@ -730,3 +730,33 @@ def test_exports_carry_the_payloads_as_data(injected: tuple[Path, Path, dict[str
     bib = bibtexparser.parse_string(site["exports/kb.bib"].decode("utf-8"))
     assert bib.failed_blocks == [] and len(bib.entries) == 4
     json.loads(site["exports/audit.json"])
+
+
+def test_a_megabyte_value_stops_the_build_before_it_fills_the_disk(
+    tmp_path: Path, run_kb: RunKB
+) -> None:
+    """A source title of 1 MB, cited by every claim, once made every claim page 10 MB (a base
+    of 50 claims built a 497 MB site): it is value-too-long at its place, once, and the build
+    writes nothing. A long quote within its own limit is fine."""
+    root = tmp_path / "kb"
+    (root / "sources").mkdir(parents=True)
+    (root / "claims").mkdir()
+    (root / "sources" / "s.yaml").write_text(
+        f'type: book\ntitle: "{"Long " * 200_000}"\nissued: 2020\n', encoding="utf-8"
+    )
+    words = "We are seeing more cases than last year. " * 150  # 6,150 characters
+    (root / "sources" / "s.txt").write_text(words + "\n", encoding="utf-8")
+    for i in range(2):
+        (root / "claims" / f"c{i}.yaml").write_text(
+            f'statement: C{i}\nquotes:\n  - text: "{words.strip()}"\n    source: s\n',
+            encoding="utf-8",
+        )
+    r = run_kb("-C", root, "check")
+    too_long = [line for line in r.out.splitlines() if "[value-too-long]" in line]
+    assert too_long == [
+        "sources/s.yaml:2:8: error: 'title' is 1,000,000 characters long; at most 4,000 are "
+        "allowed [value-too-long]"
+    ]
+    out = tmp_path / "site"
+    r = run_kb("-C", root, "build", "--out", out)
+    assert r.code == 1 and not out.exists()

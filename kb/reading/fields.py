@@ -79,6 +79,8 @@ class RecordReader:
         if v is None:
             return None
         if isinstance(v, str):
+            if len(v) > L.TEXT_MAX:
+                self._bounded(v, (*path, key), key)
             if not self.escapes or _control(v) is None:
                 return v
             return self._printable(v, (*path, key), key)
@@ -86,6 +88,15 @@ class RecordReader:
             return str(v)
         self.report(L.bad_type(self.loc((*path, key)), key, "text", v))
         return None
+
+    def _bounded(self, v: str, path: Path_, key: str) -> None:
+        """Report a text value longer than kb shows (the value is kept: the build stops)."""
+        limit = L.TEXT_MAX_LONG if key in L.LONG_TEXT_KEYS else L.TEXT_MAX
+        if len(v) > limit:
+            found = L.value_too_long(self.loc(path), key, len(v), limit)
+            same = (found.loc, found.code)
+            if not any((q.loc, q.code) == same for q in self.problems):  # read twice: once
+                self.report(found)
 
     def _printable(self, v: str, path: Path_, key: str) -> str | None:
         """Return `v`, or None (reported) when it holds a control character no output can carry.
@@ -161,6 +172,7 @@ class RecordReader:
         v = m.get(key)
         if isinstance(v, str):
             if v.strip():
+                self._bounded(v, (*path, key), key)
                 text = self._printable(v, (*path, key), key)
                 return (text,) if text is not None else ()
             self.report(L.bad_type(self.loc((*path, key)), key, "a list of text", v))
@@ -168,6 +180,7 @@ class RecordReader:
         out: list[str] = []
         for p, item in self.items(m, key, path):
             if isinstance(item, str) and item.strip():
+                self._bounded(item, p, key)
                 if (text := self._printable(item, p, key)) is not None:
                     out.append(text)
             else:

@@ -73,6 +73,34 @@ def file_too_large(loc: Loc, size: int, limit: int) -> Problem:
     )
 
 
+# How long one text value may be: a quote, a rationale, a note or an abstract; anything else
+# (a title, a name, a statement, a URL). A value is shown on many pages (a source's title on
+# every page that cites it), so a received base with megabyte values would fill the disk.
+TEXT_MAX_LONG = 20_000
+TEXT_MAX = 4_000
+LONG_TEXT_KEYS = frozenset(
+    {"text", "rationale", "note", "abstract", "summary", "prefix", "suffix", "where", "what"}
+)
+
+
+@code("value-too-long", F)
+def value_too_long(loc: Loc, key: str, length: int, limit: int) -> Problem:
+    """A text value is longer than kb shows: 20,000 characters for a quote's text, a prefix or
+    suffix, a rationale, a summary, a note or an abstract, 4,000 for any other (a title, a
+    name, a statement, a URL).
+
+    Each value is shown on many pages (a source's title on every page that cites it), so a
+    base with values of megabytes would make a site of gigabytes. Shorten the value: quote the
+    part the claim needs (an ellipsis `…` stands for the words left out), or keep a long text
+    in the source's snapshot.
+    """
+    return problem(
+        "value-too-long",
+        loc,
+        f"{key!r} is {length:,} characters long; at most {limit:,} are allowed",
+    )
+
+
 @code("unreadable", F)
 def unreadable(loc: Loc, what: str, why: str) -> Problem:
     """A record file, snapshot or record folder cannot be read (permission denied, an I/O
