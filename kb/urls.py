@@ -27,7 +27,13 @@ _NON_SLUG = re.compile(r"[^a-z0-9]+")
 
 
 def slugify(text: str) -> str:
-    """Turn free text into a page name: lower-case ASCII letters and digits joined by `-`."""
+    """Turn free text into a page name: lower-case ASCII letters and digits joined by `-`; text
+    in other scripts is transliterated first (anyascii: `Gesundheit für Ältere` gives
+    `gesundheit-fur-altere`, `健康` gives `jiankang`)."""
+    if not text.isascii():
+        from anyascii import anyascii  # here: only for text that needs it
+
+        text = anyascii(text)
     slug = _NON_SLUG.sub("-", text.lower()).strip("-")[:60].strip("-")
     return slug or "topic"
 

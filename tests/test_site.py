@@ -366,3 +366,16 @@ def test_the_evidence_table_has_a_locator_column_only_when_an_item_has_one(
     assert '<th scope="col">Locator</th>' in with_one and "<td>p. 101</td>" in with_one
     assert 'class="data stackable evidence"' in without
     assert '<th scope="col">Locator</th>' not in without
+
+
+def test_topic_pages_are_named_readably_in_any_script() -> None:
+    """A topic's page name is its text in lower-case ASCII: other scripts are transliterated
+    (they once lost every letter that was not ASCII: `für` gave `f-r`, `健康` gave `topic`);
+    clashes are numbered in sorted order, and nothing leads out of topics/."""
+    from kb.urls import slugify, topic_slugs
+
+    assert slugify("Gesundheit für Ältere") == "gesundheit-fur-altere"
+    assert slugify("健康") == "jiankang" and slugify("Астахова") == "astakhova"
+    assert slugify("Mental health") == "mental-health" and slugify("—") == "topic"
+    assert slugify("../../etc") == "etc"
+    assert topic_slugs(["ä-b", "a-b", "A B"]) == {"A B": "a-b", "a-b": "a-b-2", "ä-b": "a-b-3"}
