@@ -56,6 +56,14 @@ class TestInit:
         assert r.code == 2 and "already a knowledge base" in r.err
         assert (tmp_path / "kb.yaml").read_bytes() == before
 
+    def test_an_existing_gitignore_is_kept_and_what_it_lacks_is_named(
+        self, run_kb: RunKB, tmp_path: Path
+    ) -> None:
+        (tmp_path / ".gitignore").write_text("*.log\nsite/\n")
+        r = run_kb("init", tmp_path)
+        assert r.code == 0 and (tmp_path / ".gitignore").read_text() == "*.log\nsite/\n"
+        assert "note: add /.kb-cache/ to .gitignore" in r.out and "/site/ " not in r.out
+
     def test_init_in_the_current_folder(
         self, run_kb: RunKB, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:

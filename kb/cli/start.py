@@ -82,10 +82,25 @@ def cmd_init(args: argparse.Namespace) -> int:
     for name, done in zip(("kb.yaml", ".gitignore", "README.md"), wrote, strict=True):
         if not done:
             print(f"  {name} exists and was kept as it is")
+    if not wrote[1]:
+        missing = _unignored(target / ".gitignore")
+        if missing:
+            print(f"  note: add {' and '.join(missing)} to .gitignore (made again by kb build)")
     if outer is not None:
         print(f"  note: it lies inside the knowledge base at {outer}")
     print(f"next: read {target / 'README.md'}, or run `kb -C {target} check`")
     return 0
+
+
+def _unignored(gitignore: Path) -> list[str]:
+    """The lines of kb's .gitignore that an existing one lacks (none when it cannot be read)."""
+    try:
+        text = gitignore.read_text(encoding="utf-8")
+        have = {line.strip().strip("/") for line in text.splitlines()}
+    except (OSError, UnicodeDecodeError):
+        return []
+    wanted = [line for line in T.GITIGNORE.splitlines() if line and not line.startswith("#")]
+    return [w for w in wanted if w.strip("/") not in have]
 
 
 _PLAIN = re.compile(r"[a-z][a-z0-9-]*\Z")
