@@ -63,20 +63,20 @@ def _version() -> str:
     return f"{SCHEMA}:{__version__}:{code_version()}"
 
 
+# The scalars JSON gives back as they are (besides finite floats)
+_SCALARS = frozenset({str, int, bool, type(None)})
+
+
 class _NotPlain(Exception):
     """A value JSON would not give back exactly."""
 
 
 def _plain_shape(value: Any) -> tuple[str | int, ...] | None:
-    """The shape of `value` (as _shape gives it) when JSON gives back exactly `value` (the
-    same types, keys and order; no deeper than _MAX_DEPTH), else None: one walk for both."""
+    """The shape kb.reading.yamlio gives a document whose value is `value` (see Marks), when
+    JSON gives back exactly `value` (the same types, keys and order; no deeper than
+    _MAX_DEPTH), else None."""
     out: list[str | int] = []
     inf = float("inf")
-
-    def scalar(x: Any) -> None:
-        t = type(x)
-        if not (t is str or t is int or t is bool or x is None or (t is float and -inf < x < inf)):
-            raise _NotPlain
 
     def walk(v: Any, depth: int) -> None:
         if depth > _MAX_DEPTH:
@@ -87,19 +87,22 @@ def _plain_shape(value: Any) -> tuple[str | int, ...] | None:
                 if type(k) is not str:
                     raise _NotPlain
                 out.append(k)
-                if type(x) is dict or type(x) is list:
+                t = type(x)
+                if t is dict or t is list:
                     walk(x, depth + 1)
-                else:
-                    scalar(x)
+                elif t not in _SCALARS and not (t is float and -inf < x < inf):
+                    raise _NotPlain
             out.append(_END)
         else:
             out.append(_SEQ)
             for x in v:
-                if type(x) is dict or type(x) is list:
+                t = type(x)
+                if t is dict or t is list:
                     walk(x, depth + 1)
-                else:
-                    scalar(x)
-                    out.append(_ITEM)
+                    continue
+                if t not in _SCALARS and not (t is float and -inf < x < inf):
+                    raise _NotPlain
+                out.append(_ITEM)
             out.append(_END)
 
     try:
@@ -128,8 +131,8 @@ def _decode(digest: str, stamp: Stamp, text: str) -> Reading:
     value, typecode, ints, shape, escapes = json.loads(text)
     if type(value) is not dict or typecode not in _TYPECODES or type(escapes) is not bool:
         raise ValueError("not a stored reading")
-    expected = _shape(value)  # also the number of marks: checked below, so places are found
-    if type(shape) is not list or tuple(shape) != expected:
+    expected = _plain_shape(value)  # also the number of marks: checked below
+    if expected is None or type(shape) is not list or tuple(shape) != expected:
         raise ValueError("not a stored reading")
     marks = Marks.from_parts(value, typecode, base64.b64decode(ints, validate=True), (), expected)
     if len(marks.ints) != _marks_of(expected):
@@ -140,31 +143,6 @@ def _decode(digest: str, stamp: Stamp, text: str) -> Reading:
 _TYPECODES = ("B", "H", "i")  # as kb.reading.yamlio packs the marks
 # The tokens of a shape (kb.reading.yamlmarks): a mapping or list opens, one ends, an item
 _MAP, _SEQ, _END, _ITEM = 0, 1, 2, 3
-
-
-def _shape(value: Any) -> tuple[str | int, ...]:
-    """The shape kb.reading.yamlio gives a document whose value is `value` (see Marks)."""
-    out: list[str | int] = []
-
-    def walk(v: Any) -> None:
-        if type(v) is dict:
-            out.append(_MAP)
-            for k, x in v.items():
-                out.append(k)
-                if type(x) is dict or type(x) is list:
-                    walk(x)
-            out.append(_END)
-        else:
-            out.append(_SEQ)
-            for x in v:
-                if type(x) is dict or type(x) is list:
-                    walk(x)
-                else:
-                    out.append(_ITEM)
-            out.append(_END)
-
-    walk(value)
-    return tuple(out)
 
 
 @lru_cache(maxsize=1024)  # records of one kind mostly share a few shapes
