@@ -74,17 +74,9 @@ def fetch(document: str) -> tuple[bytes, str, str | None, str]:
         raise KBError(f"{document}: only files, file:// and http(s) URLs can be archived")
     else:
         path = Path(document)
-    from kb.reading.safe import UnsafeFile, read_regular
+    from kb.reading.safe import read_input
 
-    try:
-        data, _ = read_regular(path, MAX_DOCUMENT)
-    except UnsafeFile as exc:
-        if exc.size is None:
-            raise KBError(f"{path} is not a regular file (a pipe or a device is not read)") from exc
-        raise KBError(f"{path} is larger than {MAX_DOCUMENT:,} bytes") from exc
-    except OSError as exc:
-        raise KBError(f"cannot read {path}: {exc.strerror}") from exc
-    return data, str(path), None, path.name
+    return read_input(path, MAX_DOCUMENT), str(path), None, path.name
 
 
 def cmd_snapshot(args: argparse.Namespace) -> int:

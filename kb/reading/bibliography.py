@@ -69,16 +69,10 @@ def read_file(path: Path) -> list[Entry]:
     """Read a CSL-JSON (.json), BibTeX or BibLaTeX (.bib, .bibtex, .biblatex) or RIS (.ris)
     file into CSL-JSON items. Raise KBError naming the file (and the place) when it cannot be
     read."""
-    from kb.reading.safe import UnsafeFile, read_regular
+    from kb.reading.safe import read_input
 
     try:
-        text = read_regular(path, MAX_BIBLIOGRAPHY)[0].decode("utf-8-sig")
-    except UnsafeFile as exc:
-        if exc.size is None:
-            raise KBError(f"{path} is not a regular file (a pipe or a device is not read)") from exc
-        raise KBError(f"{path} is larger than {MAX_BIBLIOGRAPHY:,} bytes") from exc
-    except OSError as exc:
-        raise KBError(f"cannot read {path}: {exc.strerror}") from exc
+        text = read_input(path, MAX_BIBLIOGRAPHY).decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise KBError(
             f"cannot read {path}: not UTF-8 text ({exc.reason} at byte {exc.start})"

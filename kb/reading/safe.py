@@ -10,6 +10,8 @@ import os
 import stat
 from pathlib import Path
 
+from kb.errors import KBError
+
 
 class UnsafeFile(Exception):
     """A file that `read_regular` would not read: not a regular file, or larger than allowed."""
@@ -54,3 +56,16 @@ def _read_fd(fd: int, size: int) -> bytes:
         chunks.append(chunk)
         size -= len(chunk)
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def read_input(path: Path, limit: int) -> bytes:
+    """The bytes of a file a user names on the command line (a document to archive, a
+    bibliography to import): as read_regular reads it, every failure a KBError naming it."""
+    try:
+        return read_regular(path, limit)[0]
+    except UnsafeFile as exc:
+        if exc.size is None:
+            raise KBError(f"{path} is not a regular file (a pipe or a device is not read)") from exc
+        raise KBError(f"{path} is larger than {limit:,} bytes") from exc
+    except OSError as exc:
+        raise KBError(f"cannot read {path}: {exc.strerror}") from exc
