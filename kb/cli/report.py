@@ -81,17 +81,14 @@ def refuse_base_file(root: Path, output: Path) -> None:
         )
 
 
-# What a record's text may not hold (as kb.reading.fields refuses it): control characters other
-# than tab, line feed and carriage return, and the noncharacters U+FFFE and U+FFFF.
-_NOT_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-
-
 def text_arg(value: str) -> str:
     """An option's text that goes into a record: refused (a usage error, exit 2, nothing
     written) when it holds a character `kb check` would refuse there."""
     import argparse
 
-    bad = _NOT_TEXT.search(value)
+    from kb.reading.fields import NOT_TEXT  # here: only when such an option is given
+
+    bad = NOT_TEXT.search(value)
     if bad is not None:
         raise argparse.ArgumentTypeError(
             f"holds the control character U+{ord(bad.group()):04X}, which a record's text "

@@ -11,9 +11,10 @@ from kb.errors import Loc, Problem
 from kb.model import Located, Path_
 from kb.reading import problems as L
 
-# C0 controls but tab, line feed and carriage return; and the two non-characters XML refuses.
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-_control = _CONTROL.search
+# What a record's text may not hold: C0 controls but tab, line feed and carriage return; and the
+# two non-characters XML refuses (kb.cli.report refuses them on the command line too).
+NOT_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_control = NOT_TEXT.search
 
 
 @cache
