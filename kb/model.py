@@ -319,3 +319,22 @@ STYLE_FILES = {
     "chicago": "chicago-author-date.csl",
     "mla": "modern-language-association.csl",
 }
+
+
+def source_date() -> str | None:
+    """The UTC date (YYYY-MM-DD) of SOURCE_DATE_EPOCH, or None when it is not set (kb reads no
+    clock then, where a date is shown or recorded); KBError when it is no date."""
+    import datetime
+    import os
+
+    from kb.errors import KBError
+
+    raw = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if not raw.isdigit():
+        return None
+    try:
+        return datetime.datetime.fromtimestamp(int(raw), tz=datetime.UTC).strftime("%Y-%m-%d")
+    except (OverflowError, ValueError, OSError):
+        raise KBError(
+            f"SOURCE_DATE_EPOCH={raw[:30]} is no date (seconds since 1970, before the year 10000)"
+        ) from None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import os
 import sys
 from collections.abc import MutableMapping
 from pathlib import Path
@@ -14,7 +13,7 @@ from kb.cli import COMMANDS
 from kb.cli.report import text_arg
 from kb.codes import did_you_mean
 from kb.errors import KBError, Severity
-from kb.model import ATTRIBUTIONS, VERDICTS, Claim
+from kb.model import ATTRIBUTIONS, VERDICTS, Claim, source_date
 
 if TYPE_CHECKING:  # the handlers import the pipeline: `kb --help` loads none of it
     from kb.pipeline import Base
@@ -79,13 +78,7 @@ def _today(given: str | None) -> str:
         if not loading.check_date(given) or len(given) != 10:
             raise KBError(f"--date {given!r} must be YYYY-MM-DD")
         return given
-    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if epoch.isdigit():
-        try:
-            return datetime.datetime.fromtimestamp(int(epoch), datetime.UTC).date().isoformat()
-        except (OverflowError, ValueError, OSError):
-            raise KBError(f"SOURCE_DATE_EPOCH={epoch[:30]} is no date (a year past 9999)") from None
-    return datetime.date.today().isoformat()
+    return source_date() or datetime.date.today().isoformat()
 
 
 def _targets(args: argparse.Namespace, base: Base) -> list[Claim]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as _dt
-import os
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -11,9 +9,9 @@ from typing import Any, Protocol
 
 import networkx as nx
 
-from kb.errors import KBError, Problem, Severity
+from kb.errors import Problem, Severity
 from kb.memo import Memo
-from kb.model import CITE_MARK, ClaimId, KnowledgeBase
+from kb.model import CITE_MARK, ClaimId, KnowledgeBase, source_date
 from kb.site.marks import QuoteSpans, find_all
 
 
@@ -153,15 +151,7 @@ _NO_COUNTS = Counts()
 def build_date_from_env() -> str | None:
     """Return the UTC date of SOURCE_DATE_EPOCH, or None when it is not set (no wall clock).
     A value that is no date (a year past 9999) is a KBError."""
-    raw = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if not raw.isdigit():
-        return None
-    try:
-        return _dt.datetime.fromtimestamp(int(raw), tz=_dt.UTC).strftime("%Y-%m-%d")
-    except (OverflowError, ValueError, OSError):
-        raise KBError(
-            f"SOURCE_DATE_EPOCH={raw[:30]} is no date (seconds since 1970, before the year 10000)"
-        ) from None
+    return source_date()
 
 
 def prepare(
