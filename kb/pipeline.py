@@ -23,6 +23,7 @@ from kb.errors import Problem, Severity
 from kb.fast.checkstore import CheckStore
 from kb.fast.collector import gc_paused
 from kb.fast.placing import Placing
+from kb.fast.replay import Replay, inputs_key
 from kb.fast.stored import Stored
 from kb.graph import Links, as_graph, build_links
 from kb.model import KnowledgeBase
@@ -82,6 +83,24 @@ def open_base(root: Path) -> Base:
             placing.finish(kb)  # the forked process is waited for, whatever happens here
         problems = sorted([*problems, *store.check(kb, links, recalled)], key=Problem.sort_key)
     return Base(kb, links, problems)
+
+
+def check_base(root: Path) -> tuple[list[Problem], bool]:
+    """Every problem `open_base(root)` finds, and whether the base has any record.
+
+    When no file the loader reads or lists changed since the last full check, the problems
+    are those it stored (kb.fast.replay): nothing is loaded. Otherwise the base is opened and
+    checked, and the result stored for the next run."""
+    replay = Replay(root, _say)
+    key = inputs_key(root)  # stamped before anything is read: a later change is a new key
+    kept = replay.recall(key)
+    if kept is not None:
+        return kept
+    base = open_base(root)
+    kb = base.kb
+    records = bool(kb.claims or kb.sources or kb.experts)
+    replay.save(key, base.problems, records)
+    return base.problems, records
 
 
 def open_scoped(root: Path, scope: Callable[[KnowledgeBase], Collection[str]]) -> Base:

@@ -51,7 +51,7 @@ def register(sub: Any) -> None:
 def cmd_check(args: argparse.Namespace) -> int:
     """Run `kb check`."""
     from kb.checks import CODES
-    from kb.pipeline import open_base
+    from kb.pipeline import check_base
 
     if args.explain:
         c = CODES.get(args.explain)
@@ -63,14 +63,13 @@ def cmd_check(args: argparse.Namespace) -> int:
         for c in sorted(CODES.values(), key=lambda c: (c.family, c.code)):
             print(f"{c.code:20} {c.severity.value:8} {c.summary}")
         return 0
-    base = open_base(args.root)
-    _kb, problems = base.kb, base.problems
+    problems, records = check_base(args.root)
     print_problems(problems, args.format)
     if args.format == "text":
         errors = sum(p.severity == "error" for p in problems)
         print(f"{errors} error(s), {len(problems) - errors} warning(s)", file=sys.stderr)
-        if not (_kb.claims or _kb.sources or _kb.experts):
-            print(f"no records yet in {_kb.root}: nothing was checked", file=sys.stderr)
+        if not records:
+            print(f"no records yet in {args.root}: nothing was checked", file=sys.stderr)
     return exit_code(problems, args.strict)
 
 
