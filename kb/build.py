@@ -24,6 +24,7 @@ from kb.fast.checkstore import CheckStore
 from kb.fast.collector import gc_paused
 from kb.fast.memory import Memory, StoredMemo, page_keys, quote_spans
 from kb.fast.pending import Pending
+from kb.fast.replay import Replay, inputs_key
 from kb.fast.spool import Spool, keeping_rows
 from kb.fast.stored import Stored
 from kb.fast.workers import Producer, default_jobs, page_producers, write_files
@@ -199,6 +200,9 @@ def _load_and_check(
     forked workers copy (see kb.fast.collector)."""
     with gc_paused(freeze=True):
         with report.stage("load"):
+            # the files' stamps before they are read: the problems found are kept for the next
+            # `kb check` (which the build's summary points to) under them (kb.fast.replay)
+            replay = inputs_key(root) if memory is None else None
             stored = Stored(root, say)  # the readings kept by the last run (kb.fast.stored)
             kb, problems = load_kb(root, parse_cache, helper=stored.start)
             stored.save()
@@ -217,6 +221,9 @@ def _load_and_check(
             else:
                 found = CheckStore(root, say).check(kb, graph)
             problems = sorted([*problems, *found], key=Problem.sort_key)
+            if replay is not None:
+                records = bool(kb.claims or kb.sources or kb.experts)
+                Replay(root, say).save(replay, problems, records)
     return _Checked(kb, graph, problems, pending)
 
 

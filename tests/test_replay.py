@@ -205,3 +205,23 @@ def test_an_empty_base_still_says_so(tmp_path: Path, run_kb: RunKB) -> None:
     for _ in range(2):
         r = run_kb("-C", tmp_path, "check")
         assert r.code == 0 and "no records yet" in r.err
+
+
+@pytest.mark.usefixtures("trusting")
+def test_kb_check_after_kb_build_replays_what_the_build_found(
+    synthetic: Path, run_kb: RunKB, full_runs: list[Path], tmp_path: Path
+) -> None:
+    """The build's summary points to `kb check` for the whole list: it is the build's."""
+    (synthetic / "claims" / "c9.yaml").write_text("statement: New\nreview: {verdict: nope}\n")
+    built = run_kb("-C", synthetic, "build", "--out", tmp_path / "site")
+    assert built.code == 1 and "bad-value" in built.err  # a build stopped by errors stores too
+    after = run_kb("-C", synthetic, "check", "--format", "json")
+    assert full_runs == []  # replayed
+    shutil.rmtree(synthetic / ".kb-cache")
+    assert run_kb("-C", synthetic, "check", "--format", "json") == after
+    (synthetic / "claims" / "c9.yaml").unlink()
+    assert run_kb("-C", synthetic, "build", "--out", tmp_path / "site").code == 0
+    after = run_kb("-C", synthetic, "check", "--format", "json")
+    assert len(full_runs) == 1
+    shutil.rmtree(synthetic / ".kb-cache")
+    assert run_kb("-C", synthetic, "check", "--format", "json") == after
