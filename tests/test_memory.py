@@ -19,7 +19,7 @@ from kb.errors import Problem
 from kb.fast.memory import MEMORY_KEY, Memory
 from kb.graph import build_graph
 from kb.reading.load import load_kb
-from kb.site import render, sitedata
+from kb.site import auditpage, render, sitedata
 
 
 def _tree(path: Path) -> dict[str, bytes]:
@@ -136,12 +136,16 @@ def _edits(kb: Path) -> list[tuple[str, Callable[[], None]]]:
     ]
 
 
+@pytest.mark.parametrize("page_rows", [None, 5])
 def test_every_rebuild_of_a_long_running_process_equals_a_clean_build(
-    synthetic: Path, tmp_path: Path
+    synthetic: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, page_rows: int | None
 ) -> None:
+    if page_rows is not None:  # the audit page's rows past the first 5 in audit-data.js
+        monkeypatch.setattr(auditpage, "PAGE_ROWS", page_rows)
     site = tmp_path / "site"
     cache: dict[str, Any] = {}
     assert build(synthetic, site, log=lambda _line: None, parse_cache=cache).exit_code == 0
+    assert (site / auditpage.AUDIT_DATA).is_file() == (page_rows is not None)
     memory = cache[MEMORY_KEY]
     for what, edit in _edits(synthetic):
         edit()
@@ -287,8 +291,16 @@ def _mutations(kb: Path, rng: random.Random) -> Callable[[], str]:
     return one
 
 
-@pytest.mark.parametrize("seed", [1, 2])
-def test_random_edits_rebuild_as_a_clean_build(synthetic: Path, tmp_path: Path, seed: int) -> None:
+@pytest.mark.parametrize(("seed", "page_rows"), [(1, None), (2, None), (3, 5)])
+def test_random_edits_rebuild_as_a_clean_build(
+    synthetic: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    seed: int,
+    page_rows: int | None,
+) -> None:
+    if page_rows is not None:  # the audit page's rows past the first 5 in audit-data.js
+        monkeypatch.setattr(auditpage, "PAGE_ROWS", page_rows)
     rng = random.Random(seed)
     edit = _mutations(synthetic, rng)
     cache: dict[str, Any] = {}
