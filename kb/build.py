@@ -34,7 +34,7 @@ from kb.output import Placed, SiteWriter, check_out_dir
 from kb.reading.files import ParseCache
 from kb.reading.load import load_kb
 from kb.site.pages import pages
-from kb.site.render import assets
+from kb.site.render import asset_parts, assets
 from kb.site.state import Site, build_date_from_env, prepare, with_citations
 from kb.urls import DEFAULT_OUT
 
@@ -301,7 +301,7 @@ def _plan(
     reused = [p.path for p in every if p.path in keys and writer.reusable(p.path, keys[p.path])]
     skip = set(reused)
     todo = [p for p in every if p.path not in skip]
-    producers: list[Producer] = [*exports.values(), _assets_producer(site, memory, spool)]
+    producers: list[Producer] = [*exports.values(), *_assets_producers(site, memory, spool)]
     shared = page_producers(site, todo, shares=default_jobs() * 8)
     if memory is not None and spool is not None:
         site.caches = memory.caches
@@ -309,11 +309,12 @@ def _plan(
     return _Plan([*producers, *shared], keys, reused, len(todo))
 
 
-def _assets_producer(site: Site, memory: Memory | None, spool: Spool | None) -> Producer:
-    """The producer of the assets (styles, scripts, search index, graph data); with a memory,
-    the search index and graph data keep their pieces for the next build."""
+def _assets_producers(site: Site, memory: Memory | None, spool: Spool | None) -> list[Producer]:
+    """The producers of the assets (styles, scripts, search index, graph data, audit data):
+    three, made in parallel; with a memory, one, whose parts keep their pieces in one store
+    for the next build."""
     if memory is None or spool is None:
-        return ("assets", lambda: assets(site))
+        return [("assets", make) for make in asset_parts(site)]
     memo = site.memo = StoredMemo(
         memory.digests, memory.world, memory.structure, memory.caches.get("assets", {})
     )
@@ -323,7 +324,7 @@ def _assets_producer(site: Site, memory: Memory | None, spool: Spool | None) -> 
         spool.keep("assets", memo.store)
         return files
 
-    return spool.producer("assets", make_assets)
+    return [spool.producer("assets", make_assets)]
 
 
 def _export_producers(

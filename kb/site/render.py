@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from importlib import resources
 from typing import Any
 
@@ -290,13 +290,26 @@ def static_asset(name: str) -> bytes:
 
 def assets(site: Site) -> dict[str, bytes]:
     """Return the files that are not pages: styles, scripts, search index and graph data."""
-    files = {static_path(name): static_asset(name) for name in STATIC_FILES}
-    files[SEARCH_INDEX] = search_index(site)
-    files[GRAPH_DATA] = graph_data(site)
-    data = audit_data(site)
-    if data is not None:
-        files[AUDIT_DATA] = data
+    files: dict[str, bytes] = {}
+    for make in asset_parts(site):
+        files.update(make())
     return files
+
+
+def asset_parts(site: Site) -> list[Callable[[], dict[str, bytes]]]:
+    """`assets(site)` in parts that can be made apart (in parallel): the static files and the
+    graph data, the search index, and the audit page's data. Each part's files are its own."""
+
+    def static_and_graph() -> dict[str, bytes]:
+        files = {static_path(name): static_asset(name) for name in STATIC_FILES}
+        files[GRAPH_DATA] = graph_data(site)
+        return files
+
+    def audit() -> dict[str, bytes]:
+        data = audit_data(site)
+        return {AUDIT_DATA: data} if data is not None else {}
+
+    return [static_and_graph, lambda: {SEARCH_INDEX: search_index(site)}, audit]
 
 
 def render_pages(site: Site, todo: Iterable[Page]) -> Iterator[tuple[str, bytes]]:
