@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sitecrawl import DATA, GOLDEN_KB, REPO, crawl, js_data, parse, render
 
 from kb.checks import run_checks
@@ -379,3 +381,17 @@ def test_topic_pages_are_named_readably_in_any_script() -> None:
     assert slugify("Mental health") == "mental-health" and slugify("—") == "topic"
     assert slugify("../../etc") == "etc"
     assert topic_slugs(["ä-b", "a-b", "A B"]) == {"A B": "a-b", "a-b": "a-b-2", "ä-b": "a-b-3"}
+
+
+@given(
+    st.lists(
+        st.one_of(st.from_regex(r"\A[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?\Z"), st.text(max_size=6)),
+        max_size=12,
+    )
+)
+def test_the_latest_reviews_sort_newest_first(dates: list[str]) -> None:
+    """The dashboard's key sorts dates (and any text) as negating each code point does."""
+    from kb.site.render import _negated
+
+    by_points = sorted(dates, key=lambda d: tuple(-ord(ch) for ch in d))
+    assert sorted(dates, key=_negated) == by_points

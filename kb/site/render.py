@@ -149,9 +149,16 @@ def _index(site: Site, u: Links) -> dict[str, Any]:
     }
 
 
-def _negated(date: str) -> tuple[int, ...]:
-    """A key that sorts ISO dates newest first."""
-    return tuple(-ord(ch) for ch in date)
+# Each ASCII character to one that sorts the other way round (a date is ASCII)
+_REVERSED = {i: chr(0x10FFFF - i) for i in range(128)}
+
+
+def _negated(date: str) -> str:
+    """A key that sorts ISO dates newest first: each character mapped to one that sorts the
+    other way round (a shorter date, a prefix of a longer, still sorts first)."""
+    if date.isascii():
+        return date.translate(_REVERSED)
+    return "".join(chr(0x10FFFF - ord(ch)) for ch in date)
 
 
 def _articles(site: Site, u: Links) -> list[dict[str, Any]]:
