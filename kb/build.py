@@ -22,6 +22,7 @@ from kb.export import EXPORT_DIR, FORMATS, Exporter
 from kb.export.claimreview import reviews_of
 from kb.fast.checkstore import CheckStore
 from kb.fast.collector import gc_paused
+from kb.fast.early import Early
 from kb.fast.memory import Memory, StoredMemo, page_keys, quote_spans
 from kb.fast.pending import Pending
 from kb.fast.replay import Replay, inputs_key
@@ -242,10 +243,16 @@ def _make(
         return citations
 
     spool = Spool(memory, memory.warm()) if memory is not None else None
+    exports = _export_producers(checked, memory, spool)
+    early = None
+    if memory is None:  # the exports made meanwhile by a forked process (kb.fast.early)
+        k = checked.kb
+        records = len(k.claims) + len(k.sources) + len(k.experts)
+        early = Early.start(list(exports.values()), writer.scratch, records, default_jobs())
     try:
         t0 = time.perf_counter()
         with gc_paused(freeze=True):  # indexes that live to the end
-            plan = _plan(checked, cited, writer, memory, spool)
+            plan = _plan(checked, cited, writer, memory, spool, exports, early is not None)
         waited = report.stages.get("citations", 0.0)
         report.stages["prepare"] = time.perf_counter() - t0 - waited  # without the wait
         in_place = plan.todo * 2 <= len(plan.keys) + 16  # few pages changed
@@ -259,11 +266,19 @@ def _make(
         # scanned when collections resume
         with report.stage("render"), gc_paused(freeze=True):
             placed, spent = write_files(plan.producers, staging, pages=work)
+            if early is not None:
+                got, secs = early.into(staging)
+                writer.drop_scratch()
+                placed += got
+                for what, cpu in secs.items():
+                    spent[what] = spent.get(what, 0.0) + cpu
             for what, make in spool.declined() if spool is not None else ():
                 t0 = time.process_time()
                 placed += [staging.put(path, data) for path, data in make().items()]
                 spent[what] = spent.get(what, 0.0) + time.process_time() - t0
     finally:
+        if early is not None:
+            early.stop()
         if spool is not None:
             spool.collect()
     report.work = {"citations": checked.pending.seconds, **spent}
@@ -274,17 +289,19 @@ def _plan(
     checked: _Checked,
     cited: Callable[[], Citations],
     writer: SiteWriter,
-    memory: Memory | None = None,
-    spool: Spool | None = None,
+    memory: Memory | None,
+    spool: Spool | None,
+    exports: dict[str, Producer],
+    made_early: bool,
 ) -> _Plan:
-    """Decide what to make: the exports, the assets, and the pages whose inputs changed (the
-    others are linked from the previous site).
+    """Decide what to make: the `exports` (unless they are `made_early`, by kb.fast.early),
+    the assets, and the pages whose inputs changed (the others are linked from the previous
+    site).
 
     The site is indexed before `cited()` is called to wait for the citations (pandoc is still
     at work on a first build): only the page keys and the pages need them.
     """
     kb, graph = checked.kb, checked.graph
-    exports = _export_producers(checked, memory, spool)
     site = prepare(
         kb,
         graph,
@@ -301,7 +318,10 @@ def _plan(
     reused = [p.path for p in every if p.path in keys and writer.reusable(p.path, keys[p.path])]
     skip = set(reused)
     todo = [p for p in every if p.path not in skip]
-    producers: list[Producer] = [*exports.values(), *_assets_producers(site, memory, spool)]
+    producers: list[Producer] = [
+        *(() if made_early else exports.values()),
+        *_assets_producers(site, memory, spool),
+    ]
     shared = page_producers(site, todo, shares=default_jobs() * 8)
     if memory is not None and spool is not None:
         site.caches = memory.caches

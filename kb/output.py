@@ -27,12 +27,11 @@ from typing import Any
 from kb.errors import KBError
 from kb.outstate import (
     MARKER,
+    Folders,
     commit_in_place,
-    folder_at,
+    intact,
     is_temp,
     locked,
-    open_child,
-    open_folder,
     roll_forward,
     safe_rel,
     side_path,
@@ -201,8 +200,9 @@ class SiteWriter:
         self._staging: Staging | None = None
         # the previous site's folders opened while deciding which pages are reused (one open
         # per folder, not two per page), closed once the staging folder is made
-        self._folders: _Folders | None = None
+        self._folders: Folders | None = None
         self.inside = False  # the staging folder is inside the output (a mount point)
+        self._scratch: list[Path] = []  # folders of files made before the staging folder
 
     def __enter__(self) -> SiteWriter:
         stack = contextlib.ExitStack()
@@ -223,6 +223,13 @@ class SiteWriter:
         if self._staging is not None:  # staged but never finished: leave no folder behind
             self._staging.discard()
             self._staging = None
+        self.drop_scratch()
+
+    def drop_scratch(self) -> None:
+        """Remove the scratch folders (what was not moved out of them is not needed)."""
+        for folder in self._scratch:
+            shutil.rmtree(folder, ignore_errors=True)
+        self._scratch = []
         if self._lock is not None:
             self._lock.close()
 
@@ -235,8 +242,8 @@ class SiteWriter:
     def _intact(self, path: str) -> bool:
         """True when the previous site's file is as kb wrote it (size, and not modified since)."""
         if self._folders is None:
-            self._folders = _Folders(self.out)
-        return _intact(
+            self._folders = Folders(self.out)
+        return intact(
             self.out, path, self.old_files, self.old_sizes, self.finished_ns, self._folders
         )
 
@@ -245,6 +252,20 @@ class SiteWriter:
             self._folders.close()
             self._folders = None
 
+    def _temp_folder(self) -> Path:
+        """A new temporary folder beside the output (inside it when it is a mount point), named
+        as kb's temporary folders are, so that one a killed build leaves is removed later."""
+        if os.path.ismount(self.out):  # no rename of the output itself: work inside it
+            return Path(tempfile.mkdtemp(prefix=".kb-new-", dir=self.out))
+        return Path(tempfile.mkdtemp(prefix=f".{self.out.name}.kb-new-", dir=self.out.parent))
+
+    def scratch(self) -> Path:
+        """A folder for files made before the staging folder (by a forked process, while the
+        builder plans): `Staging.adopt` moves them in; it is removed when the writer closes."""
+        folder = self._temp_folder()
+        self._scratch.append(folder)
+        return folder
+
     def staging(self, in_place: bool = False) -> Staging:
         """Return a fresh folder beside the output for the new site (removed if not finished).
 
@@ -252,11 +273,10 @@ class SiteWriter:
         (for a rebuild that changes few files); otherwise it is a complete new folder swapped in.
         """
         self._close_folders()  # no descriptor of the previous site goes to forked workers
-        if os.path.ismount(self.out):  # no rename of the output itself: work inside it
-            tmp = Path(tempfile.mkdtemp(prefix=".kb-new-", dir=self.out))
+        tmp = self._temp_folder()
+        if os.path.ismount(self.out):
             in_place = self.inside = True
         else:
-            tmp = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.kb-new-", dir=self.out.parent))
             in_place = in_place and bool(self.old_files)
         self._staging = Staging(
             tmp, self.out, self.old_files, self.old_sizes, self.finished_ns, in_place
@@ -388,77 +408,54 @@ class Staging:
     def put(self, path: str, data: bytes) -> Placed:
         """Put one file of the new site; return what the manifest records of it."""
         digest = hashlib.sha256(data).hexdigest()
-        same = self._old.get(path) == digest and _intact(
-            self.out, path, self._old, self._old_sizes, self._done_ns
-        )
-        if same and self.in_place:
-            return path, digest, len(data), True  # the previous site's copy stays where it is
-        target = self.place(path)
-        if same:
-            try:
-                os.link(self.out / safe_rel(path), target, follow_symlinks=False)
-                return path, digest, len(data), True
-            except OSError:
-                pass
+        target = self._unless_same(path, digest)
+        if target is None:
+            return path, digest, len(data), True
         with open(target, "wb") as fh:
             fh.write(data)
         return path, digest, len(data), False
 
+    @staticmethod
+    def made_early(folder: Path, name: str, data: bytes) -> tuple[str, int]:
+        """Write one file of the new site as `name` in a scratch folder (SiteWriter.scratch),
+        before the staging folder exists (from a forked process); return the SHA-256 and size
+        of its bytes, for `adopt`."""
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0)
+        with open(os.open(folder / name, flags, 0o666), "wb") as fh:
+            fh.write(data)
+        return hashlib.sha256(data).hexdigest(), len(data)
+
+    def adopt(self, path: str, made: Path, digest: str, size: int) -> Placed:
+        """Put one file of the new site that was written before this folder was made, into
+        `made` (by `made_early`, in a scratch folder of the same writer), with the SHA-256
+        and size of its bytes: as `put` does with the bytes, the file moved in rather than
+        written. A file the previous site holds as it is stays in the scratch folder."""
+        target = self._unless_same(path, digest)
+        if target is None:
+            return path, digest, size, True
+        os.replace(made, target)
+        return path, digest, size, False
+
+    def _unless_same(self, path: str, digest: str) -> Path | None:
+        """Where a file with this digest is to be written; None when the previous site's
+        intact copy has these bytes (it is hard-linked in, or, in place, stays where it is)."""
+        same = self._old.get(path) == digest and intact(
+            self.out, path, self._old, self._old_sizes, self._done_ns
+        )
+        if same and self.in_place:
+            return None  # the previous site's copy stays where it is
+        target = self.place(path)
+        if same:
+            try:
+                os.link(self.out / safe_rel(path), target, follow_symlinks=False)
+                return None
+            except OSError:
+                pass
+        return target
+
     def discard(self) -> None:
         """Remove the staging folder (the build failed or was interrupted)."""
         shutil.rmtree(self.tmp, ignore_errors=True)
-
-
-class _Folders:
-    """The folders of a previous site, each opened once, one level at a time from the site's
-    own folder and never through a link (as folder_at does); `close` closes them all."""
-
-    def __init__(self, out: Path) -> None:
-        self.out = out
-        self.fds: dict[tuple[str, ...], int] = {}
-
-    def at(self, parts: tuple[str, ...]) -> int:
-        """The descriptor of the folder `parts` (OSError when it is missing or a link)."""
-        fd = self.fds.get(parts)
-        if fd is None:
-            fd = open_folder(self.out) if not parts else open_child(self.at(parts[:-1]), parts[-1])
-            self.fds[parts] = fd
-        return fd
-
-    def close(self) -> None:
-        for fd in self.fds.values():
-            os.close(fd)
-        self.fds.clear()
-
-
-def _intact(
-    out: Path,
-    path: str,
-    old: dict[str, str],
-    old_sizes: dict[str, int],
-    done_ns: int,
-    folders: _Folders | None = None,
-) -> bool:
-    """True when the previous site's file is as kb wrote it (size, and not modified since).
-    `folders`: the site's folders already opened (else each is opened for this file)."""
-    if path not in old:
-        return False
-    if path.startswith(("/", ".")) or ".." in path.split("/"):
-        safe_rel(path)  # raises: never look outside the site
-    *parents, name = path.split("/")
-    try:
-        if folders is not None:
-            st = os.stat(name, dir_fd=folders.at(tuple(parents)), follow_symlinks=False)
-        else:
-            with contextlib.ExitStack() as stack:
-                top = open_folder(out)
-                stack.callback(os.close, top)
-                folder = stack.enter_context(folder_at(top, parents))  # no link on the way
-                st = os.stat(name, dir_fd=folder, follow_symlinks=False)
-    except OSError:
-        return False
-    same_size = st.st_size == old_sizes.get(path)
-    return stat.S_ISREG(st.st_mode) and same_size and st.st_mtime_ns <= done_ns
 
 
 def write_site(files: Mapping[str, bytes], out: Path) -> dict[str, int]:

@@ -441,3 +441,58 @@ def _delete_one(top: int, parts: list[str]) -> None:
                 os.rmdir(parts[depth - 1], dir_fd=folder)
     except OSError:
         return  # a folder not empty, missing, or a link: left as it is
+
+
+# --- the previous site's files, looked at without following links ---------------------------
+
+
+class Folders:
+    """The folders of a previous site, each opened once, one level at a time from the site's
+    own folder and never through a link (as folder_at does); `close` closes them all."""
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self.fds: dict[tuple[str, ...], int] = {}
+
+    def at(self, parts: tuple[str, ...]) -> int:
+        """The descriptor of the folder `parts` (OSError when it is missing or a link)."""
+        fd = self.fds.get(parts)
+        if fd is None:
+            fd = open_folder(self.out) if not parts else open_child(self.at(parts[:-1]), parts[-1])
+            self.fds[parts] = fd
+        return fd
+
+    def close(self) -> None:
+        for fd in self.fds.values():
+            os.close(fd)
+        self.fds.clear()
+
+
+def intact(
+    out: Path,
+    path: str,
+    old: dict[str, str],
+    old_sizes: dict[str, int],
+    done_ns: int,
+    folders: Folders | None = None,
+) -> bool:
+    """True when the previous site's file is as kb wrote it (size, and not modified since).
+    `folders`: the site's folders already opened (else each is opened for this file)."""
+    if path not in old:
+        return False
+    if path.startswith(("/", ".")) or ".." in path.split("/"):
+        safe_rel(path)  # raises: never look outside the site
+    *parents, name = path.split("/")
+    try:
+        if folders is not None:
+            st = os.stat(name, dir_fd=folders.at(tuple(parents)), follow_symlinks=False)
+        else:
+            with contextlib.ExitStack() as stack:
+                top = open_folder(out)
+                stack.callback(os.close, top)
+                folder = stack.enter_context(folder_at(top, parents))  # no link on the way
+                st = os.stat(name, dir_fd=folder, follow_symlinks=False)
+    except OSError:
+        return False
+    same_size = st.st_size == old_sizes.get(path)
+    return stat.S_ISREG(st.st_mode) and same_size and st.st_mtime_ns <= done_ns

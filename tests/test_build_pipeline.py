@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import generate_kb
 
 import kb.build
+import kb.fast.early
 import kb.fast.pending
 import kb.site.pages
 from kb.build import build
@@ -82,6 +84,72 @@ def test_a_render_worker_that_fails_stops_the_build(
     with pytest.raises(OSError, match="No space left"):
         build(synthetic, tmp_path / "site", log=lambda _line: None)
     assert not (tmp_path / "site").exists()
+    assert not list(tmp_path.glob(".site.kb-new-*"))
+
+
+def test_exports_made_early_give_the_same_site(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The exports made by a forked process while the site is planned (kb.fast.early) and
+    moved into the staging folder: the same site as when they are made with the pages, as a
+    first build, over the previous site (the same exports kept) and after an edit (some
+    changed); no scratch folder is left."""
+    base = generate_kb(tmp_path / "kb")
+    monkeypatch.setenv("KB_JOBS", "2")
+    # citations in a forked process, as for a large base: a thread running (a small base's
+    # citations) keeps the exports from being forked for (kb.fast.early)
+    monkeypatch.setattr(kb.fast.pending.Pending, "FORK_MIN_SOURCES", 0)
+    started: list[bool] = []
+    real = kb.fast.early.Early.start
+
+    def spy(*args: Any) -> Any:
+        got = real(*args)
+        started.append(got is not None)
+        return got
+
+    monkeypatch.setattr(kb.fast.early.Early, "start", spy)
+
+    def both() -> None:
+        monkeypatch.setattr(kb.fast.early, "EARLY_MIN_RECORDS", 10**9)
+        assert build(base, tmp_path / "plain", log=lambda _line: None).exit_code == 0
+        monkeypatch.setattr(kb.fast.early, "EARLY_MIN_RECORDS", 0)
+        assert build(base, tmp_path / "early", log=lambda _line: None).exit_code == 0
+        assert started[-2:] == [False, True]
+        assert _tree(tmp_path / "early") == _tree(tmp_path / "plain")
+        assert not list(tmp_path.glob(".*.kb-new-*"))
+
+    both()
+    both()  # over the previous sites: every export the same
+    claim = base / "claims" / "c000003.yaml"
+    claim.write_text(claim.read_text().replace('statement: "', 'statement: "Edited. ', 1))
+    both()
+
+
+def test_an_error_making_the_exports_early_stops_the_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An export that fails in the forked process (kb.fast.early): the error reaches the
+    caller, the previous site stays as it was and no scratch folder is left."""
+    base = generate_kb(tmp_path / "kb")
+    site = tmp_path / "site"
+    assert build(base, site, log=lambda _line: None).exit_code == 0
+    before = _tree(site)
+
+    def broken(*_args: Any, **_kwargs: Any) -> bytes:
+        raise OSError(28, "No space left on device")
+
+    formats = dict(kb.build.FORMATS)
+    name, _func, about = formats["csv"]
+    formats["csv"] = (name, broken, about)
+    monkeypatch.setattr(kb.build, "FORMATS", formats)
+    monkeypatch.setenv("KB_JOBS", "2")
+    monkeypatch.setattr(kb.fast.early, "EARLY_MIN_RECORDS", 0)
+    monkeypatch.setattr(kb.fast.pending.Pending, "FORK_MIN_SOURCES", 0)
+    claim = base / "claims" / "c000003.yaml"
+    claim.write_text(claim.read_text().replace('statement: "', 'statement: "Edited. ', 1))
+    with pytest.raises(OSError, match="No space left"):
+        build(base, site, log=lambda _line: None)
+    assert _tree(site) == before
     assert not list(tmp_path.glob(".site.kb-new-*"))
 
 
