@@ -4,7 +4,7 @@ touched file makes a full run; a damaged, forged or copied result is never used.
 
 The stamps of files changed in the last seconds are not trusted (kb.reading.files._trusted),
 and the files of these tests are all that new: most tests let the replay trust them
-(`trusting`), one checks that it does not by default."""
+(`trusting`); one counts every file as just changed and checks that nothing is kept."""
 
 from __future__ import annotations
 
