@@ -27,7 +27,8 @@ from kb.errors import KBError
 from kb.fast.workers import Producer
 from kb.output import Placed, Staging
 
-# Below this many records the exports take less time than forking for them costs.
+# Below this many records the exports take about a tenth of a second or less (at 10,000 claims
+# and 3,000 other records: 1 s of CPU): not worth another process.
 EARLY_MIN_RECORDS = 2000
 
 
