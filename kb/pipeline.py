@@ -85,7 +85,17 @@ def open_base(root: Path) -> Base:
     return Base(kb, links, problems)
 
 
-def check_base(root: Path) -> tuple[list[Problem], bool]:
+@dataclass
+class Checked:
+    """What `check_base` found: every problem, whether the base has any record, and whether
+    the result is the stored one of an earlier run (no file changed since)."""
+
+    problems: list[Problem]
+    records: bool
+    replayed: bool
+
+
+def check_base(root: Path) -> Checked:
     """Every problem `open_base(root)` finds, and whether the base has any record.
 
     When no file the loader reads or lists changed since the last full check, the problems
@@ -95,12 +105,12 @@ def check_base(root: Path) -> tuple[list[Problem], bool]:
     key = inputs_key(root)  # stamped before anything is read: a later change is a new key
     kept = replay.recall(key)
     if kept is not None:
-        return kept
+        return Checked(*kept, replayed=True)
     base = open_base(root)
     kb = base.kb
     records = bool(kb.claims or kb.sources or kb.experts)
     replay.save(key, base.problems, records)
-    return base.problems, records
+    return Checked(base.problems, records, replayed=False)
 
 
 def open_scoped(root: Path, scope: Callable[[KnowledgeBase], Collection[str]]) -> Base:

@@ -63,12 +63,19 @@ def cmd_check(args: argparse.Namespace) -> int:
         for c in sorted(CODES.values(), key=lambda c: (c.family, c.code)):
             print(f"{c.code:20} {c.severity.value:8} {c.summary}")
         return 0
-    problems, records = check_base(args.root)
+    checked = check_base(args.root)
+    problems = checked.problems
     print_problems(problems, args.format)
     if args.format == "text":
         errors = sum(p.severity == "error" for p in problems)
         print(f"{errors} error(s), {len(problems) - errors} warning(s)", file=sys.stderr)
-        if not records:
+        if checked.replayed:
+            print(
+                "(no file changed since the last check: its result, kept in .kb-cache/; "
+                "delete that folder to check every file again)",
+                file=sys.stderr,
+            )
+        if not checked.records:
             print(f"no records yet in {args.root}: nothing was checked", file=sys.stderr)
     return exit_code(problems, args.strict)
 
