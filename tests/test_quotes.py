@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from kb.text.quotes import (
@@ -401,6 +401,9 @@ class TestUnicodeProperties:
         words_=st.lists(WORDS, min_size=2, max_size=10),
         junk=st.lists(st.sampled_from(["\u00ad", "\u200b", "\ufeff", "\u2060"]), min_size=1),
     )
+    # found by this test in CI: a soft hyphen before an ideographic space joined the words
+    # around it, as before a line break (every other space was folded as a line break)
+    @example(words_=["00000000000\u3000", "0"], junk=["\u00ad"])
     def test_ignored_characters_change_nothing(self, words_: list[str], junk: list[str]) -> None:
         """Zero-width characters and soft hyphens put anywhere inside the snapshot's words do
         not stop the words being found."""
@@ -490,3 +493,15 @@ def test_places_beyond_the_limit_are_not_kept() -> None:
     every = locate("the", snapshot, limit=None)
     assert len(every) == 5000 and every[:MAX_PLACES] == locate("the", snapshot)
     assert places_text(2) == "2" and places_text(MAX_PLACES) == "1,000 or more"
+
+
+@pytest.mark.parametrize("space", ["\t", "\u3000", "\u2003", "\u1680", "\x1f"])
+def test_only_a_line_break_lets_a_hyphen_join_words(space: str) -> None:
+    """A hyphen or soft hyphen before a line break joins the words around it (`regu-` at the
+    end of a line and `lated` on the next); before any other space it does not."""
+    for mark in ("-", "\u00ad"):
+        assert locate("regulated", f"is regu{mark}\nlated here")
+        assert locate("regulated", f"is regu{mark}{space}\nlated here")  # a space, then a break
+        joined = f"is regu{mark}{space}lated here"
+        assert not locate("regulated", joined), (mark, space)
+        assert locate("regu lated" if mark == "\u00ad" else "regu- lated", joined), (mark, space)

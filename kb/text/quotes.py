@@ -36,35 +36,35 @@ ELLIPSIS_MAX_CHARS = 1000  # an ellipsis stands for at most this many characters
 # words of folded text), within one paragraph
 # Ignored on both sides: soft hyphen, zero-width space, non-joiner, joiner, word joiner, BOM.
 _IGNORED = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
-# What folding shortens or drops, after white space became " " or "\n" (see _FOLD_MARK):
-# a hyphen inside a word, with a line break after it or not; a run of white space and ignored
-# characters that is not one plain space.
+# What folding shortens or drops, after white space became " ", "\n" (a line break) or "\t"
+# (any other space; see _FOLD_MARK): a hyphen inside a word, with a line break after it or not;
+# a run of white space and ignored characters that is not one plain space.
 _EDIT = re.compile(
     f"(?P<hyphen>(?<=\\w)[{_IGNORED}]*"
-    f"(?:[-\u00ad](?:[ \n{_IGNORED}]*\n[ \n{_IGNORED}]*)?|\u2013)[{_IGNORED}]*(?=\\w))"
-    f"|[ \n{_IGNORED}]*(?:\n|  |[{_IGNORED}])[ \n{_IGNORED}]*"
+    f"(?:[-\u00ad](?:[ \t\n{_IGNORED}]*\n[ \t\n{_IGNORED}]*)?|\u2013)[{_IGNORED}]*(?=\\w))"
+    f"|[ \t\n{_IGNORED}]*(?:\n|\t|  |[{_IGNORED}])[ \t\n{_IGNORED}]*"
     "|^ | $"
 )
 # Where an edit may begin, found at C speed (a regular expression that starts with a character
-# set is searched by scanning for the set): a hyphen, dash, line break or ignored character, or
-# a space followed by another. A match of _EDIT starts there or one space before.
-_EDIT_AT = re.compile(f"[-\u2013\n{_IGNORED} ](?:(?<=[^ ])|(?= ))")
+# set is searched by scanning for the set): a hyphen, dash, line break, other space or ignored
+# character, or a space followed by another. A match of _EDIT starts there or one space before.
+_EDIT_AT = re.compile(f"[-\u2013\t\n{_IGNORED} ](?:(?<=[^ ])|(?= ))")
 _WORD = re.compile(r"\w+(?:'\w+)*")
 
 # White space (what `\s`, str.split() and str.isspace() agree on) that _FOLD leaves as it is,
-# except the plain space: fold() turns it into "\n" first, so that every run of white space it
-# must shorten or replace holds a "\n" or two spaces, both found by str.find at C speed.
-_OTHER_SPACE = (
-    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f\x85\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
-    "\u2008\u2028\u2029\u205f\u3000"
-)
+# except the plain space: fold() turns a line break (what str.splitlines() splits at) into "\n"
+# and any other space into "\t" first, so that every run of white space it must shorten or
+# replace holds one of them or two spaces; only a line break lets a hyphen join two words.
+_LINE_BREAKS = "\n\x0b\x0c\r\x1c\x1d\x1e\x85\u2028\u2029"
+_OTHER_SPACE = "\t\x1f\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2008\u205f\u3000"
 # Dashes fold to "-" as hyphens do, but by way of U+2013 (put back after the edits), so that
 # only a hyphen at a line break joins the words around it (an em dash there does not).
 _DASHES = "\u2012\u2013\u2014\u2015\u2212"
 _FOLD_MARK = {
     **_FOLD,
     **dict.fromkeys(map(ord, _DASHES), "\u2013"),
-    **dict.fromkeys(map(ord, _OTHER_SPACE), "\n"),
+    **dict.fromkeys(map(ord, _LINE_BREAKS), "\n"),
+    **dict.fromkeys(map(ord, _OTHER_SPACE), "\t"),
 }
 
 
@@ -134,7 +134,8 @@ def fold(text: str) -> Folded:
         # a hyphen inside a word goes, with a line break after it; white space at either end,
         # and a run of ignored characters only, go too; any other run becomes one space
         hyphen = m.lastgroup == "hyphen"
-        if not hyphen and a != 0 and b != n and (" " in low[a:b] or "\n" in low[a:b]):
+        run = low[a:b]
+        if not hyphen and a != 0 and b != n and (" " in run or "\n" in run or "\t" in run):
             out.append(" ")
             if _is_para(raw[a:b]):
                 paras.append(start)
