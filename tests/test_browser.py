@@ -542,7 +542,8 @@ def test_dashboard_verdicts_open_the_audit_filtered_and_the_url_keeps_it(
     row = page.locator("table.bars tr:has(.v-misleading)")
     count = int(row.locator(".bar-n").inner_text())
     row.locator("a.bar-link").click()
-    assert page.url.endswith("audit.html?verdict=misleading")
+    # the click starts the navigation; the audit page's script filters once it has loaded
+    page.wait_for_url("**/audit.html?verdict=misleading")  # waits for the load event
     shown = page.locator("#kb-claims tbody tr:not([hidden])")
     assert shown.count() == count > 0
     assert set(shown.evaluate_all("rs => rs.map(r => r.dataset.verdict)")) == {"misleading"}
