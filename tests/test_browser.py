@@ -143,6 +143,7 @@ def test_index_to_claim_to_expert_to_source_to_highlight_and_back(
     assert "The drug blocks NMDA receptors" in mark.inner_text()
     page.get_by_role("link", name="quote 1 of claim nmda-blockade").click()
     assert page.url.endswith("/claims/nmda-blockade.html#q-nmda-blockade-1")
+    page.wait_for_load_state()  # the click waits for the navigation to start, not to end
     assert page.locator("article.quote:target").count() == 1
     page.get_by_role("link", name="See it highlighted").first.click()
     assert page.url.endswith("/sources/example-news.html#q-nmda-blockade-1")
