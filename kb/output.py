@@ -224,14 +224,14 @@ class SiteWriter:
             self._staging.discard()
             self._staging = None
         self.drop_scratch()
+        if self._lock is not None:
+            self._lock.close()
 
     def drop_scratch(self) -> None:
         """Remove the scratch folders (what was not moved out of them is not needed)."""
         for folder in self._scratch:
             shutil.rmtree(folder, ignore_errors=True)
         self._scratch = []
-        if self._lock is not None:
-            self._lock.close()
 
     def reusable(self, path: str, key: str) -> bool:
         """True when the previous site has `path` rendered from inputs with this key, as kb

@@ -133,6 +133,51 @@ def test_exports_made_early_give_the_same_site(
     both()
 
 
+def test_the_output_stays_locked_until_the_early_exports_are_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Moving the early exports in and removing their scratch folder leaves the output's lock
+    held: no other build may start before this one has swapped its site in."""
+    import fcntl
+    import os
+
+    from kb.output import SiteWriter
+    from kb.outstate import side_path
+
+    base = generate_kb(tmp_path / "kb")
+    site = tmp_path / "site"
+    monkeypatch.setenv("KB_JOBS", "2")
+    monkeypatch.setattr(kb.fast.early, "EARLY_MIN_RECORDS", 0)
+    _as_in_kb_build(monkeypatch)
+    held: list[bool] = []
+    real = SiteWriter.finish
+
+    def finish(self: SiteWriter, *args: Any, **kwargs: Any) -> Any:
+        fd = os.open(side_path(site, "kb-lock"), os.O_RDWR)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            held.append(False)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        except BlockingIOError:
+            held.append(True)
+        finally:
+            os.close(fd)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(SiteWriter, "finish", finish)
+    started: list[bool] = []
+    real_start = kb.fast.early.Early.start
+
+    def spy(*args: Any) -> Any:
+        got = real_start(*args)
+        started.append(got is not None)
+        return got
+
+    monkeypatch.setattr(kb.fast.early.Early, "start", spy)
+    assert build(base, site, log=lambda _line: None).exit_code == 0
+    assert started == [True] and held == [True]
+
+
 def test_an_error_making_the_exports_early_stops_the_build(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
