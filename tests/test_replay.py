@@ -18,13 +18,14 @@ from conftest import RunKB
 
 import kb.fast.replay as replay
 import kb.pipeline as pipeline
+import kb.reading.files as files
 from kb.fast.replay import FILE_NAME
 
 
 @pytest.fixture()
 def trusting(monkeypatch: pytest.MonkeyPatch) -> None:
     """Trust the stamps of files however recently changed (every edit below changes a size)."""
-    monkeypatch.setattr(replay, "_RACY_NS", -(10**18))
+    monkeypatch.setattr(files, "_RACY_NS", -(10**18))
 
 
 @pytest.fixture()
@@ -135,7 +136,7 @@ def test_files_changed_seconds_ago_are_not_trusted(
     """A change in the same clock tick as the stamp could not be told apart later: a run over
     files changed within _RACY_NS of it keeps no result (here every file is that recent,
     however long the machine took to get here)."""
-    monkeypatch.setattr(replay, "_RACY_NS", 10**18)
+    monkeypatch.setattr(files, "_RACY_NS", 10**18)
     first = run_kb("-C", synthetic, "check")
     assert not (synthetic / ".kb-cache" / FILE_NAME).exists()
     assert run_kb("-C", synthetic, "check") == first

@@ -32,7 +32,7 @@ from kb import __version__
 from kb.errors import Problem
 from kb.fast.checkstore import _problem, _problem_row
 from kb.fast.stored import code_version
-from kb.reading.files import _RACY_NS, MARKERS, RECORD_FOLDERS, _stamp, cache_dir
+from kb.reading.files import MARKERS, RECORD_FOLDERS, _trusted, cache_dir
 from kb.reading.safe import UnsafeFile, read_regular
 
 SCHEMA = 1
@@ -83,9 +83,10 @@ def _stamp_into(h: hashlib._Hash, name: str, path: str, now: int) -> bool:
         h.update(st.st_mode.to_bytes(4, "little"))
         if stat.S_ISDIR(st.st_mode):
             continue  # a folder's times change with any file in it: its entries are stamped
-        if max(st.st_mtime_ns, st.st_ctime_ns) + _RACY_NS >= now:
+        stamp = _trusted(st, now)
+        if stamp is None:
             return False
-        h.update(_stamp(st))
+        h.update(stamp)
     return True
 
 
@@ -94,7 +95,6 @@ class Replay:
 
     def __init__(self, root: Path, say: Callable[[str], None]) -> None:
         folder = cache_dir(root)
-        self.root = root
         self.path = None if folder is None else folder / FILE_NAME
         self.say = say
 
