@@ -35,9 +35,8 @@ EARLY_MIN_RECORDS = 2000
 class Early:
     """Producers run in a forked process from now on; `into(staging)` places their files."""
 
-    def __init__(self, producers: Sequence[Producer], folder: Path, proc: Any, recv: Any) -> None:
-        self.producers, self.folder = producers, folder
-        self._proc, self._recv = proc, recv
+    def __init__(self, folder: Path, proc: Any, recv: Any) -> None:
+        self.folder, self._proc, self._recv = folder, proc, recv
 
     @classmethod
     def start(
@@ -64,7 +63,7 @@ class Early:
         proc = ctx.Process(target=_child, args=(producers, folder, send), daemon=True)
         proc.start()
         send.close()
-        return cls(producers, folder, proc, recv)
+        return cls(folder, proc, recv)
 
     def into(self, staging: Staging) -> tuple[list[Placed], dict[str, float]]:
         """Wait for the files, move them into `staging`; return what was placed and the CPU

@@ -7,7 +7,7 @@ plain values and audit.js sorts, filters and draws them a page at a time from it
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from markupsafe import Markup, escape
@@ -35,14 +35,14 @@ AUDIT_DATA = "audit-data.js"
 PAGE_ROWS = 200  # rows drawn in the page, and then by audit.js at a time
 
 
-def _said_reviewer(row: list[Any], at: int) -> Markup:
+def _said_reviewer(row: Sequence[Any], at: int) -> Markup:
     if row[at] is None:
         return Markup("No claim has a reviewer.")
     name = escape(row[at])
     return Markup(f'Every claim reviewed by <a href="{escape(row[at + 1])}">{name}</a>.')
 
 
-def _said_date(row: list[Any], at: int) -> Markup:
+def _said_date(row: Sequence[Any], at: int) -> Markup:
     if not row[at]:
         return Markup("No review is dated.")
     return Markup(
@@ -50,8 +50,8 @@ def _said_date(row: list[Any], at: int) -> Markup:
     )
 
 
-def _said_count(what: str) -> Callable[[list[Any], int], Markup]:
-    def say(row: list[Any], at: int) -> Markup:
+def _said_count(what: str) -> Callable[[Sequence[Any], int], Markup]:
+    def say(row: Sequence[Any], at: int) -> Markup:
         n = row[at]
         return Markup(
             f"{'No' if n == 0 else f'Every claim has {n}'} {what}{'' if n == 1 else 's'}."
@@ -61,7 +61,7 @@ def _said_count(what: str) -> Callable[[list[Any], int], Markup]:
 
 
 # (flag, column in a claim row, what to say when every row has the same value there)
-_SHARED_COLUMNS: tuple[tuple[str, int, Callable[[list[Any], int], Markup]], ...] = (
+_SHARED_COLUMNS: tuple[tuple[str, int, Callable[[Sequence[Any], int], Markup]], ...] = (
     ("r", 6, _said_reviewer),
     ("d", 8, _said_date),
     ("e", 9, _said_count("error")),
@@ -152,7 +152,7 @@ def _rows(site: Site, u: Links) -> _Rows:
             values = {r[at] for r in rows}
             if len(values) == 1:
                 hidden += flag
-                shared.append(say(list(rows[0]), at))
+                shared.append(say(rows[0], at))
     return rows, hidden, shared, texts
 
 
