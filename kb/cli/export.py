@@ -108,7 +108,6 @@ def _write_file(output: Path, data: bytes) -> None:
     export that fails leaves the previous file as it was); only a regular file is replaced."""
     import os
     import stat
-    import tempfile
 
     try:
         st = os.stat(output)
@@ -118,12 +117,15 @@ def _write_file(output: Path, data: bytes) -> None:
         raise KBError(f"cannot write {output}: {exc.strerror}", exit_code=1) from exc
     if st is not None and not stat.S_ISREG(st.st_mode):
         raise KBError(f"{output} is not a regular file: an export is not written there")
+    tmp = output.with_name(f".{output.name}.kb-export-{os.getpid()}.tmp")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".kb-export-", suffix=".tmp", dir=output.parent)
+        # a new file gets the mode any new file gets here (the umask applies)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666)
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
-            os.chmod(tmp, stat.S_IMODE(st.st_mode) if st is not None else 0o666 & ~_umask())
+            if st is not None:  # the file it replaces keeps its mode
+                os.chmod(tmp, stat.S_IMODE(st.st_mode))
             os.replace(tmp, output)
         except BaseException:
             with contextlib.suppress(OSError):
@@ -131,14 +133,6 @@ def _write_file(output: Path, data: bytes) -> None:
             raise
     except OSError as exc:
         raise KBError(f"cannot write {output}: {exc.strerror or exc}", exit_code=1) from exc
-
-
-def _umask() -> int:
-    import os
-
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _loaded(kb: KnowledgeBase, path: str) -> bool:
