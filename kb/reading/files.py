@@ -212,31 +212,35 @@ def read_snapshot(
     if data is None:
         return None
     digest = hashlib.sha256(data).hexdigest()
+    text, bad = _snapshot_text(data, rel)
+    if cache is not None:
+        doc = None if text is None else Document(text)
+        cache[rel] = (digest, doc, () if bad is None else (bad,), _trusted(st, now))
+    if text is None:
+        assert bad is not None
+        problems.append(bad)
+        return None
+    return text, digest
+
+
+def _snapshot_text(data: bytes, rel: str) -> tuple[str | None, Problem | None]:
+    """A snapshot's text with line ends as \n, or the bad-encoding problem that stops it being
+    one: bytes that are not UTF-8, or a control character (`kb snapshot` leaves those out)."""
     text, issue = decode(data)
     if text is None:
         assert issue is not None
-        bad = L.bad_encoding(Loc(rel, issue.line, issue.col), issue.message)
-        problems.append(bad)
-        if cache is not None:
-            cache[rel] = (digest, None, (bad,), _trusted(st, now))
-        return None
+        return None, L.bad_encoding(Loc(rel, issue.line, issue.col), issue.message)
     text = text.replace("\r\n", "\n")
-    control = CONTROL_RE.search(text)  # kb snapshot leaves these out
-    if control is not None:
-        at = control.start()
-        line, col = text.count("\n", 0, at) + 1, at - text.rfind("\n", 0, at)
-        bad = L.bad_encoding(
-            Loc(rel, line, col),
-            f"the snapshot holds the control character U+{ord(control.group()):04X}: a snapshot "
-            "is text (`kb snapshot` leaves such characters out when it makes one)",
-        )
-        problems.append(bad)
-        if cache is not None:
-            cache[rel] = (digest, None, (bad,), _trusted(st, now))
-        return None
-    if cache is not None:
-        cache[rel] = (digest, Document(text), (), _trusted(st, now))
-    return text, digest
+    control = CONTROL_RE.search(text)
+    if control is None:
+        return text, None
+    at = control.start()
+    line, col = text.count("\n", 0, at) + 1, at - text.rfind("\n", 0, at)
+    return None, L.bad_encoding(
+        Loc(rel, line, col),
+        f"the snapshot holds the control character U+{ord(control.group()):04X}: a snapshot "
+        "is text (`kb snapshot` leaves such characters out when it makes one)",
+    )
 
 
 def cache_dir(root: Path) -> Path | None:
