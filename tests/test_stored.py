@@ -228,3 +228,63 @@ def test_only_readings_that_json_gives_back_exactly_are_kept(tmp_path: Path) -> 
             digest, doc, _stamp = _decode(*row)
             assert digest == got[0] and doc.value == got[1].value
             assert list(doc.marks) == list(got[1].marks)
+
+
+def _load_with_store(root: Path) -> tuple[tuple[object, ...], Stored]:
+    """Load `root` through its store; what was loaded (records, their marks, digests and
+    problems) and the store (its `fresh` readings are those to be stored again)."""
+    stored = Stored(root, lambda _line: None)
+    kb, found = load_kb(root, helper=stored.start)
+    marks = {cid: dict(c.where.marks) for cid, c in kb.claims.items()}
+    return (kb.claims, kb.sources, kb.experts, kb.digests, marks, found), stored
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork()")
+@pytest.mark.parametrize("change", ["none", "edit", "damage"])
+def test_the_load_helper_makes_stored_readings_too(
+    synthetic: Path, monkeypatch: pytest.MonkeyPatch, change: str
+) -> None:
+    """In a base large enough for the loader's helper process (kb.fast.parsehelper), the
+    helper turns stored readings back into readings, besides reading the changed files: what
+    is loaded is what a load with no store gives, and only the changed or damaged files'
+    readings are stored again."""
+    import kb.fast.parsehelper as ph
+
+    _age(synthetic)
+    _, first = _load_with_store(synthetic)
+    first.save()
+    claim = synthetic / "claims" / "c000003.yaml"
+    if change == "edit":
+        claim.write_text(claim.read_text().replace('statement: "', 'statement: "Edited. ', 1))
+        _age(synthetic)  # else it is read again next time, not stored (see SETTLE)
+    elif change == "damage":
+        with sqlite3.connect(synthetic / ".kb-cache" / FILE_NAME) as db:
+            db.execute("UPDATE readings SET reading = '[1]' WHERE rel = 'claims/c000003.yaml'")
+    kb, found = load_kb(synthetic)  # no store: every file read
+    want = (
+        kb.claims,
+        kb.sources,
+        kb.experts,
+        kb.digests,
+        {cid: dict(c.where.marks) for cid, c in kb.claims.items()},
+        found,
+    )
+    unpacked: list[int] = []
+    unpack = ph.ParseHelper._unpack
+
+    def spy(helper: ph.ParseHelper, chunk: int) -> Any:
+        got = unpack(helper, chunk)
+        unpacked.append(len(got or ()))
+        return got
+
+    monkeypatch.setattr(ph, "may_fork", lambda files: True)
+    monkeypatch.setattr(ph.ParseHelper, "_unpack", spy)
+    monkeypatch.setattr(ph.ParseHelper, "_claim", lambda helper: None)  # the helper does all
+    if change == "none":  # the helper reads no file: every reading comes from the store
+        monkeypatch.setattr(ph, "_read_for_helper", lambda path, rel: 1 / 0)
+    got, stored = _load_with_store(synthetic)
+    assert got == want
+    assert sum(unpacked) == len(list(synthetic.glob("*/*.yaml")))  # all made by the helper
+    assert sorted(stored.fresh) == ([] if change == "none" else ["claims/c000003.yaml"])
+    if change != "none":
+        assert stored.fresh["claims/c000003.yaml"] is not None  # stored again, and whole

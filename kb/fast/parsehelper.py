@@ -1,5 +1,6 @@
 """A forked process that parses part of a large base's record files while the loader builds
-records (kb.reading.load asks it through the StartHelper it is given; see `start`)."""
+records (kb.reading.load asks it through the StartHelper it is given; see `start`). The
+readings of unchanged files, which kb.fast.stored keeps, it turns back into readings instead."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import select
 import signal
 import struct
 import tempfile
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
 from kb.fast.forks import fork_is_safe
 from kb.reading.files import Reading, reading
@@ -29,10 +31,18 @@ def may_fork(files: int) -> bool:
     return files >= PARALLEL_MIN_FILES and fork_is_safe()
 
 
-def start(paths: list[tuple[str, str]]) -> ParseHelper | None:
+# What `known(i)` gives for a file whose reading is not known without reading the file
+NOT_KNOWN: Any = object()
+# The readings of files that need not be read (kb.fast.stored's, by their index in `paths`): a
+# reading, None (the parent reads that file itself) or NOT_KNOWN (the file is to be read)
+Known = Callable[[int], Any]
+
+
+def start(paths: list[tuple[str, str]], known: Known | None = None) -> ParseHelper | None:
     """A helper for the record files `paths` ([(rel, path)] in load order) of a base large
-    enough, where forking is safe; else None (the loader reads every file itself)."""
-    return ParseHelper.start(paths) if may_fork(len(paths)) else None
+    enough, where forking is safe; else None (the loader reads every file itself). With
+    `known`, the readings it knows are made by it (in either process) instead of read."""
+    return ParseHelper.start(paths, known) if may_fork(len(paths)) else None
 
 
 class ParseHelper:
@@ -51,10 +61,17 @@ class ParseHelper:
     """
 
     def __init__(
-        self, pid: int, notes: int, data: int, queue: int, paths: list[tuple[str, str]], size: int
+        self,
+        pid: int,
+        notes: int,
+        data: int,
+        queue: int,
+        paths: list[tuple[str, str]],
+        size: int,
+        known: Known | None = None,
     ) -> None:
         self.pid, self.notes, self.data, self.queue = pid, notes, data, queue
-        self.paths, self.size = paths, size
+        self.paths, self.size, self.known = paths, size, known
         self.chunks = -(-len(paths) // size)
         self.claimed = 0  # every chunk below this one was taken, by one process or the other
         self.mine: set[int] = set()  # chunks this process took
@@ -66,7 +83,7 @@ class ParseHelper:
         self.readings: list[Reading | None] | None = None  # None: this process reads them
 
     @classmethod
-    def start(cls, paths: list[tuple[str, str]]) -> ParseHelper | None:
+    def start(cls, paths: list[tuple[str, str]], known: Known | None = None) -> ParseHelper | None:
         size = max(_CHUNK, -(-len(paths) // _CHUNKS_MAX))
         chunks = -(-len(paths) // size)
         fds: list[int] = []
@@ -89,12 +106,12 @@ class ParseHelper:
             code = 1
             try:
                 os.close(notes)
-                _help(paths, size, queue, say, data)
+                _help(paths, size, queue, say, data, known)
                 code = 0
             finally:
                 os._exit(code)
         os.close(say)
-        return cls(pid, notes, data, queue, paths, size)
+        return cls(pid, notes, data, queue, paths, size, known)
 
     def get(self, i: int) -> Reading | None:
         """The reading of file `i` (of `paths`), or None if the parent must read it itself.
@@ -126,7 +143,7 @@ class ParseHelper:
                     continue
                 k = self._claim()  # do something useful while the helper works on `c`
                 if k is not None:
-                    self.ahead[k] = [reading(*self.paths[j]) for j in self._files(k)]
+                    self.ahead[k] = [self._read(j) for j in self._files(k)]
                 elif not self._listen(_HELPER_WAIT):
                     self._give_up()
                 continue
@@ -134,9 +151,17 @@ class ParseHelper:
             if k is None:
                 self.claimed = self.chunks  # every chunk is taken: `c` by the helper
             elif k != c:  # chunks c..k-1 are the helper's; read k ahead meanwhile
-                self.ahead[k] = [reading(*self.paths[j]) for j in self._files(k)]
+                self.ahead[k] = [self._read(j) for j in self._files(k)]
             else:
                 return None
+
+    def _read(self, j: int) -> Reading | None:
+        """File `j`'s reading, made in this process (None: the loader makes it)."""
+        if self.known is not None:
+            got = self.known(j)
+            if got is not NOT_KNOWN:
+                return cast("Reading | None", got)
+        return reading(*self.paths[j])
 
     def _files(self, c: int) -> range:
         return range(c * self.size, min(len(self.paths), (c + 1) * self.size))
@@ -238,15 +263,18 @@ def _read_at(fd: int, offset: int, length: int) -> bytes:
 
 
 def _help(
-    paths: list[tuple[str, str]], size: int, queue: int, say: int, data: int
+    paths: list[tuple[str, str]], size: int, queue: int, say: int, data: int, known: Known | None
 ) -> None:  # pragma: no cover - the helper process (measured by the parent's tests)
-    """The helper's work: parse the chunks it takes from `queue`, write their readings to
-    `data`, and say in `say` where each one is."""
+    """The helper's work: parse the chunks it takes from `queue` (or make the readings `known`
+    gives), write their readings to `data`, and say in `say` where each one is."""
     offset = 0
     while len(got := os.read(queue, 4)) == 4:
         c = int.from_bytes(got, "little")
         blob = marshal.dumps(
-            [_read_for_helper(path, rel) for rel, path in paths[c * size : (c + 1) * size]]
+            [
+                _make_for_helper(known, j, path, rel)
+                for j, (rel, path) in enumerate(paths[c * size : (c + 1) * size], c * size)
+            ]
         )
         view = memoryview(blob)
         while view:
@@ -255,11 +283,25 @@ def _help(
         offset += len(blob)
 
 
+def _make_for_helper(
+    known: Known | None, j: int, path: str, rel: str
+) -> tuple[Any, ...] | None:  # pragma: no cover - the helper process
+    """The helper's reading of file `j`: the one `known` gives, else read."""
+    if known is not None:
+        got = known(j)
+        if got is not NOT_KNOWN:
+            return None if got is None else _sendable(got)
+    return _read_for_helper(path, rel)
+
+
 def _read_for_helper(path: str, rel: str) -> tuple[Any, ...] | None:  # pragma: no cover
-    """The helper's reading of a file, in types marshal can send (see _reading)."""
+    """The helper's reading of a file, in types marshal can send (see _sendable)."""
     made = reading(rel, path)
-    if made is None:
-        return None
+    return None if made is None else _sendable(made)
+
+
+def _sendable(made: Reading) -> tuple[Any, ...]:  # pragma: no cover - the helper process
+    """A reading in types marshal can send (`_unpack` makes it again)."""
     digest, doc, stamp = made
     issues = tuple((i.code, i.message, i.line, i.col) for i in doc.issues)
     return digest, doc.value, doc.marks.parts(), issues, doc.escapes, stamp

@@ -190,22 +190,26 @@ class Stored:
             self.say(f"kb: {self.path} cannot be read ({exc}): not used (it is made again)")
 
     def start(self, paths: list[tuple[str, str]]) -> ReadingSource | None:
-        """The loader's StartHelper: stored readings of unchanged files; the parse helper's
-        (when many files changed) or None (the loader reads them) for the others."""
+        """The loader's StartHelper: stored readings of unchanged files, the others read. In a
+        base large enough, a forked helper (kb.fast.parsehelper) makes part of both kinds while
+        the loader builds records: it parses the changed files, and turns stored readings back
+        into readings (the JSON and the marks), which it sends quicker than they are made."""
         self._read()
         self.seen = [rel for rel, _ in paths]
         hits: dict[int, tuple[str, Stamp, str]] = {}
-        missed: list[tuple[str, str]] = []
-        place: dict[int, int] = {}
         for i, (rel, path) in enumerate(paths):
             row = self.rows.get(rel)
             if row is not None and _unchanged(row[1], path):
                 hits[i] = row
-            else:
-                place[i] = len(missed)
-                missed.append((rel, path))
-        helper = parsehelper.start(missed) if missed else None
-        return _Source(self, paths, hits, place, helper)
+
+        def known(i: int) -> Any:
+            row = hits.get(i)
+            if row is None:
+                return parsehelper.NOT_KNOWN
+            return _recall(row)
+
+        helper = parsehelper.start(paths, known)
+        return _Source(self, paths, hits, helper)
 
     def save(self) -> None:
         """Store the readings made this time, and forget files that are gone."""
@@ -242,6 +246,15 @@ class Stored:
             )
 
 
+def _recall(row: tuple[str, Stamp, str]) -> Reading | None:
+    """The reading a row of an unchanged file holds; None when the row is damaged or forged
+    (the file is read again)."""
+    try:
+        return _decode(*row)
+    except (ValueError, TypeError, KeyError, IndexError, RecursionError):
+        return None
+
+
 class _Source:
     """A ReadingSource: the stored readings, else the parse helper's or this process's."""
 
@@ -250,23 +263,19 @@ class _Source:
         stored: Stored,
         paths: list[tuple[str, str]],
         hits: dict[int, tuple[str, Stamp, str]],
-        place: dict[int, int],
         helper: ReadingSource | None,
     ) -> None:
-        self.stored, self.paths, self.hits, self.place = stored, paths, hits, place
+        self.stored, self.paths, self.hits = stored, paths, hits
         self.helper = helper
 
     def get(self, i: int) -> Reading | None:
         row = self.hits.get(i)
-        if row is not None:
-            try:
-                return _decode(*row)
-            except (ValueError, TypeError, KeyError, IndexError, RecursionError):  # damaged
-                pass
+        got = self.helper.get(i) if self.helper is not None else None
+        if got is None and row is not None:
+            got = _recall(row)
+        if got is not None and row is not None:
+            return got  # stored, and read back
         rel, path = self.paths[i]
-        got = None
-        if self.helper is not None and i in self.place:
-            got = self.helper.get(self.place[i])
         if got is None:
             got = reading(rel, path)
         self.stored.fresh[rel] = None if got is None else _encode(got)
