@@ -288,3 +288,51 @@ def test_the_load_helper_makes_stored_readings_too(
     assert sorted(stored.fresh) == ([] if change == "none" else ["claims/c000003.yaml"])
     if change != "none":
         assert stored.fresh["claims/c000003.yaml"] is not None  # stored again, and whole
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork()")
+@pytest.mark.parametrize("failure", ["raise", "exit", "hang"])
+def test_a_helper_that_fails_on_stored_readings_falls_back(
+    synthetic: Path, monkeypatch: pytest.MonkeyPatch, failure: str
+) -> None:
+    """The helper fails (raises, exits or hangs) after a few stored readings: the loading
+    process turns the others back itself; what is loaded is the same, and nothing is stored
+    again (every file was unchanged)."""
+    import kb.fast.parsehelper as ph
+    import kb.fast.stored as st
+
+    _age(synthetic)
+    _, first = _load_with_store(synthetic)
+    first.save()
+    want, _ = _load_with_store(synthetic)  # no helper: a small base
+    parent, real, calls = os.getpid(), st._recall, [0]
+
+    def failing(row: Any) -> Any:
+        if os.getpid() != parent:  # in the helper
+            calls[0] += 1
+            if calls[0] > 5:
+                if failure == "raise":
+                    raise RuntimeError("boom")
+                if failure == "exit":
+                    os._exit(0)
+                time.sleep(60)
+        return real(row)
+
+    monkeypatch.setattr(st, "_recall", failing)
+    monkeypatch.setattr(ph, "may_fork", lambda files: True)
+    monkeypatch.setattr(ph, "_HELPER_WAIT", 1.0)
+    monkeypatch.setattr(ph, "_CHUNK", 3)  # several chunks, some sent before the failure
+    monkeypatch.setattr(ph.ParseHelper, "_claim", lambda helper: None)  # the helper takes all
+    sent: list[int] = []
+    unpack = ph.ParseHelper._unpack
+
+    def spy(helper: ph.ParseHelper, chunk: int) -> Any:
+        got = unpack(helper, chunk)
+        sent.append(len(got or ()))
+        return got
+
+    monkeypatch.setattr(ph.ParseHelper, "_unpack", spy)
+    got, stored = _load_with_store(synthetic)
+    assert got == want
+    assert stored.fresh == {}
+    assert sent and sum(sent) < len(list(synthetic.glob("*/*.yaml")))  # some, not all, sent
