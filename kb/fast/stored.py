@@ -5,8 +5,10 @@ files did not change since the last run. This module keeps, per file, the SHA-1 
 its stamp (kb.reading.files: size, times, identity) and its reading (the parsed value and its
 marks) in `.kb-cache/readings.sqlite3`, and gives the loader, as its `StartHelper`, the stored
 reading of each file whose stamp is the same (the loader then neither reads nor parses it); the
-other files are read as before (by the forked parse helper when many changed), and their
-readings replace the stored ones when the load is over (`Stored.save`).
+other files are read as before, and their readings replace the stored ones when the load is
+over (`Stored.save`). In a base of 2,000 record files or more, the forked parse helper
+(kb.fast.parsehelper) makes part of both while the loader builds records: it parses changed
+files and turns stored readings back into readings.
 
 What is stored can run no code when forged: SQLite rows of text and bytes, the value as JSON.
 Only readings of plain values (dicts with text keys, lists, text, numbers, booleans, null)
