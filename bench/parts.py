@@ -6,10 +6,11 @@ Generates bench/generate.py's base of N claims (once, into DIR, /dev/shm/parts b
 builds it once in a fresh `kb build` process (which fills the cache folder: stored readings,
 check findings, citations), edits one claim's statement, and builds again in this process as
 a fresh `kb build` does (no memory kept), with the forked work kept in this process
-(`kb.fast.workers.PARALLEL_MIN` and `kb.fast.early.EARLY_MIN_RECORDS` raised) so that every
-part can be timed here: the stages, and within them loading, the graph, the checks, preparing
-the site, the page keys, each export, each asset and the pages. The sum is more than a real
-rebuild's wall time, which spreads the exports, assets and pages over the cores.
+(`kb.fast.workers.PARALLEL_MIN`, `kb.fast.early.EARLY_MIN_RECORDS` and
+`kb.fast.parsehelper.PARALLEL_MIN_FILES` raised) so that every part can be timed here: the
+stages, and within them loading, the graph, the checks, preparing the site, the page keys,
+each export, each asset and the pages. The sum is more than a real rebuild's wall time, which
+spreads the loading, the exports, assets and pages over the cores.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ sys.path.insert(0, str(HERE.parent))
 _T0 = time.perf_counter()
 import kb.build as B  # noqa: E402
 import kb.fast.early as EARLY  # noqa: E402
+import kb.fast.parsehelper as PH  # noqa: E402
 import kb.fast.workers as W  # noqa: E402
 import kb.site.render as SR  # noqa: E402
 from kb.export import FORMATS  # noqa: E402
@@ -56,6 +58,7 @@ def instrument() -> None:
     """Wrap each part in a timer; keep every part in this process."""
     W.PARALLEL_MIN = 10**9
     EARLY.EARLY_MIN_RECORDS = 10**9
+    PH.PARALLEL_MIN_FILES = 10**9  # the loader's helper, which turns stored readings back too
     timed_formats = {k: (n, timed("export " + n, f), a) for k, (n, f, a) in FORMATS.items()}
     B.FORMATS = timed_formats  # type: ignore[attr-defined]
     for name in ("search_index", "graph_data", "audit_data", "render_page"):
