@@ -97,6 +97,20 @@ def _as_in_kb_build(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(threading, "active_count", lambda: 1)
 
 
+def _early_starts(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """The list whether each Early.start started a process (kb.fast.early) is appended to."""
+    started: list[bool] = []
+    real = kb.fast.early.Early.start
+
+    def spy(*args: Any) -> Any:
+        got = real(*args)
+        started.append(got is not None)
+        return got
+
+    monkeypatch.setattr(kb.fast.early.Early, "start", spy)
+    return started
+
+
 def test_exports_made_early_give_the_same_site(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -107,15 +121,7 @@ def test_exports_made_early_give_the_same_site(
     base = generate_kb(tmp_path / "kb")
     monkeypatch.setenv("KB_JOBS", "2")
     _as_in_kb_build(monkeypatch)
-    started: list[bool] = []
-    real = kb.fast.early.Early.start
-
-    def spy(*args: Any) -> Any:
-        got = real(*args)
-        started.append(got is not None)
-        return got
-
-    monkeypatch.setattr(kb.fast.early.Early, "start", spy)
+    started = _early_starts(monkeypatch)
 
     def both() -> None:
         monkeypatch.setattr(kb.fast.early, "EARLY_MIN_RECORDS", 10**9)
@@ -165,15 +171,7 @@ def test_the_output_stays_locked_until_the_early_exports_are_in(
         return real(self, *args, **kwargs)
 
     monkeypatch.setattr(SiteWriter, "finish", finish)
-    started: list[bool] = []
-    real_start = kb.fast.early.Early.start
-
-    def spy(*args: Any) -> Any:
-        got = real_start(*args)
-        started.append(got is not None)
-        return got
-
-    monkeypatch.setattr(kb.fast.early.Early, "start", spy)
+    started = _early_starts(monkeypatch)
     assert build(base, site, log=lambda _line: None).exit_code == 0
     assert started == [True] and held == [True]
 

@@ -230,13 +230,38 @@ def test_only_readings_that_json_gives_back_exactly_are_kept(tmp_path: Path) -> 
             assert list(doc.marks) == list(got[1].marks)
 
 
-def _load_with_store(root: Path) -> tuple[tuple[object, ...], Stored]:
-    """Load `root` through its store; what was loaded (records, their marks, digests and
-    problems) and the store (its `fresh` readings are those to be stored again)."""
-    stored = Stored(root, lambda _line: None)
-    kb, found = load_kb(root, helper=stored.start)
+def _loaded(root: Path, helper: Any = None) -> tuple[object, ...]:
+    """Load `root` (through `helper`, e.g. a store's StartHelper): the records, their marks,
+    the digests and the problems."""
+    kb, found = load_kb(root, helper=helper)
     marks = {cid: dict(c.where.marks) for cid, c in kb.claims.items()}
-    return (kb.claims, kb.sources, kb.experts, kb.digests, marks, found), stored
+    return kb.claims, kb.sources, kb.experts, kb.digests, marks, found
+
+
+def _load_with_store(root: Path) -> tuple[tuple[object, ...], Stored]:
+    """Load `root` through its store; what was loaded (see `_loaded`) and the store (its
+    `fresh` readings are those to be stored again)."""
+    stored = Stored(root, lambda _line: None)
+    return _loaded(root, stored.start), stored
+
+
+def _helper_does_all(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Force the loader's helper on (a small base has none) and let it take every chunk;
+    return the list the number of readings of each chunk it sends is appended to."""
+    import kb.fast.parsehelper as ph
+
+    sent: list[int] = []
+    unpack = ph.ParseHelper._unpack
+
+    def spy(helper: ph.ParseHelper, chunk: int) -> Any:
+        got = unpack(helper, chunk)
+        sent.append(len(got or ()))
+        return got
+
+    monkeypatch.setattr(ph, "may_fork", lambda files: True)
+    monkeypatch.setattr(ph.ParseHelper, "_unpack", spy)
+    monkeypatch.setattr(ph.ParseHelper, "_claim", lambda helper: None)
+    return sent
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork()")
@@ -260,26 +285,8 @@ def test_the_load_helper_makes_stored_readings_too(
     elif change == "damage":
         with sqlite3.connect(synthetic / ".kb-cache" / FILE_NAME) as db:
             db.execute("UPDATE readings SET reading = '[1]' WHERE rel = 'claims/c000003.yaml'")
-    kb, found = load_kb(synthetic)  # no store: every file read
-    want = (
-        kb.claims,
-        kb.sources,
-        kb.experts,
-        kb.digests,
-        {cid: dict(c.where.marks) for cid, c in kb.claims.items()},
-        found,
-    )
-    unpacked: list[int] = []
-    unpack = ph.ParseHelper._unpack
-
-    def spy(helper: ph.ParseHelper, chunk: int) -> Any:
-        got = unpack(helper, chunk)
-        unpacked.append(len(got or ()))
-        return got
-
-    monkeypatch.setattr(ph, "may_fork", lambda files: True)
-    monkeypatch.setattr(ph.ParseHelper, "_unpack", spy)
-    monkeypatch.setattr(ph.ParseHelper, "_claim", lambda helper: None)  # the helper does all
+    want = _loaded(synthetic)  # no store: every file read
+    unpacked = _helper_does_all(monkeypatch)
     if change == "none":  # the helper reads no file: every reading comes from the store
         monkeypatch.setattr(ph, "_read_for_helper", lambda path, rel: 1 / 0)
     got, stored = _load_with_store(synthetic)
@@ -319,19 +326,9 @@ def test_a_helper_that_fails_on_stored_readings_falls_back(
         return real(row)
 
     monkeypatch.setattr(st, "_recall", failing)
-    monkeypatch.setattr(ph, "may_fork", lambda files: True)
     monkeypatch.setattr(ph, "_HELPER_WAIT", 1.0)
     monkeypatch.setattr(ph, "_CHUNK", 3)  # several chunks, some sent before the failure
-    monkeypatch.setattr(ph.ParseHelper, "_claim", lambda helper: None)  # the helper takes all
-    sent: list[int] = []
-    unpack = ph.ParseHelper._unpack
-
-    def spy(helper: ph.ParseHelper, chunk: int) -> Any:
-        got = unpack(helper, chunk)
-        sent.append(len(got or ()))
-        return got
-
-    monkeypatch.setattr(ph.ParseHelper, "_unpack", spy)
+    sent = _helper_does_all(monkeypatch)
     got, stored = _load_with_store(synthetic)
     assert got == want
     assert stored.fresh == {}
