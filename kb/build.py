@@ -25,6 +25,7 @@ from kb.fast.collector import gc_paused
 from kb.fast.early import Early
 from kb.fast.memory import Memory, StoredMemo, page_keys, quote_spans
 from kb.fast.pending import Pending
+from kb.fast.pieces import Pieces
 from kb.fast.replay import Replay, inputs_key
 from kb.fast.spool import Spool, keeping_rows
 from kb.fast.stored import Stored
@@ -147,7 +148,7 @@ def _build(
         report.exit_code = 1
         return report
     with SiteWriter(out, memory.manifests if memory is not None else None) as writer:
-        plan, placed = _make(checked, writer, memory, report)
+        plan, placed = _make(checked, writer, memory, report, say)
         with report.stage("write"):
             counts = writer.finish(placed, plan.keys, plan.reused)
     report.files = len(placed) + len(plan.reused)
@@ -229,7 +230,11 @@ def _load_and_check(
 
 
 def _make(
-    checked: _Checked, writer: SiteWriter, memory: Memory | None, report: BuildReport
+    checked: _Checked,
+    writer: SiteWriter,
+    memory: Memory | None,
+    report: BuildReport,
+    say: Callable[[str], None],
 ) -> tuple[_Plan, list[Placed]]:
     """Plan, then make the pages, exports and assets into the writer's staging folder, in
     parallel; return the plan and what was placed."""
@@ -243,7 +248,10 @@ def _make(
         return citations
 
     spool = Spool(memory, memory.warm()) if memory is not None else None
-    exports = _export_producers(checked, memory, spool)
+    pieces = None
+    if memory is None and writer.old_keys:  # a rebuild in a new process: kb.fast.pieces
+        pieces = Pieces(checked.kb.root, checked.kb, checked.graph, say)
+    exports = _export_producers(checked, memory, spool, pieces)
     early = None
     if memory is None:  # the exports made meanwhile by a forked process (kb.fast.early)
         k = checked.kb
@@ -252,7 +260,7 @@ def _make(
     try:
         t0 = time.perf_counter()
         with gc_paused(freeze=True):  # indexes that live to the end
-            plan = _plan(checked, cited, writer, memory, spool, exports, early is not None)
+            plan = _plan(checked, cited, writer, memory, spool, exports, early is not None, pieces)
         waited = report.stages.get("citations", 0.0)
         report.stages["prepare"] = time.perf_counter() - t0 - waited  # without the wait
         in_place = plan.todo * 2 <= len(plan.keys) + 16  # few pages changed
@@ -276,6 +284,8 @@ def _make(
                 t0 = time.process_time()
                 placed += [staging.put(path, data) for path, data in make().items()]
                 spent[what] = spent.get(what, 0.0) + time.process_time() - t0
+        if pieces is not None:
+            pieces.seal()
     finally:
         if early is not None:
             early.stop()
@@ -293,6 +303,7 @@ def _plan(
     spool: Spool | None,
     exports: dict[str, Producer],
     made_early: bool,
+    pieces: Pieces | None = None,
 ) -> _Plan:
     """Decide what to make: the `exports` (unless they are `made_early`, by kb.fast.early),
     the assets, and the pages whose inputs changed (the others are linked from the previous
@@ -320,7 +331,7 @@ def _plan(
     todo = [p for p in every if p.path not in skip]
     producers: list[Producer] = [
         *(() if made_early else exports.values()),
-        *_assets_producers(site, memory, spool),
+        *_assets_producers(site, memory, spool, pieces),
     ]
     shared = page_producers(site, todo, shares=default_jobs() * 8)
     if memory is not None and spool is not None:
@@ -329,12 +340,20 @@ def _plan(
     return _Plan([*producers, *shared], keys, reused, len(todo))
 
 
-def _assets_producers(site: Site, memory: Memory | None, spool: Spool | None) -> list[Producer]:
+def _assets_producers(
+    site: Site, memory: Memory | None, spool: Spool | None, pieces: Pieces | None = None
+) -> list[Producer]:
     """The producers of the assets (styles, scripts, search index, graph data, audit data):
-    three, made in parallel; with a memory, one, whose parts keep their pieces in one store
-    for the next build."""
+    three, made in parallel (with `pieces`, each from the pieces the last process kept, and
+    keeping its own); with a memory, one, whose parts keep their pieces in one store for the
+    next build."""
+    if pieces is not None:
+        return [
+            ("assets", _with_pieces(site, pieces, make) if pieces.keeps_asset(name) else make)
+            for name, make in asset_parts(site).items()
+        ]
     if memory is None or spool is None:
-        return [("assets", make) for make in asset_parts(site)]
+        return [("assets", make) for make in asset_parts(site).values()]
     memo = site.memo = StoredMemo(
         memory.digests, memory.world, memory.structure, memory.caches.get("assets", {})
     )
@@ -347,17 +366,49 @@ def _assets_producers(site: Site, memory: Memory | None, spool: Spool | None) ->
     return [spool.producer("assets", make_assets)]
 
 
+def _with_pieces(
+    site: Site, pieces: Pieces, make: Callable[[], Mapping[str, bytes]]
+) -> Callable[[], Mapping[str, bytes]]:
+    """`make`, one part of the assets, with a memo of the pieces the store keeps (in the
+    process that makes it), then the pieces it made stored."""
+
+    def made() -> Mapping[str, bytes]:
+        memo = site.memo = pieces.memo("assets")
+        try:
+            files = make()
+        finally:
+            site.memo = None
+        memo.keep()
+        return files
+
+    return made
+
+
 def _export_producers(
-    checked: _Checked, memory: Memory | None = None, spool: Spool | None = None
+    checked: _Checked,
+    memory: Memory | None = None,
+    spool: Spool | None = None,
+    pieces: Pieces | None = None,
 ) -> dict[str, Producer]:
     """One producer per export file: {site path: producer}; with a memory (and its spool),
-    each export keeps what it encoded for the next build."""
+    each export keeps what it encoded for the next build; with `pieces`, an export the store
+    keeps pieces of makes only its changed pieces, and stores them (kb.fast.pieces)."""
     kb, graph, problems = checked.kb, checked.graph, checked.problems
 
     def one(path: str, func: Exporter) -> Producer:
+        name = "export:" + path
+        if pieces is not None and pieces.keeps(name):
+            store = pieces
+
+            def from_pieces() -> dict[str, bytes]:
+                memo = store.memo(name)
+                data = func(kb, graph, problems, memo=memo)
+                memo.keep()
+                return {path: data}
+
+            return ("exports", from_pieces)
         if memory is None or spool is None:
             return ("exports", lambda: {path: func(kb, graph, problems)})
-        name = "export:" + path
         memo = StoredMemo(
             memory.digests, memory.world, memory.structure, memory.caches.get(name, {})
         )

@@ -1,7 +1,9 @@
-"""What an output keeps between the builds of a long-running process, as site and exports see it.
+"""What an output keeps between builds, as site and exports see it.
 
-The build (through kb.fast.memory) hands each output a memo; the outputs know it only by this
-Protocol, so that they stay plain functions of the records when there is none.
+The build hands each output a memo: what a long-running process kept (kb.fast.memory), or, in
+a new process that updates a previous site, the pieces kept in the base's cache folder
+(kb.fast.pieces). The outputs know it only by this Protocol, so that they stay plain functions
+of the records when there is none.
 """
 
 from __future__ import annotations
@@ -19,8 +21,11 @@ class Memo(Protocol):
 
     digests: Mapping[str, str | None]  # graph node -> its record's digest (None: not cached)
     world: int  # changes whenever kb.yaml, a source or an expert changes
-    structure: int  # changes whenever the graph's nodes or edges (attributes included) change
     store: dict[str, Any]
+
+    @property
+    def structure(self) -> int:
+        """Changes whenever the graph's nodes or edges (attributes included) change."""
 
     def digest(self, node: str) -> str | None:
         """The digest of a record this build (None: not known, make its piece again)."""

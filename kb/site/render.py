@@ -298,14 +298,15 @@ def static_asset(name: str) -> bytes:
 def assets(site: Site) -> dict[str, bytes]:
     """Return the files that are not pages: styles, scripts, search index and graph data."""
     files: dict[str, bytes] = {}
-    for make in asset_parts(site):
+    for make in asset_parts(site).values():
         files.update(make())
     return files
 
 
-def asset_parts(site: Site) -> list[Callable[[], dict[str, bytes]]]:
-    """`assets(site)` in parts that can be made apart (in parallel): the static files and the
-    graph data, the search index, and the audit page's data. Each part's files are its own."""
+def asset_parts(site: Site) -> dict[str, Callable[[], dict[str, bytes]]]:
+    """`assets(site)` in parts that can be made apart (in parallel), by name: the static files
+    and the graph data ("graph"), the search index ("search"), and the audit page's data
+    ("audit"). Each part's files are its own."""
 
     def static_and_graph() -> dict[str, bytes]:
         files = {static_path(name): static_asset(name) for name in STATIC_FILES}
@@ -316,7 +317,11 @@ def asset_parts(site: Site) -> list[Callable[[], dict[str, bytes]]]:
         data = audit_data(site)
         return {AUDIT_DATA: data} if data is not None else {}
 
-    return [static_and_graph, lambda: {SEARCH_INDEX: search_index(site)}, audit]
+    return {
+        "graph": static_and_graph,
+        "search": lambda: {SEARCH_INDEX: search_index(site)},
+        "audit": audit,
+    }
 
 
 def render_pages(site: Site, todo: Iterable[Page]) -> Iterator[tuple[str, bytes]]:

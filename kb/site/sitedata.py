@@ -94,7 +94,7 @@ def search_index(site: Site) -> bytes:
                f"{n} claim{'s' if n != 1 else ''}"]  # fmt: skip
         docs.append(js_json(doc))
         texts.append(" ".join(sorted(words(site.topic_of[slug]))))
-    index = _WordIndex.of(texts, memo.store.get("words") if memo is not None else None)
+    index = WordIndex.of(texts, memo.store.get("words") if memo is not None else None)
     if memo is not None:
         memo.store["search"] = kept
         memo.store["words"] = index
@@ -115,7 +115,7 @@ def _ints(ids: list[int]) -> str:
     return "[" + ",".join(map(str, ids)) + "]"
 
 
-class _WordIndex:
+class WordIndex:
     """Each word's entries (by number, ascending) as JSON, and the words in order; `texts` are
     the entries' words (sorted, joined by spaces: a word has no space)."""
 
@@ -130,7 +130,17 @@ class _WordIndex:
         self.vocab_json = js_json(self.vocab)
 
     @classmethod
-    def of(cls, texts: list[str], last: _WordIndex | None) -> _WordIndex:
+    def restored(cls, texts: list[str], encoded: dict[str, str]) -> WordIndex:
+        """The index whose entries' words are `texts` and whose postings are `encoded`, as
+        kept between processes (kb.fast.pieces)."""
+        index = cls.__new__(cls)
+        index.texts, index.encoded = texts, encoded
+        index.vocab = sorted(encoded)
+        index.vocab_json = js_json(index.vocab)
+        return index
+
+    @classmethod
+    def of(cls, texts: list[str], last: WordIndex | None) -> WordIndex:
         """The index of `texts`: the `last` one brought up to date where the entries differ
         only in words (the same number of entries), else a new one."""
         if last is None or len(last.texts) != len(texts):
