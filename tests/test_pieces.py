@@ -181,9 +181,7 @@ def _forge(root: Path, text: str) -> None:
         )
 
 
-def test_a_store_is_used_only_in_the_base_it_was_written_in(
-    base: Path, tmp_path: Path
-) -> None:
+def test_a_store_is_used_only_in_the_base_it_was_written_in(base: Path, tmp_path: Path) -> None:
     """The pieces go into the site as they are kept (a changed one shows): so a store that came
     with a copied base, whose files have other stamps, is not used, and is made again."""
     root = tmp_path / "kb"
@@ -209,9 +207,7 @@ def test_a_store_is_used_only_in_the_base_it_was_written_in(
 
 
 @pytest.mark.parametrize("damage", ["garbage", "version", "row", "link", "folder"])
-def test_a_damaged_or_foreign_store_is_not_used(
-    base: Path, tmp_path: Path, damage: str
-) -> None:
+def test_a_damaged_or_foreign_store_is_not_used(base: Path, tmp_path: Path, damage: str) -> None:
     root = tmp_path / "kb"
     shutil.copytree(base, root)
     site = tmp_path / "site"

@@ -50,6 +50,7 @@ SCHEMA = 1
 FILE_NAME = "pieces.sqlite3"
 ANCHORS = 32  # files whose stamps say that the store was written in this base
 
+
 def _version() -> str:
     return f"{SCHEMA}:{__version__}:{code_version()}"
 
