@@ -66,6 +66,10 @@ def _related(root: Path) -> None:  # the graph's edges change
     _edit(root / "claims" / "c000005.yaml", "relation: refines", "relation: contradicts")
 
 
+def _cites(root: Path) -> None:  # a rationale cites a source: its page shows the claim
+    _edit(root / "claims" / "c000003.yaml", 'rationale: "', 'rationale: "See [@s000001]. ')
+
+
 def _source(root: Path) -> None:  # the world changes: every claim review shows its sources
     _edit(root / "sources" / "s000000.yaml", 'title: "', 'title: "Retitled ')
 
@@ -95,6 +99,7 @@ EDITS: dict[str, Callable[[Path], None]] = {
     "statement": _statement,
     "verdict": _verdict,
     "related": _related,
+    "cites": _cites,
     "source": _source,
     "expert": _expert,
     "config": _config,
@@ -131,6 +136,9 @@ def test_a_rebuild_from_the_pieces_equals_a_clean_build(
         assert ("assets/search", "claim:c000003") in again
         assert ("export:exports/claims.csv", "c000003") in again
         assert ("assets/graph", "") not in again  # the same nodes and edges
+        assert ("page-orders", "") not in again
+    if edit in ("related", "cites"):  # the pages show other nodes: their orders made again
+        assert ("page-orders", "") in again
     if edit == "related":
         assert ("assets/graph", "") in again
     if edit == "source":  # every claim review shows the sources: all made again
@@ -206,7 +214,7 @@ def test_a_store_is_used_only_in_the_base_it_was_written_in(base: Path, tmp_path
     assert ("assets/search", "claim:c000001") in _rows(copy)
 
 
-@pytest.mark.parametrize("damage", ["garbage", "version", "row", "link", "folder"])
+@pytest.mark.parametrize("damage", ["garbage", "version", "row", "orders", "link", "folder"])
 def test_a_damaged_or_foreign_store_is_not_used(base: Path, tmp_path: Path, damage: str) -> None:
     root = tmp_path / "kb"
     shutil.copytree(base, root)
@@ -223,6 +231,12 @@ def test_a_damaged_or_foreign_store_is_not_used(base: Path, tmp_path: Path, dama
     elif damage == "row":  # a stored entry of the wrong type: its part is made again
         with sqlite3.connect(store) as db:
             db.execute("UPDATE pieces SET extra = NULL WHERE part = 'assets/search'")
+    elif damage == "orders":  # a page's dependency past the graph's nodes
+        with sqlite3.connect(store) as db:
+            db.execute(
+                "UPDATE pieces SET value = '{\"claims/c000001.html\": [99999]}' "
+                "WHERE part = 'page-orders'"
+            )
     elif damage == "link":  # a link to elsewhere: neither read nor written through
         shutil.move(store, elsewhere)
         store.symlink_to(elsewhere)
@@ -242,6 +256,8 @@ def test_a_damaged_or_foreign_store_is_not_used(base: Path, tmp_path: Path, dama
         assert "made by another version of kb" in text
     elif damage == "row":
         assert "the pieces of assets/search are damaged: made again" in text
+    elif damage == "orders":
+        assert "the page orders are damaged: made again" in text
     else:
         assert f"{FILE_NAME} is not a file: output pieces are not kept" in text
     if damage == "link":

@@ -22,6 +22,7 @@ import networkx as nx
 from kb.errors import Problem
 from kb.fast.checkmemory import CheckMemory
 from kb.fast.checkstore import CheckStore, record_digests
+from kb.fast.pieces import PageOrders
 from kb.fast.stored import code_version
 from kb.graph import build_graph, update_graph
 from kb.model import ClaimId, KnowledgeBase, SourceId
@@ -45,8 +46,16 @@ def _node_digest(site: Site, node: str) -> str:
     return str(digest)
 
 
-def page_keys(site: Site, pages: Iterable[Page], memory: Memory | None = None) -> dict[str, str]:
+def page_keys(
+    site: Site,
+    pages: Iterable[Page],
+    memory: Memory | None = None,
+    orders: PageOrders | None = None,
+) -> dict[str, str]:
     """Return {page path: key} for every record page (claim, expert, source, topic).
+
+    Without a memory, each page's dependencies are those `orders` keeps (kb.fast.pieces: a
+    build in a new process), or found in the graph, and kept there.
 
     With a `memory` whose last keys were made for the same graph structure, kb.yaml, sources,
     experts and citations, only the keys of the pages that show a record that changed since, or
@@ -88,7 +97,7 @@ def page_keys(site: Site, pages: Iterable[Page], memory: Memory | None = None) -
         place = {n: i for i, n in enumerate(sorted(site.graph))}
         made = _Keys(site, common, out_degree, place, {}, set())
         if memory is None:
-            keys = _keys_by_place(made, pages)
+            keys = _keys_by_place(made, pages, orders)
         else:
             keys = {p.path: made.key(p) for p in pages if p.kind in RECORD_KINDS}
             keys.update(_list_keys(site, common, memory, pages))
@@ -225,23 +234,36 @@ def _common(site: Site) -> bytes:
     ).encode()
 
 
-def _keys_by_place(made: _Keys, pages: Iterable[Page]) -> dict[str, str]:
+def _keys_by_place(
+    made: _Keys, pages: Iterable[Page], orders: PageOrders | None = None
+) -> dict[str, str]:
     """`made.key` of every record page, made quicker for a whole base (a build that keeps no
     memory): every node's digest once, in a list by the node's place, and each page's
-    dependencies sorted as places (ints), not as names."""
+    dependencies sorted as places (ints), not as names; those that `orders` keeps are not
+    found again (and those found are kept there)."""
     place = made.place.__getitem__
     nodes = sorted(made.place, key=place)
     at = [made.digest(n) for n in nodes].__getitem__
+    kept = orders.get() if orders is not None else None
+    found: dict[str, list[int]] = {}
     keys: dict[str, str] = {}
+    common = made.common
     for page in pages:
         if page.kind not in RECORD_KINDS:
             continue
-        deps = dependencies(made.site, page)
-        try:
-            ordered = map(at, sorted(map(place, deps)))
-        except KeyError:  # a node outside the graph
-            ordered = map(made.digest, sorted(deps))
-        keys[page.path] = hashlib.sha1(made.common + b"".join(ordered)).hexdigest()
+        places = kept.get(page.path) if kept is not None else None
+        if places is None:
+            deps = dependencies(made.site, page)
+            try:
+                places = sorted(map(place, deps))
+            except KeyError:  # a node outside the graph
+                ordered = b"".join(map(made.digest, sorted(deps)))
+                keys[page.path] = hashlib.sha1(common + ordered).hexdigest()
+                continue
+        found[page.path] = places
+        keys[page.path] = hashlib.sha1(common + b"".join(map(at, places))).hexdigest()
+    if orders is not None:
+        orders.put(found)
     return keys
 
 

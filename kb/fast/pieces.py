@@ -21,8 +21,12 @@ device: kb.reading.files) that a few of the base's files had when it was written
 only when one of them still has its stamp. A store that came with a copied or cloned base (its
 files have other inodes and change times) is never used, and is made again.
 
+The page keys' dependency orders are kept here too (`PageOrders`): which nodes each record page
+shows, found by walks in the graph (kb.site.pages), under a hash of the graph's structure and of
+the other links the walks follow (cited sources, earlier reviews).
+
 Only a build that has a previous site to update keeps pieces (a first build makes every output
-whole, as before), and only the outputs named in `_PARTS`: the audit data keyed by problems stays
+whole, as before), and only the outputs named in `PARTS`: the audit data keyed by problems stays
 in `kb serve`'s memory only.
 """
 
@@ -41,10 +45,11 @@ import networkx as nx
 
 from kb import __version__
 from kb.fast.checkstore import record_digests, world_key
+from kb.fast.pieceparts import PARTS, SPECS, Part, Whole, back, schema, write_part
 from kb.fast.stored import code_version
 from kb.model import KnowledgeBase
 from kb.reading.files import _stamp, cache_dir
-from kb.site.sitedata import WordIndex
+from kb.site.state import Site
 
 SCHEMA = 1
 FILE_NAME = "pieces.sqlite3"
@@ -53,121 +58,6 @@ ANCHORS = 32  # files whose stamps say that the store was written in this base
 
 def _version() -> str:
     return f"{SCHEMA}:{__version__}:{code_version()}"
-
-
-def _text(v: Any) -> str:
-    if type(v) is not str:
-        raise ValueError("not a stored piece")
-    return v
-
-
-def _bytes(v: Any) -> bytes:
-    if type(v) is not bytes:
-        raise ValueError("not a stored piece")
-    return v
-
-
-class _Entries:
-    """A part that is a map {name: entry}, a row per entry: `out(entry) -> (key, value, extra)`
-    and `back(key, value, extra) -> entry`, which raises ValueError on a row it did not write."""
-
-    many = True
-
-    def __init__(
-        self,
-        out: Callable[[Any], tuple[str, Any, str | None]],
-        back: Callable[[str, Any, str | None], Any],
-    ) -> None:
-        self.out, self.back = out, back
-
-
-class _Whole:
-    """A part kept whole, in one row. It is written again when the output keeps another
-    object, or when `sig` (what the object holds, as read) differs: an output that brings the
-    object it was given up to date in place."""
-
-    many = False
-
-    def __init__(
-        self,
-        out: Callable[[Any], tuple[str, Any, str | None]],
-        back: Callable[[str, Any, str | None], Any],
-        sig: Callable[[Any], Any] | None = None,
-    ) -> None:
-        self.out, self.back, self.sig = out, back, sig
-
-
-# {node: (digest, text)}: kb.memo.by_digest's pieces, kb.csl.json's items
-_TEXTS = _Entries(lambda e: (e[0], e[1], None), lambda k, v, _: (k, _text(v)))
-# claimreview.jsonld: {"world": world, "lines": {claim id: (digest, line)}}
-_LINES = _Entries(lambda e: (e[0], e[1], None), lambda k, v, _: (k, _bytes(v)))
-_WORLD = _Whole(lambda w: (str(w), None, None), lambda k, _v, _e: int(k))
-
-
-def _csv_row(key: str, value: Any, _: str | None) -> Any:
-    errors, warnings, digest = key.split(" ", 2)
-    return ((digest, int(errors), int(warnings)), _text(value))
-
-
-# claims.csv: {claim id: ((digest, errors, warnings), row)}
-_CSV = _Entries(lambda e: (f"{e[0][1]} {e[0][2]} {e[0][0]}", e[1], None), _csv_row)
-
-
-# the search index: {node: (digest, entry's JSON, its words)}, and the word index
-_SEARCH = _Entries(lambda e: (e[0], e[1], e[2]), lambda k, v, x: (k, _text(v), _text(x)))
-
-
-def _words_back(_key: str, value: Any, _extra: str | None) -> Any:
-    texts, encoded = json.loads(_text(value))
-    if type(texts) is not list or type(encoded) is not dict:
-        raise ValueError("not a stored piece")
-    for t in texts:
-        _text(t)
-    for w, ids in encoded.items():
-        _text(w)
-        _text(ids)
-    return WordIndex.restored(texts, encoded)
-
-
-# kb.site.sitedata.WordIndex.of brings the index it is given up to date in place
-_WORDS = _Whole(
-    lambda index: ("", json.dumps([index.texts, index.encoded], ensure_ascii=False), None),
-    _words_back,
-    sig=lambda index: list(index.texts),
-)
-
-
-def _graph_back(key: str, value: Any, _extra: str | None) -> Any:
-    nodes, pieces = json.loads(_text(value))
-    if type(nodes) is not list or type(pieces) is not dict:
-        raise ValueError("not a stored piece")
-    return (int(key), [_text(n) for n in nodes], {_text(k): _text(v) for k, v in pieces.items()})
-
-
-# graph-data.js: (structure, the nodes in order, the JSON of what depends on the structure)
-_GRAPH = _Whole(
-    lambda kept: (str(kept[0]), json.dumps([kept[1], kept[2]], ensure_ascii=False), None),
-    _graph_back,
-)
-
-_Part = _Entries | _Whole
-
-# Each output's memo store: one part (the whole store), or {name: part} for a store of parts.
-_PARTS: dict[str, _Part | dict[str, _Part]] = {
-    "export:exports/kb.bib": _TEXTS,
-    "export:exports/kb-biblatex.bib": _TEXTS,
-    "export:exports/kb.csl.json": _TEXTS,
-    "export:exports/claims.csv": _CSV,
-    "export:exports/claimreview.jsonld": {"world": _WORLD, "lines": _LINES},
-    "assets": {"search": _SEARCH, "words": _WORDS, "graph": _GRAPH},
-}
-# every part by its name in the store: the output's name, or output/part
-_SPECS: dict[str, _Part] = {}
-for _output, _spec in _PARTS.items():
-    if isinstance(_spec, dict):
-        _SPECS.update({f"{_output}/{name}": part for name, part in _spec.items()})
-    else:
-        _SPECS[_output] = _spec
 
 
 def structure_key(graph: nx.MultiDiGraph[str]) -> int:
@@ -232,9 +122,8 @@ class PieceMemo:
         self.pieces, self.output = pieces, output
         self.digests: Mapping[str, str | None] = pieces.digests
         self.world = pieces.world
-        self._structure: int | None = None
         self.loaded: dict[str, Any] = {}  # part -> (what was read, its sig): what changed
-        spec = _PARTS[output]
+        spec = PARTS[output]
         if isinstance(spec, dict):
             self.store: dict[str, Any] = _Store(self._part)
         else:
@@ -242,10 +131,8 @@ class PieceMemo:
 
     @property
     def structure(self) -> int:
-        """The hash of the graph's structure, made on first use."""
-        if self._structure is None:
-            self._structure = structure_key(self.pieces.graph)
-        return self._structure
+        """The hash of the graph's structure (made once per build, on first use)."""
+        return self.pieces.structure
 
     def digest(self, node: str) -> str | None:
         """The digest of a record this build (None: not known, make its piece again)."""
@@ -254,27 +141,27 @@ class PieceMemo:
     def _part(self, name: str) -> Any:
         """What the store holds of a part of this output's store (None: not a part kept)."""
         part = f"{self.output}/{name}"
-        return self._read(part) if part in _SPECS else None
+        return self._read(part) if part in SPECS else None
 
     def _read(self, part: str) -> Any:
         got = self.pieces.read(part)
         if got is not None:
-            spec = _SPECS[part]
-            sig = spec.sig(got) if isinstance(spec, _Whole) and spec.sig is not None else None
+            spec = SPECS[part]
+            sig = spec.sig(got) if isinstance(spec, Whole) and spec.sig is not None else None
             self.loaded[part] = (got, sig)
         return got
 
     def keep(self) -> None:
         """Store the pieces this output made (those it kept from the store are not written
         again)."""
-        spec = _PARTS[self.output]
+        spec = PARTS[self.output]
         store = self.store
         if not isinstance(spec, dict):
             self.pieces.write({self.output: (spec, store, self.loaded.get(self.output))})
             return
         # a store of parts: the parts set since the last keep (all, when the output replaced
         # the store by a plain dict)
-        todo: dict[str, tuple[_Part, Any, Any]] = {}
+        todo: dict[str, tuple[Part, Any, Any]] = {}
         names = store.dirty if isinstance(store, _Store) else set(spec)
         for name in sorted(names):
             part = spec.get(name)
@@ -285,6 +172,38 @@ class PieceMemo:
         if isinstance(store, _Store):
             store.dirty.clear()
         self.pieces.write(todo)
+
+
+class PageOrders:
+    """Each record page's dependencies (the graph's nodes it shows), as their places in the
+    sorted nodes, in order: what the page keys hash the digests of (kb.fast.memory). Kept under
+    a key of the graph's structure and of the links the pages' walks follow besides it (cited
+    sources, earlier reviews): with the same key, every page shows the same nodes."""
+
+    PART = "page-orders"
+
+    def __init__(self, pieces: Pieces, key: str, nodes: int) -> None:
+        self.pieces, self.key, self.nodes = pieces, key, nodes
+        self.kept: dict[str, list[int]] | None = None
+
+    def get(self) -> dict[str, list[int]] | None:
+        """{page path: its dependencies' places}, or None when none are kept under this key."""
+        got = self.pieces.read(self.PART)
+        if got is None or got[0] != self.key:
+            return None
+        orders: dict[str, list[int]] = got[1]
+        top = self.nodes
+        for places in orders.values():  # places of nodes, as many as the graph has
+            if places and not (min(places) >= 0 and max(places) < top):
+                self.pieces.say(f"kb: {self.pieces.path}: the page orders are damaged: made again")
+                return None
+        self.kept = orders
+        return orders
+
+    def put(self, orders: dict[str, list[int]]) -> None:
+        """Keep this build's orders (unless they are those read)."""
+        if orders != self.kept:
+            self.pieces.write({self.PART: (SPECS[self.PART], (self.key, orders), None)})
 
 
 class Pieces:
@@ -307,6 +226,26 @@ class Pieces:
         self.trusted = False
         if self.usable:
             self.trusted = self._open()
+        self._structure: int | None = None
+
+    @property
+    def structure(self) -> int:
+        """structure_key of the graph, made on first use (before the workers fork, when the
+        page keys need it: they inherit it)."""
+        if self._structure is None:
+            self._structure = structure_key(self.graph)
+        return self._structure
+
+    def orders(self, site: Site) -> PageOrders | None:
+        """The record pages' dependencies as the last build kept them (kb.fast.memory's page
+        keys), while the graph and what else the walks follow are the same; None when the
+        store is not kept."""
+        if not self.usable:
+            return None
+        h = hashlib.sha1(str(self.structure).encode())
+        for links in (site.cites, site.earlier_reviewers, site.reviewed_earlier):
+            h.update(repr(sorted((k, sorted(v)) for k, v in links.items())).encode() + b"\0")
+        return PageOrders(self, h.hexdigest(), len(site.graph))
 
     def _open(self) -> bool:
         """True when the store can be read (written here by this version); else it is
@@ -355,17 +294,17 @@ class Pieces:
         return False
 
     def keeps(self, output: str) -> bool:
-        """True when the store keeps pieces of this output (see _PARTS)."""
-        return self.usable and output in _PARTS
+        """True when the store keeps pieces of this output (see PARTS)."""
+        return self.usable and output in PARTS
 
     def keeps_asset(self, name: str) -> bool:
         """True when the store keeps the pieces of this part of the assets (by its name in
         kb.site.render.asset_parts): the graph data and the search index, whose parts are
-        "assets" in _PARTS; the audit data's rows are kept by problem objects, of one process."""
+        "assets" in PARTS; the audit data's rows are kept by problem objects, of one process."""
         return self.usable and name in ("graph", "search")
 
     def memo(self, output: str) -> PieceMemo:
-        """The memo of one output (one of _PARTS), with the pieces the store holds."""
+        """The memo of one output (one of PARTS), with the pieces the store holds."""
         return PieceMemo(self, output)
 
     @contextlib.contextmanager
@@ -385,7 +324,7 @@ class Pieces:
         """What the store holds of one part (in the shape its output keeps), or None."""
         if not self.trusted:
             return None
-        spec = _SPECS[part]
+        spec = SPECS[part]
         try:
             with self._db(writing=False) as db:
                 rows = db.execute(
@@ -397,12 +336,12 @@ class Pieces:
         if not rows:
             return None
         try:
-            return _back(spec, rows)
+            return back(spec, rows)
         except (ValueError, TypeError, KeyError, IndexError, RecursionError):
             self.say(f"kb: {self.path}: the pieces of {part} are damaged: made again")
             return None
 
-    def write(self, parts: dict[str, tuple[_Part, Any, Any]]) -> None:
+    def write(self, parts: dict[str, tuple[Part, Any, Any]]) -> None:
         """Store parts: {part: (its spec, what the output keeps now, (what was read, its sig)
         or None)}; of a part of entries only the entries that are not those read are written."""
         if not self.usable or not parts:
@@ -413,9 +352,9 @@ class Pieces:
             if self.path is None or self.path.is_symlink():
                 return
             with self._db(writing=True) as db:
-                _schema(db)
+                schema(db)
                 for part, (spec, now, was) in parts.items():
-                    _write_part(db, part, spec, now, was)
+                    write_part(db, part, spec, now, was)
         except (OSError, sqlite3.Error) as exc:
             self.usable = False
             self.say(f"kb: cannot write {self.path} ({exc}): the outputs are made whole")
@@ -431,53 +370,10 @@ class Pieces:
                 stamps[rel] = _stamp(os.stat(path)).hex()
         try:
             with self._db(writing=True) as db:
-                _schema(db)
+                schema(db)
                 db.executemany(
                     "INSERT OR REPLACE INTO meta VALUES (?, ?)",
                     [("version", _version()), ("anchors", json.dumps(stamps))],
                 )
         except sqlite3.Error as exc:
             self.say(f"kb: cannot write {self.path} ({exc}): the outputs are made whole")
-
-
-def _back(spec: _Part, rows: list[Any]) -> Any:
-    """The object a part's rows stand for; ValueError (or another) when they are not rows
-    this module wrote."""
-    if not spec.many:
-        ((node, k, v, x),) = rows
-        if node != "":
-            raise ValueError("not a stored piece")
-        return spec.back(_text(k), v, x)
-    return {_text(n): spec.back(_text(k), v, x) for n, k, v, x in rows}
-
-
-def _schema(db: sqlite3.Connection) -> None:
-    db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
-    db.execute(
-        "CREATE TABLE IF NOT EXISTS pieces (part TEXT, node TEXT, key TEXT, value BLOB, "
-        "extra TEXT, PRIMARY KEY (part, node))"
-    )
-
-
-def _write_part(db: sqlite3.Connection, part: str, spec: _Part, now: Any, was: Any) -> None:
-    """Write one part: `now`, what its output keeps; `was`, (what was read, its sig) or None."""
-    read, sig = was if was is not None else (None, None)
-    if isinstance(spec, _Whole):
-        if now is None:
-            db.execute("DELETE FROM pieces WHERE part = ?", (part,))
-        elif now is not read or (spec.sig is not None and spec.sig(now) != sig):
-            db.execute("DELETE FROM pieces WHERE part = ?", (part,))
-            db.execute("INSERT INTO pieces VALUES (?, '', ?, ?, ?)", (part, *spec.out(now)))
-        return
-    if not isinstance(now, dict):
-        db.execute("DELETE FROM pieces WHERE part = ?", (part,))
-        return
-    old: dict[str, Any] = read if isinstance(read, dict) else {}
-    if not old:
-        db.execute("DELETE FROM pieces WHERE part = ?", (part,))
-    gone = old.keys() - now.keys()
-    db.executemany("DELETE FROM pieces WHERE part = ? AND node = ?", [(part, n) for n in gone])
-    db.executemany(
-        "INSERT OR REPLACE INTO pieces VALUES (?, ?, ?, ?, ?)",
-        [(part, n, *spec.out(e)) for n, e in now.items() if old.get(n) is not e],
-    )
