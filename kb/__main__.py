@@ -1,7 +1,5 @@
 """Run the command line as `python -m kb`."""
 
-import sys
+from kb.cli import run
 
-from kb.cli import main
-
-sys.exit(main())
+run()

@@ -165,3 +165,56 @@ def test_the_table_lists_every_command_as_its_module_registers_it() -> None:
     assert listed(make_parser()) == table
     assert listed(make_parser(())) == table
     assert make_parser().format_help() == make_parser(()).format_help()
+
+
+def _program(script: str, *argv: str | Path) -> subprocess.CompletedProcess[bytes]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-c", script, *map(str, argv)], capture_output=True, env=env, check=False
+    )
+
+
+RUN = "import sys; sys.argv[0] = 'kb'; from kb.cli import run; run()"
+
+
+def test_the_program_ends_with_every_byte_written_and_its_exit_code(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`kb` as a program (kb.cli.run: the console script and `python -m kb`) ends without the
+    interpreter's clean-up: what it printed is all there, through a pipe, with main()'s exit
+    code."""
+    from conftest import generate_kb
+
+    from kb.cli import main
+
+    base = generate_kb(tmp_path / "kb")
+    ran = _program(RUN, "-C", base, "check", "--format", "json")
+    capsys.readouterr()
+    code = main(["-C", str(base), "check", "--format", "json"])
+    assert ran.stdout.decode() == capsys.readouterr().out  # every byte, as printed in process
+    assert ran.returncode == code == 0 and len(json.loads(ran.stdout)) > 50
+    bad = _program(RUN, "-C", tmp_path / "missing", "check")
+    assert bad.returncode == 2 and b"is not a directory" in bad.stderr
+    module = subprocess.run(
+        [sys.executable, "-m", "kb", "--version"],
+        capture_output=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        check=False,
+    )
+    assert module.returncode == 0 and module.stdout.startswith(b"kb ")
+
+
+def test_the_program_waits_for_a_thread_still_at_work(tmp_path: Path) -> None:
+    """When another thread is alive as main() returns, the exit is the usual one, which waits
+    for it: nothing it was writing is cut short."""
+    done = tmp_path / "done"
+    script = (
+        "import sys, threading, time\n"
+        "def work():\n"
+        "    time.sleep(0.5)\n"
+        f"    open({str(done)!r}, 'w').write('finished')\n"
+        "threading.Thread(target=work).start()\n" + RUN.replace("; ", "\n")
+    )
+    ran = _program(script, "--version")
+    assert ran.returncode == 0 and ran.stdout.startswith(b"kb ")
+    assert done.read_text() == "finished"

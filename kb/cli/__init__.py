@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import importlib
 import os
@@ -135,6 +136,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         name = f"cannot use {exc.filename}: " if exc.filename else ""
         print(f"kb: error: {name}{exc.strerror or exc}", file=sys.stderr)
         return 2
+
+
+def run() -> None:
+    """`kb` as a program (the console script, `python -m kb`): `main()`, then the process ends
+    at once, without the interpreter's own clean-up, which frees every object one at a time
+    (0.2 s after a build of 10,000 claims). Everything kb writes is closed by then, and stdout
+    flushed (`_run`); when another thread or a child process is still alive, the exit is the
+    usual one, which waits for them."""
+    code = main()
+    threads = sys.modules.get("threading")
+    processes = sys.modules.get("multiprocessing")
+    if (threads is None or threads.active_count() == 1) and (
+        processes is None or not processes.active_children()
+    ):
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing more to say
+                stream.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 def _run(args: argparse.Namespace) -> int:
