@@ -214,7 +214,9 @@ def test_a_store_is_used_only_in_the_base_it_was_written_in(base: Path, tmp_path
     assert ("assets/search", "claim:c000001") in _rows(copy)
 
 
-@pytest.mark.parametrize("damage", ["garbage", "version", "row", "orders", "link", "folder"])
+@pytest.mark.parametrize(
+    "damage", ["garbage", "version", "row", "orders", "link", "folder", "cache-file"]
+)
 def test_a_damaged_or_foreign_store_is_not_used(base: Path, tmp_path: Path, damage: str) -> None:
     root = tmp_path / "kb"
     shutil.copytree(base, root)
@@ -240,9 +242,12 @@ def test_a_damaged_or_foreign_store_is_not_used(base: Path, tmp_path: Path, dama
     elif damage == "link":  # a link to elsewhere: neither read nor written through
         shutil.move(store, elsewhere)
         store.symlink_to(elsewhere)
-    else:
+    elif damage == "folder":
         store.unlink()
         store.mkdir()
+    else:  # the cache folder is a file: nothing can be kept, and that is said once
+        shutil.rmtree(store.parent)
+        store.parent.write_text("not a folder")
     before = elsewhere.read_bytes() if damage == "link" else b""
     _statement(root)
     said: list[str] = []
@@ -258,11 +263,13 @@ def test_a_damaged_or_foreign_store_is_not_used(base: Path, tmp_path: Path, dama
         assert "the pieces of assets/search are damaged: made again" in text
     elif damage == "orders":
         assert "the page orders are damaged: made again" in text
+    elif damage == "cache-file":
+        assert text.count(".kb-cache is not a folder: output pieces are not kept") == 1
     else:
         assert f"{FILE_NAME} is not a file: output pieces are not kept" in text
     if damage == "link":
         assert elsewhere.read_bytes() == before
-    elif damage != "folder":  # made again, and used by the next build
+    elif damage not in ("folder", "cache-file"):  # made again, and used by the next build
         _statement(root)
         said.clear()
         _build(root, site, said)

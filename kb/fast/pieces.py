@@ -256,6 +256,10 @@ class Pieces:
             self.usable = False  # never written through nor replaced
             self.say(f"kb: {path} is not a file: output pieces are not kept")
             return False
+        if path.parent.exists() and not path.parent.is_dir():
+            self.usable = False  # said once here, not by each process that makes an output
+            self.say(f"kb: {path.parent} is not a folder: output pieces are not kept")
+            return False
         if not path.exists():
             return False
         why = None
