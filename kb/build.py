@@ -25,7 +25,7 @@ from kb.fast.collector import gc_paused
 from kb.fast.early import Early
 from kb.fast.memory import Memory, StoredMemo, page_keys, quote_spans
 from kb.fast.pending import Pending
-from kb.fast.pieces import Pieces
+from kb.fast.pieces import PieceMemo, Pieces
 from kb.fast.replay import Replay, inputs_key
 from kb.fast.spool import Spool, keeping_rows
 from kb.fast.stored import Stored
@@ -349,7 +349,9 @@ def _assets_producers(
     next build."""
     if pieces is not None:
         return [
-            ("assets", _with_pieces(site, pieces, make) if pieces.keeps_asset(name) else make)
+            ("assets", _kept(pieces, "assets", _with_site_memo(site, make)))
+            if pieces.keeps_asset(name)
+            else ("assets", make)
             for name, make in asset_parts(site).items()
         ]
     if memory is None or spool is None:
@@ -366,20 +368,32 @@ def _assets_producers(
     return [spool.producer("assets", make_assets)]
 
 
-def _with_pieces(
-    site: Site, pieces: Pieces, make: Callable[[], Mapping[str, bytes]]
+def _kept(
+    pieces: Pieces, output: str, make: Callable[[PieceMemo], Mapping[str, bytes]]
 ) -> Callable[[], Mapping[str, bytes]]:
-    """`make`, one part of the assets, with a memo of the pieces the store keeps (in the
-    process that makes it), then the pieces it made stored."""
+    """A producer that makes `output` with a memo of the pieces the store keeps (in the process
+    that runs it), then stores the pieces it made."""
 
     def made() -> Mapping[str, bytes]:
-        memo = site.memo = pieces.memo("assets")
-        try:
-            files = make()
-        finally:
-            site.memo = None
+        memo = pieces.memo(output)
+        files = make(memo)
         memo.keep()
         return files
+
+    return made
+
+
+def _with_site_memo(
+    site: Site, make: Callable[[], Mapping[str, bytes]]
+) -> Callable[[PieceMemo], Mapping[str, bytes]]:
+    """`make`, one part of the assets, which reads `site.memo`, made with a given memo."""
+
+    def made(memo: PieceMemo) -> Mapping[str, bytes]:
+        site.memo = memo
+        try:
+            return make()
+        finally:
+            site.memo = None
 
     return made
 
@@ -398,15 +412,8 @@ def _export_producers(
     def one(path: str, func: Exporter) -> Producer:
         name = "export:" + path
         if pieces is not None and pieces.keeps(name):
-            store = pieces
-
-            def from_pieces() -> dict[str, bytes]:
-                memo = store.memo(name)
-                data = func(kb, graph, problems, memo=memo)
-                memo.keep()
-                return {path: data}
-
-            return ("exports", from_pieces)
+            made = _kept(pieces, name, lambda m: {path: func(kb, graph, problems, memo=m)})
+            return ("exports", made)
         if memory is None or spool is None:
             return ("exports", lambda: {path: func(kb, graph, problems)})
         memo = StoredMemo(

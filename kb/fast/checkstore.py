@@ -33,10 +33,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kb import __version__
 from kb.errors import Loc, Problem, Severity
 from kb.fast.checkmemory import CheckMemory
-from kb.fast.stored import code_version
+from kb.fast.stored import store_version
 from kb.graph import Graph
 from kb.model import KnowledgeBase
 from kb.reading.files import MARKERS, _stamp, _unchanged, cache_dir
@@ -48,7 +47,7 @@ Located = dict[tuple[str, int, bool], list[tuple[int, int]]]
 
 
 def _version() -> str:
-    return f"{SCHEMA}:{__version__}:{code_version()}"
+    return store_version(SCHEMA)
 
 
 def record_digests(kb: KnowledgeBase) -> dict[str, str | None]:

@@ -32,8 +32,6 @@ class Entries:
     """A part that is a map {name: entry}, a row per entry: `out(entry) -> (key, value, extra)`
     and `back(key, value, extra) -> entry`, which raises ValueError on a row it did not write."""
 
-    many = True
-
     def __init__(
         self,
         out: Callable[[Any], tuple[str, Any, str | None]],
@@ -46,8 +44,6 @@ class Whole:
     """A part kept whole, in one row. It is written again when the output keeps another
     object, or when `sig` (what the object holds, as read) differs: an output that brings the
     object it was given up to date in place."""
-
-    many = False
 
     def __init__(
         self,
@@ -150,7 +146,7 @@ for _output, _spec in PARTS.items():
 def back(spec: Part, rows: list[Any]) -> Any:
     """The object a part's rows stand for; ValueError (or another) when they are not rows
     this module wrote."""
-    if not spec.many:
+    if isinstance(spec, Whole):
         ((node, k, v, x),) = rows
         if node != "":
             raise ValueError("not a stored piece")

@@ -43,10 +43,9 @@ from typing import Any
 
 import networkx as nx
 
-from kb import __version__
 from kb.fast.checkstore import record_digests, world_key
 from kb.fast.pieceparts import PARTS, SPECS, Part, Whole, back, schema, write_part
-from kb.fast.stored import code_version
+from kb.fast.stored import store_version
 from kb.model import KnowledgeBase
 from kb.reading.files import _stamp, cache_dir
 from kb.site.state import Site
@@ -57,7 +56,7 @@ ANCHORS = 32  # files whose stamps say that the store was written in this base
 
 
 def _version() -> str:
-    return f"{SCHEMA}:{__version__}:{code_version()}"
+    return store_version(SCHEMA)
 
 
 def structure_key(graph: nx.MultiDiGraph[str]) -> int:

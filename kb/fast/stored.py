@@ -61,8 +61,14 @@ def code_version() -> str:
     return h.hexdigest()
 
 
+def store_version(schema: int) -> str:
+    """What a store of `.kb-cache` names as its version: its schema, kb's version and the
+    code's hash; a store that names another is not used."""
+    return f"{schema}:{__version__}:{code_version()}"
+
+
 def _version() -> str:
-    return f"{SCHEMA}:{__version__}:{code_version()}"
+    return store_version(SCHEMA)
 
 
 # The scalars JSON gives back as they are (besides finite floats)
