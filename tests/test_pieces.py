@@ -215,7 +215,7 @@ def test_a_store_is_used_only_in_the_base_it_was_written_in(base: Path, tmp_path
 
 
 @pytest.mark.parametrize(
-    "damage", ["garbage", "version", "row", "orders", "link", "folder", "cache-file"]
+    "damage", ["garbage", "version", "anchors", "row", "orders", "link", "folder", "cache-file"]
 )
 def test_a_damaged_or_foreign_store_is_not_used(base: Path, tmp_path: Path, damage: str) -> None:
     root = tmp_path / "kb"
@@ -230,6 +230,9 @@ def test_a_damaged_or_foreign_store_is_not_used(base: Path, tmp_path: Path, dama
     elif damage == "version":
         with sqlite3.connect(store) as db:
             db.execute("UPDATE meta SET value = 'other' WHERE key = 'version'")
+    elif damage == "anchors":  # nested deeper than JSON is read
+        with sqlite3.connect(store) as db:
+            db.execute("UPDATE meta SET value = ? WHERE key = 'anchors'", ("[" * 100_000,))
     elif damage == "row":  # a stored entry of the wrong type: its part is made again
         with sqlite3.connect(store) as db:
             db.execute("UPDATE pieces SET extra = NULL WHERE part = 'assets/search'")
@@ -255,7 +258,7 @@ def test_a_damaged_or_foreign_store_is_not_used(base: Path, tmp_path: Path, dama
     assert _tree(site) == _clean(root, tmp_path / "clean")
     text = "\n".join(said)
     assert "Traceback" not in text
-    if damage == "garbage":
+    if damage in ("garbage", "anchors"):
         assert f"{FILE_NAME} cannot be read" in text
     elif damage == "version":
         assert "made by another version of kb" in text

@@ -269,7 +269,7 @@ class Pieces:
                 why = "was made by another version of kb"
             elif not self._anchored(meta.get("anchors")):
                 why = ""  # written in another place (a copied base): quietly made anew
-        except (sqlite3.Error, ValueError, TypeError) as exc:
+        except (sqlite3.Error, ValueError, TypeError, RecursionError) as exc:
             why = f"cannot be read ({exc})"
         if why is None:
             return True
