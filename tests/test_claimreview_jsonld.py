@@ -140,3 +140,47 @@ def test_export_warns_without_base_url(tmp_path: Path, run_kb: RunKB) -> None:
     assert r.code == 0
     assert "kb.yaml has no base_url" in r.err and "Google requires absolute" in r.err
     assert '"url": "../claims/nmda-blockade.html"' in r.out
+
+
+def test_each_claim_page_embeds_its_review_as_compact_json_safe_in_a_script(
+    tmp_path: Path,
+) -> None:
+    """A claim page's JSON-LD is the export's review with "@context", in compact JSON with sorted
+    keys and `<`, `>`, `&`, U+2028, U+2029 escaped: the same text as json.dumps makes, and
+    nothing in it can end the script. A statement and a rationale carry each of those."""
+    root = tmp_path / "kb"
+    shutil.copytree(DATA / "valid", root)
+    nmda = root / "claims" / "nmda-blockade.yaml"
+    text = nmda.read_text()
+    old = "\nstatement: Ketamine blocks NMDA receptors.\n"
+    why = '  rationale: "Smith 2020 measured the blockade."\n'
+    assert old in text and why in text
+    nmda.write_text(
+        text.replace(old, '\nstatement: "</script> <!-- & \\u2028 \\u2029 > blocks."\n').replace(
+            why, "  rationale: a < b & c\n"
+        )
+    )
+    opened = open_base(root)
+    # the statement changed since its review: that warning, and nothing else
+    found = {p.code for p in opened.problems if p.loc.path == "claims/nmda-blockade.yaml"}
+    assert found == {"stale-review"}
+    kb = opened.kb
+    page = claimreview.reviews_of(kb)
+    exported = json.loads(claimreview.export(kb, opened.graph, []))["@graph"]
+    assert exported, "the bundled base has reviewed claims"
+    for review in exported:
+        cid = review["url"].rsplit("/", 1)[1].removesuffix(".html")
+        got = page(cid)
+        assert got is not None
+        want = json.dumps(
+            {"@context": "https://schema.org", **review},
+            ensure_ascii=False, sort_keys=True, separators=(",", ":"),
+        )  # fmt: skip
+        for ch in "<>&\u2028\u2029":
+            want = want.replace(ch, f"\\u{ord(ch):04x}")
+        assert got == want, cid
+        assert not set("<>&\u2028\u2029") & set(got)
+    nmda_review = json.loads(page("nmda-blockade") or "")
+    assert nmda_review["claimReviewed"] == "</script> <!-- & \u2028 \u2029 > blocks."
+    assert nmda_review["reviewBody"] == "a < b & c"
+    assert page("no-such-claim") is None

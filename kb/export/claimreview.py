@@ -228,20 +228,33 @@ def claim_review(
     return review
 
 
-def reviews_of(kb: KnowledgeBase) -> Callable[[str], dict[str, Any] | None]:
-    """Return a function that gives a claim's ClaimReview as the export has it (None for an
-    unreviewed or unknown claim), for the site to embed in the claim's page; the agents, works
-    and ratings that reviews share are made once. Its relative links start with `../`, so they
-    lead to the same pages from a claim page as from the exports folder."""
+def reviews_of(kb: KnowledgeBase) -> Callable[[str], str | None]:
+    """Return a function that gives a claim's ClaimReview as the export has it, as compact JSON
+    with "@context", safe inside a page's <script> (None for an unreviewed or unknown claim),
+    for the site to embed in the claim's page. The agents, works and ratings that reviews share
+    are made and encoded once. Its relative links start with `../`, so they lead to the same
+    pages from a claim page as from the exports folder."""
     memo = _Memo(kb, kb.config.base_url)
+    writer = _Writer(memo.shared, compact=True)
 
-    def review(cid: str) -> dict[str, Any] | None:
+    def review(cid: str) -> str | None:
         claim = kb.claims.get(cid)  # type: ignore[call-overload]
         if claim is None or claim.review is None:
             return None
-        return claim_review(kb, claim, kb.config.base_url, memo=memo)
+        found = claim_review(kb, claim, kb.config.base_url, memo=memo)
+        mine: list[str] = []
+        writer.review({"@context": "https://schema.org", **found}, mine)
+        return _embeddable("".join(mine))
 
     return review
+
+
+def _embeddable(text: str) -> str:
+    """JSON text with `<`, `>`, `&`, U+2028 and U+2029 escaped: the same JSON, safe anywhere in
+    a <script>."""
+    if any(ch in text for ch in _UNSAFE):  # str's own search beats a regex scan
+        return _EMBED_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return text
 
 
 def export(
@@ -272,10 +285,7 @@ def export(
         if got is None or digest is None or got[0] != digest:
             mine: list[str] = []
             writer.review(claim_review(kb, c, kb.config.base_url, memo=shared), mine)
-            text = "".join(mine)
-            if any(ch in text for ch in _UNSAFE):  # str's own search beats a regex scan
-                text = _EMBED_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
-            got = (digest, text.encode())
+            got = (digest, _embeddable("".join(mine)).encode())
         if digest is not None:
             lines[cid] = got
         if len(out) > 1:
@@ -291,12 +301,17 @@ def export(
 class _Writer:
     """Writes `json.dumps(review, ensure_ascii=False, sort_keys=True)` in pieces to one list,
     each agent, work and rating that many reviews share encoded once (most of the export is
-    theirs), the text of the others never copied before the final join."""
+    theirs), the text of the others never copied before the final join. `compact`: with the
+    separators `,` and `:` (as pages embed it), not `, ` and `: `."""
 
-    def __init__(self, shared: set[int]) -> None:
+    def __init__(self, shared: set[int], compact: bool = False) -> None:
         self.shared = shared  # id() of the shared objects, alive while this writes
         self.done: dict[int, str] = {}
         self.shapes: dict[tuple[str, ...], list[tuple[str, str]]] = {}
+        self.item, self.key = (",", ":") if compact else (", ", ": ")
+        self.dumps = json.JSONEncoder(
+            ensure_ascii=False, sort_keys=True, separators=(self.item, self.key)
+        ).encode
 
     def review(self, review: dict[str, Any], out: list[str]) -> None:
         mark = len(out)
@@ -304,7 +319,7 @@ class _Writer:
             self.write(review, out)
         except (_Unusual, TypeError):  # json.dumps encodes it, or says what is wrong
             del out[mark:]
-            out.append(json.dumps(review, ensure_ascii=False, sort_keys=True))
+            out.append(self.dumps(review))
 
     def write(self, value: Any, out: list[str]) -> None:
         kind = type(value)
@@ -316,7 +331,7 @@ class _Writer:
         if text is not None:
             out.append(text)
         elif kind is list:
-            sep = "["
+            sep, item = "[", self.item
             for v in value:
                 text = done.get(id(v))
                 if text is not None:
@@ -325,10 +340,10 @@ class _Writer:
                 else:
                     out.append(sep)
                     self.write(v, out)
-                sep = ", "
-            out.append("]" if sep == ", " else "[]")
+                sep = item
+            out.append("[]" if sep == "[" else "]")
         elif kind is not dict:
-            out.append(json.dumps(value, ensure_ascii=False, sort_keys=True))
+            out.append(self.dumps(value))
         elif id(value) in self.shared:
             mine: list[str] = []
             self.mapping(value, mine)
@@ -342,9 +357,11 @@ class _Writer:
         if order is None:  # the keys, sorted, each with its JSON text
             if not all(type(k) is str for k in shape):
                 raise _Unusual
-            order = self.shapes[shape] = [(k, encode_basestring(k) + ": ") for k in sorted(shape)]
+            order = self.shapes[shape] = [
+                (k, encode_basestring(k) + self.key) for k in sorted(shape)
+            ]
         done = self.done
-        sep = "{"
+        sep, item = "{", self.item
         for k, head in order:
             v = value[k]
             if type(v) is str:
@@ -356,8 +373,8 @@ class _Writer:
                     out.append(text)
                 else:
                     self.write(v, out)
-            sep = ", "
-        out.append("}" if sep == ", " else "{}")
+            sep = item
+        out.append("{}" if sep == "{" else "}")
 
 
 class _Unusual(Exception):

@@ -25,7 +25,6 @@ from kb.site.present import (
     summary_of,
     verdict_label,
 )
-from kb.site.sitedata import js_json
 from kb.site.state import CitationLike, Site
 
 _BARE_ID = re.compile(r"(?<![\w/.-])([a-z0-9]+(?:-[a-z0-9]+)+)(?![\w/-])")
@@ -94,9 +93,7 @@ def problem_rows(
 def claim_jsonld(site: Site, cid: str) -> Markup | None:
     """The claim's ClaimReview as JSON-LD, safe inside a <script> (`<`, `>`, `&` escaped)."""
     review = site.claim_reviews(cid) if site.claim_reviews is not None else None
-    if review is None:
-        return None
-    return Markup(js_json({"@context": "https://schema.org", **review}))
+    return None if review is None else Markup(review)
 
 
 def mark_tips(site: Site, marks: list[Highlight]) -> dict[str, tuple[str, str]]:

@@ -68,19 +68,30 @@ def _order(site: Site, node: str) -> tuple[int, str, str]:
     return (_TYPE_ORDER.get(data["type"], 9), str(data.get("label", node)).casefold(), node)
 
 
-def _link_open(site: Site, node: str, u: Links) -> tuple[str, str, str]:
-    """Return (kind, `<a ...><title>...</title>`, label) of a neighbour, made once per way of
-    linking to it (`Links.reach`)."""
-    kind_, _, ident = node.partition(":")
-    key = (node, u.reach(kind_, ident))
-    got: tuple[str, str, str] | None = site.graph_links.get(key)
-    if got is None:
-        kind, vcls, title, label = _node_bits(site, node)
-        got = site.graph_links[key] = (
-            kind,
-            f'<a href="{esc(u.node(node))}" class="n n-{kind}{vcls}"><title>{title}</title>',
-            label,
-        )
+def _link_open(
+    site: Site, node: str, u: Links, links: dict[str, tuple[str, str, str]]
+) -> tuple[str, str, str]:
+    """Make (kind, `<a ...><title>...</title>`, label and the tags that close it) of a
+    neighbour, kept in `links`: once per folder of the pages that link to it."""
+    kind, vcls, title, label = _node_bits(site, node)
+    got = links[node] = (
+        kind,
+        f'<a href="{esc(u.node(node))}" class="n n-{kind}{vcls}"><title>{title}</title>',
+        f"{label}</text></a>",
+    )
+    return got
+
+
+def _out(site: Site, node: str) -> frozenset[str] | None:
+    """The nodes `node` has edges to (itself left out), or None when they are more than
+    _BUSY: made once per node."""
+    got: frozenset[str] | None
+    if node in site.graph_out:
+        got = site.graph_out[node]
+    else:
+        adjacent = site.succ[node]
+        got = None if len(adjacent) > _BUSY else frozenset(adjacent).difference((node,))
+        site.graph_out[node] = got
     return got
 
 
@@ -129,6 +140,25 @@ def _line(a: tuple[str, ...], b: tuple[str, ...], kind: str, title: str) -> str:
     return f'<line class="e e-{kind}" x1="{a[0]}" y1="{a[1]}" x2="{b[0]}" y2="{b[1]}">{tip}</line>'
 
 
+@lru_cache(maxsize=8192)
+def _spoke(n: int, k: int, types: frozenset[str]) -> str:
+    """The line from the centre to the neighbour at place k of n, linked by edges of `types`."""
+    return _line(_CENTER, _ring(n)[k], *_edge(types))
+
+
+@lru_cache(maxsize=1024)
+def _chord(n: int, a: int, b: int) -> str:
+    """The line between the neighbours at places a and b of n."""
+    spots = _ring(n)
+    return _line(spots[a], spots[b], "between", "")
+
+
+@lru_cache(maxsize=2048)
+def _spot(kind: str, n: int, k: int) -> str:
+    """A neighbour's shape at place k of n, and the opening tag of its label."""
+    return _spot_shape(kind, n, k) + _ring(n)[k][2]
+
+
 def local_graph(site: Site, center: str, u: Links, limit: int = 24) -> dict[str, Any] | None:
     """Return a node and its direct neighbours (at most `limit`) as an SVG, with counts.
 
@@ -142,23 +172,22 @@ def local_graph(site: Site, center: str, u: Links, limit: int = 24) -> dict[str,
         return None
     # the first `limit` neighbours in order (a hub, such as a reviewer of every claim, has
     # thousands: only those shown are drawn, so only their bits are made)
-    shown = heapq.nsmallest(limit, kinds, key=lambda n: _order(site, n))
+    order = site.graph_order
+    for other in kinds:
+        if other not in order:
+            order[other] = _order(site, other)
+    shown = heapq.nsmallest(limit, kinds, key=order.__getitem__)
     n = len(shown)
-    spots = _ring(n)
     place = {other: k for k, other in enumerate(shown)}
-    lines = []
-    for other, spot in zip(shown, spots, strict=True):
-        kind, title = _edge(frozenset(kinds[other]))
-        lines.append(_line(_CENTER, spot, kind, title))
-    shown_keys = place.keys()
-    for a, k in place.items():
-        adjacent = site.succ[a]
-        if len(adjacent) > _BUSY:
-            continue
-        between = adjacent.keys() & shown_keys
-        between.discard(a)
-        for b in sorted(between):
-            lines.append(_line(spots[k], spots[place[b]], "between", ""))
+    lines = [_spoke(n, k, kinds[other]) for k, other in enumerate(shown)]
+    shown_set = set(shown)
+    outs = site.graph_out
+    for k, a in enumerate(shown):
+        out = outs[a] if a in outs else _out(site, a)
+        if out:
+            between = out & shown_set
+            if between:
+                lines += [_chord(n, k, place[b]) for b in sorted(between)]
     kind, vcls, title, _ = _node_bits(site, center)
     parts = [
         f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" aria-labelledby="kb-lg-caption">',
@@ -168,9 +197,12 @@ def local_graph(site: Site, center: str, u: Links, limit: int = 24) -> dict[str,
         f'<g class="n n-{kind} center{vcls}"><title>{title} (this page)</title>'
         f"{_center_shape(kind)}</g>",
     ]
-    for k, (other, spot) in enumerate(zip(shown, spots, strict=True)):
-        kind, opening, label = _link_open(site, other, u)
-        parts.append(f"{opening}{_spot_shape(kind, n, k)}{spot[2]}{label}</text></a>")
+    links = site.graph_links.get(u.folder)
+    if links is None:
+        links = site.graph_links[u.folder] = {}
+    for k, other in enumerate(shown):
+        got = links.get(other) or _link_open(site, other, u, links)
+        parts.append(got[1] + _spot(got[0], n, k) + got[2])
     parts.append("</g></svg>")
     return {
         "svg": Markup("\n".join(parts)),

@@ -66,7 +66,9 @@ class Site:
     # citations, and each folder's page chrome (render.chrome); never mutated once made.
     refs: dict[tuple[str, ...], dict[str, Any]] = field(default_factory=dict)
     graph_bits: dict[str, Any] = field(default_factory=dict)  # node -> what local graphs show
-    graph_links: dict[tuple[str, str], Any] = field(default_factory=dict)  # (node, folder) -> <a>
+    graph_links: dict[str, dict[str, Any]] = field(default_factory=dict)  # folder -> node -> <a>
+    graph_order: dict[str, Any] = field(default_factory=dict)  # node -> place among neighbours
+    graph_out: dict[str, Any] = field(default_factory=dict)  # node -> the nodes it links to
     # The graph's own adjacency, read-only: node -> other node -> edge key -> edge data, for the
     # edges from the node (succ) and the edges to it (pred).
     succ: dict[str, dict[str, dict[Any, dict[str, Any]]]] = field(default_factory=dict)
@@ -82,9 +84,9 @@ class Site:
     # nodes, and expert node -> claim nodes (a reviewer's page lists their earlier reviews)
     earlier_reviewers: dict[str, set[str]] = field(default_factory=dict)
     reviewed_earlier: dict[str, set[str]] = field(default_factory=dict)
-    # claim id -> its schema.org ClaimReview (kb.export.claimreview.reviews_of), embedded in the
-    # claim's page as JSON-LD; None: the pages embed none
-    claim_reviews: Callable[[str], dict[str, Any] | None] | None = None
+    # claim id -> its schema.org ClaimReview as compact JSON safe in a script
+    # (kb.export.claimreview.reviews_of), embedded in the claim's page; None: the pages embed none
+    claim_reviews: Callable[[str], str | None] | None = None
     # A long-running process's caches (kb.fast.memory.Memory.caches), where long tables find
     # the rows drawn by the last build ("rows:" + macro; see kb.site.jinja.table), or None; and
     # what this process drew since the build set `drawn` (the build keeps it for the next)
@@ -112,22 +114,19 @@ class Site:
             )
         return near
 
-    def links_of(self, node: str) -> dict[str, set[str]]:
+    def links_of(self, node: str) -> dict[str, frozenset[str]]:
         """Return {other node: types of the edges between them, either way} for a node of the
         graph (itself left out)."""
         got = {
-            b: {d["type"] for d in keyed.values()}
+            b: frozenset([d["type"] for d in keyed.values()])
             for b, keyed in self.succ[node].items()
             if b != node
         }
         for a, keyed in self.pred[node].items():
             if a == node:
                 continue
-            types = got.get(a)
-            if types is None:
-                got[a] = {d["type"] for d in keyed.values()}
-            else:
-                types.update(d["type"] for d in keyed.values())
+            types = frozenset([d["type"] for d in keyed.values()])
+            got[a] = types if a not in got else got[a] | types
         return got
 
     def incoming(self, node: str) -> list[tuple[str, str, dict[str, Any]]]:
@@ -163,7 +162,7 @@ def prepare(
     exports: Sequence[str] = (),
     build_date: str | None = None,
     spans: QuoteSpans | None = None,
-    claim_reviews: Callable[[str], dict[str, Any] | None] | None = None,
+    claim_reviews: Callable[[str], str | None] | None = None,
 ) -> Site:
     """Index the knowledge base once for all pages (backlinks, problems, quote places, topics).
 
