@@ -40,7 +40,7 @@ from kb.reading.files import Reading, ReadingSource, Stamp, _unchanged, cache_di
 from kb.reading.yamlio import Document
 from kb.reading.yamlmarks import Marks
 
-SCHEMA = 1
+SCHEMA = 2  # 2: the shape, which the value gives, is no longer stored
 FILE_NAME = "readings.sqlite3"
 _MAX_DEPTH = 64  # deeper values are not stored (JSON's own limits are far above)
 
@@ -128,19 +128,23 @@ def _encode(reading: Reading) -> tuple[str, bytes, str] | None:
         return None
     if type(doc.value) is not dict or marks.shape != _plain_shape(doc.value):
         return None
-    typecode, ints, _extras, shape = marks.parts()
-    data = [doc.value, typecode, base64.b64encode(ints).decode("ascii"), shape, doc.escapes]
-    return digest, stamp, json.dumps(data, ensure_ascii=False, allow_nan=False)
+    typecode, ints, _extras, _shape = marks.parts()
+    data = [doc.value, typecode, base64.b64encode(ints).decode("ascii"), doc.escapes]
+    return digest, stamp, _DUMPS(data)
+
+
+# one encoder for every reading: json.dumps with options makes a new one each time
+_DUMPS = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
 
 
 def _decode(digest: str, stamp: Stamp, text: str) -> Reading:
     """The reading stored as `text`; ValueError when it is not one that _encode makes (a
     damaged or forged row: the file is read again)."""
-    value, typecode, ints, shape, escapes = json.loads(text)
+    value, typecode, ints, escapes = json.loads(text)
     if type(value) is not dict or typecode not in _TYPECODES or type(escapes) is not bool:
         raise ValueError("not a stored reading")
-    expected = _plain_shape(value)  # also the number of marks: checked below
-    if expected is None or type(shape) is not list or tuple(shape) != expected:
+    expected = _plain_shape(value)  # the shape _encode checked; the number of marks, below
+    if expected is None:
         raise ValueError("not a stored reading")
     marks = Marks.from_parts(value, typecode, base64.b64decode(ints, validate=True), (), expected)
     if len(marks.ints) != _marks_of(expected):
