@@ -43,7 +43,8 @@ def _title(data: dict[str, Any], node: str) -> tuple[str, str, str]:
     return kind, verdict, title
 
 
-# What the drawing shows of a node: (kind, verdict class, escaped title, escaped short label).
+# What the drawing shows of a node: (kind, verdict class, escaped title, escaped short label
+# followed by the tags that close it).
 _Bits = tuple[str, str, str, str]
 
 
@@ -57,7 +58,7 @@ def _node_bits(site: Site, node: str) -> _Bits:
             kind,
             f" v-{esc(verdict)}" if verdict else "",
             esc(title),
-            esc(short(str(data.get("label", node)), 26)),
+            esc(short(str(data.get("label", node)), 26)) + "</text></a>",
         )
     return bits
 
@@ -68,30 +69,13 @@ def _order(site: Site, node: str) -> tuple[int, str, str]:
     return (_TYPE_ORDER.get(data["type"], 9), str(data.get("label", node)).casefold(), node)
 
 
-def _link_open(
-    site: Site, node: str, u: Links, links: dict[str, tuple[str, str, str]]
-) -> tuple[str, str, str]:
-    """Make (kind, `<a ...><title>...</title>`, label and the tags that close it) of a
-    neighbour, kept in `links`: once per folder of the pages that link to it."""
-    kind, vcls, title, label = _node_bits(site, node)
-    got = links[node] = (
-        kind,
-        f'<a href="{esc(u.node(node))}" class="n n-{kind}{vcls}"><title>{title}</title>',
-        f"{label}</text></a>",
-    )
-    return got
-
-
-def _out(site: Site, node: str) -> frozenset[str] | None:
-    """The nodes `node` has edges to (itself left out), or None when they are more than
-    _BUSY: made once per node."""
-    got: frozenset[str] | None
-    if node in site.graph_out:
-        got = site.graph_out[node]
-    else:
-        adjacent = site.succ[node]
-        got = None if len(adjacent) > _BUSY else frozenset(adjacent).difference((node,))
-        site.graph_out[node] = got
+def _link_open(site: Site, node: str, u: Links, bits: _Bits) -> str:
+    """Return the `<a ...><title>...</title>` of a neighbour on pages of u's folder, made once
+    per folder (kept in `site.graph_links`) unless its link depends on more."""
+    kind, vcls, title, _ = bits
+    got = f'<a href="{esc(u.node(node))}" class="n n-{kind}{vcls}"><title>{title}</title>'
+    if kind in _TYPE_ORDER and "/" not in node:  # else not only the folder's prefix of its kind
+        site.graph_links.setdefault(u.folder, {})[node] = got
     return got
 
 
@@ -181,13 +165,15 @@ def local_graph(site: Site, center: str, u: Links, limit: int = 24) -> dict[str,
     place = {other: k for k, other in enumerate(shown)}
     lines = [_spoke(n, k, kinds[other]) for k, other in enumerate(shown)]
     shown_set = set(shown)
-    outs = site.graph_out
+    succ = site.succ
     for k, a in enumerate(shown):
-        out = outs[a] if a in outs else _out(site, a)
-        if out:
-            between = out & shown_set
-            if between:
-                lines += [_chord(n, k, place[b]) for b in sorted(between)]
+        adjacent = succ[a]
+        if len(adjacent) > _BUSY:
+            continue
+        between = adjacent.keys() & shown_set  # iterates the smaller of the two
+        between.discard(a)
+        if between:
+            lines += [_chord(n, k, place[b]) for b in sorted(between)]
     kind, vcls, title, _ = _node_bits(site, center)
     parts = [
         f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" aria-labelledby="kb-lg-caption">',
@@ -197,12 +183,12 @@ def local_graph(site: Site, center: str, u: Links, limit: int = 24) -> dict[str,
         f'<g class="n n-{kind} center{vcls}"><title>{title} (this page)</title>'
         f"{_center_shape(kind)}</g>",
     ]
-    links = site.graph_links.get(u.folder)
-    if links is None:
-        links = site.graph_links[u.folder] = {}
+    links = site.graph_links.get(u.folder, {})
+    graph_bits = site.graph_bits
     for k, other in enumerate(shown):
-        got = links.get(other) or _link_open(site, other, u, links)
-        parts.append(got[1] + _spot(got[0], n, k) + got[2])
+        bits = graph_bits.get(other) or _node_bits(site, other)
+        opening = links.get(other) or _link_open(site, other, u, bits)
+        parts.append(opening + _spot(bits[0], n, k) + bits[3])
     parts.append("</g></svg>")
     return {
         "svg": Markup("\n".join(parts)),

@@ -66,9 +66,8 @@ class Site:
     # citations, and each folder's page chrome (render.chrome); never mutated once made.
     refs: dict[tuple[str, ...], dict[str, Any]] = field(default_factory=dict)
     graph_bits: dict[str, Any] = field(default_factory=dict)  # node -> what local graphs show
-    graph_links: dict[str, dict[str, Any]] = field(default_factory=dict)  # folder -> node -> <a>
+    graph_links: dict[str, dict[str, str]] = field(default_factory=dict)  # folder -> node -> <a>
     graph_order: dict[str, Any] = field(default_factory=dict)  # node -> place among neighbours
-    graph_out: dict[str, Any] = field(default_factory=dict)  # node -> the nodes it links to
     # The graph's own adjacency, read-only: node -> other node -> edge key -> edge data, for the
     # edges from the node (succ) and the edges to it (pred).
     succ: dict[str, dict[str, dict[Any, dict[str, Any]]]] = field(default_factory=dict)
