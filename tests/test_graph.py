@@ -9,7 +9,7 @@ from pathlib import Path
 import networkx as nx
 import pytest
 
-from kb.graph import EDGE_TYPES, NODE_TYPES, build_graph, node_id, summary
+from kb.graph import EDGE_TYPES, NODE_TYPES, Links, build_graph, node_id, summary, update_graph
 from kb.reading.load import load_kb
 
 MakeKB = Callable[[dict[str, str | bytes]], Path]  # the make_kb fixture (conftest.py)
@@ -115,6 +115,43 @@ def test_a_repeated_related_claim_keeps_the_last_relation_alone(make_kb: MakeKB)
     assert g.edges["claim:a", "claim:b", "related"]["relation"] == "contradicts"
     assert g.edges["claim:c", "claim:b", "related"]["relation"] == "supports"
     assert g.number_of_edges() == 2
+
+
+def _adjacency(g: nx.MultiDiGraph[str]) -> list[object]:
+    """Every node's attributes, successors and predecessors, in order, keys and data included."""
+
+    def side(nbrs: dict[str, dict[object, dict[str, object]]]) -> list[object]:
+        return [(b, [(k, list(d.items())) for k, d in keyed.items()]) for b, keyed in nbrs.items()]
+
+    return [(n, list(g.nodes[n].items()), side(g.succ[n]), side(g.pred[n])) for n in g]
+
+
+def test_pairs_joined_alike_share_a_key_dict_that_a_second_edge_does_not_change(
+    make_kb: MakeKB,
+) -> None:
+    """Two claims that quote a source once each share one {key: data} dict (memory); a claim
+    that comes to quote it twice, after an edit brought in by update_graph, gets a dict of its
+    own, and the other claim's edge is as it was: the graph is the one a new build makes."""
+    files: dict[str, str | bytes] = {
+        "claims/a.yaml": "statement: A.\nquotes: [{text: x, source: s}]\n",
+        "claims/b.yaml": "statement: B.\nquotes: [{text: y, source: s}]\n",
+        "sources/s.yaml": "type: webpage\ntitle: S\n",
+    }
+    root = make_kb(files)
+    g = build_graph(load_kb(root)[0])
+    succ, pred = Links.of(g).succ, Links.of(g).pred  # networkx's own dicts, not views
+    a, b = succ["claim:a"]["source:s"], succ["claim:b"]["source:s"]
+    assert a is b and pred["source:s"]["claim:a"] is a
+    assert list(a) == [0]
+    (root / "claims" / "a.yaml").write_text(
+        "statement: A.\nquotes: [{text: x, source: s}, {text: z, source: s}]\n"
+    )
+    kb = load_kb(root)[0]
+    update_graph(g, kb, ["claim:a"], kb.topics())
+    assert _adjacency(g) == _adjacency(build_graph(kb))
+    assert list(succ["claim:a"]["source:s"]) == [0, 1]
+    assert succ["claim:b"]["source:s"] is b and list(b) == [0]
+    assert pred["source:s"]["claim:a"] is succ["claim:a"]["source:s"]
 
 
 def test_derived_from_edges(make_kb: MakeKB) -> None:
