@@ -5,6 +5,7 @@ foreign store, or one that came with a copied base, is not used."""
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import sqlite3
@@ -279,3 +280,37 @@ def test_a_damaged_or_foreign_store_is_not_used(base: Path, tmp_path: Path, dama
         assert not any(FILE_NAME in line for line in said)
         assert ("assets/search", "claim:c000003") in _rows(root)
         assert _tree(site) == _clean(root, tmp_path / "clean")
+
+
+def test_a_rebuild_from_the_pieces_leaves_no_reference_cycles(
+    base: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build pauses the cyclic collector and freezes what it makes (kb.fast.collector): a memo
+    of the pieces that made a cycle with its store would keep every piece it read to the end.
+    A rebuild in this process (no workers) leaves no cycle of kb's."""
+    root = tmp_path / "kb"
+    shutil.copytree(base, root)
+    site = tmp_path / "site"
+    _build(root, site)
+    _build(root, site)  # every piece made and kept
+    _statement(root)
+    monkeypatch.setenv("KB_JOBS", "1")
+    gc.collect()
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        said: list[str] = []
+        _build(root, site, said)
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        gc.collect()
+        garbage = list(gc.garbage)
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        if was:
+            gc.enable()
+    assert (root / ".kb-cache" / FILE_NAME).exists() and not [
+        s for s in said if s.startswith("kb:")
+    ]
+    assert [o for o in garbage if type(o).__module__.startswith("kb.")] == []
+    assert len(garbage) < 100

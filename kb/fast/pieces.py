@@ -113,6 +113,29 @@ class _Store(dict[str, Any]):
         dict.__setitem__(self, key, value)
 
 
+class _Reader:
+    """Reads the parts of one output from the store, and notes what it read (what a memo's
+    `keep` compares with). Apart from the memo, so that the memo's store, which reads through
+    it, makes no reference cycle with the memo: a build pauses the cyclic collector."""
+
+    def __init__(self, pieces: Pieces, output: str) -> None:
+        self.pieces, self.output = pieces, output
+        self.loaded: dict[str, Any] = {}  # part -> (what was read, its sig): what changed
+
+    def part(self, name: str) -> Any:
+        """What the store holds of a part of this output's store (None: not a part kept)."""
+        part = f"{self.output}/{name}"
+        return self.read(part) if part in SPECS else None
+
+    def read(self, part: str) -> Any:
+        got = self.pieces.read(part)
+        if got is not None:
+            spec = SPECS[part]
+            sig = spec.sig(got) if isinstance(spec, Whole) and spec.sig is not None else None
+            self.loaded[part] = (got, sig)
+        return got
+
+
 class PieceMemo:
     """A kb.memo.Memo for one output in a new process: its pieces from the store, keyed by
     content (see the module's docstring)."""
@@ -121,12 +144,13 @@ class PieceMemo:
         self.pieces, self.output = pieces, output
         self.digests: Mapping[str, str | None] = pieces.digests
         self.world = pieces.world
-        self.loaded: dict[str, Any] = {}  # part -> (what was read, its sig): what changed
+        self.reader = _Reader(pieces, output)
+        self.loaded = self.reader.loaded
         spec = PARTS[output]
         if isinstance(spec, dict):
-            self.store: dict[str, Any] = _Store(self._part)
+            self.store: dict[str, Any] = _Store(self.reader.part)
         else:
-            self.store = self._read(output) or {}
+            self.store = self.reader.read(output) or {}
 
     @property
     def structure(self) -> int:
@@ -136,19 +160,6 @@ class PieceMemo:
     def digest(self, node: str) -> str | None:
         """The digest of a record this build (None: not known, make its piece again)."""
         return self.digests.get(node)
-
-    def _part(self, name: str) -> Any:
-        """What the store holds of a part of this output's store (None: not a part kept)."""
-        part = f"{self.output}/{name}"
-        return self._read(part) if part in SPECS else None
-
-    def _read(self, part: str) -> Any:
-        got = self.pieces.read(part)
-        if got is not None:
-            spec = SPECS[part]
-            sig = spec.sig(got) if isinstance(spec, Whole) and spec.sig is not None else None
-            self.loaded[part] = (got, sig)
-        return got
 
     def keep(self) -> None:
         """Store the pieces this output made (those it kept from the store are not written

@@ -84,40 +84,45 @@ def _plain_shape(value: Any) -> tuple[str | int, ...] | None:
     JSON gives back exactly `value` (the same types, keys and order; no deeper than
     _MAX_DEPTH), else None."""
     out: list[str | int] = []
-    inf = float("inf")
-
-    def walk(v: Any, depth: int) -> None:
-        if depth > _MAX_DEPTH:
-            raise _NotPlain
-        if type(v) is dict:
-            out.append(_MAP)
-            for k, x in v.items():
-                if type(k) is not str:
-                    raise _NotPlain
-                out.append(k)
-                t = type(x)
-                if t is dict or t is list:
-                    walk(x, depth + 1)
-                elif t not in _SCALARS and not (t is float and -inf < x < inf):
-                    raise _NotPlain
-            out.append(_END)
-        else:
-            out.append(_SEQ)
-            for x in v:
-                t = type(x)
-                if t is dict or t is list:
-                    walk(x, depth + 1)
-                    continue
-                if t not in _SCALARS and not (t is float and -inf < x < inf):
-                    raise _NotPlain
-                out.append(_ITEM)
-            out.append(_END)
-
     try:
-        walk(value, 0)
+        _walk_shape(value, 0, out)
     except _NotPlain:
         return None
     return tuple(out)
+
+
+_INF = float("inf")
+
+
+def _walk_shape(v: Any, depth: int, out: list[str | int]) -> None:
+    """Append the shape of `v` to `out` (see _plain_shape). A module function, not a closure:
+    a closure that calls itself is a reference cycle, which a build that pauses the cyclic
+    collector (kb.fast.collector) would keep, one per file."""
+    if depth > _MAX_DEPTH:
+        raise _NotPlain
+    if type(v) is dict:
+        out.append(_MAP)
+        for k, x in v.items():
+            if type(k) is not str:
+                raise _NotPlain
+            out.append(k)
+            t = type(x)
+            if t is dict or t is list:
+                _walk_shape(x, depth + 1, out)
+            elif t not in _SCALARS and not (t is float and -_INF < x < _INF):
+                raise _NotPlain
+        out.append(_END)
+    else:
+        out.append(_SEQ)
+        for x in v:
+            t = type(x)
+            if t is dict or t is list:
+                _walk_shape(x, depth + 1, out)
+                continue
+            if t not in _SCALARS and not (t is float and -_INF < x < _INF):
+                raise _NotPlain
+            out.append(_ITEM)
+        out.append(_END)
 
 
 def _encode(reading: Reading) -> tuple[str, bytes, str] | None:
