@@ -326,6 +326,7 @@ def _plan(
     every = pages(site)
     with_citations(site, cited())
     keys = page_keys(site, every, memory, pieces.orders(site) if pieces is not None else None)
+    site.forget_walks()  # the pages need them one by one: the memory serves what comes next
     reused = [p.path for p in every if p.path in keys and writer.reusable(p.path, keys[p.path])]
     skip = set(reused)
     todo = [p for p in every if p.path not in skip]

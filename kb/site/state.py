@@ -113,6 +113,12 @@ class Site:
             )
         return near
 
+    def forget_walks(self) -> None:
+        """Drop the neighbour sets that walks over the whole graph kept (the page keys': one per
+        node, 60 MB at 100,000 claims); a page needs only its own node's, made again when
+        asked."""
+        self.near.clear()
+
     def links_of(self, node: str) -> dict[str, frozenset[str]]:
         """Return {other node: types of the edges between them, either way} for a node of the
         graph (itself left out)."""
