@@ -63,9 +63,10 @@ def _node_bits(site: Site, node: str) -> _Bits:
     return bits
 
 
-def _order(site: Site, node: str) -> tuple[int, str, str]:
-    """Where a neighbour comes in a drawing: by kind, then label, then id."""
-    data = site.node_data[node]
+def _order_of(data: dict[str, Any], node: str) -> tuple[int, str, str]:
+    """Where a neighbour (its node data, its id) comes in a drawing: by kind, then label, then
+    id. Made each time, not kept: a key per node would cost each rendering process 4 MB at
+    10,000 claims for 0.1 s of CPU."""
     return (_TYPE_ORDER.get(data["type"], 9), str(data.get("label", node)).casefold(), node)
 
 
@@ -156,11 +157,8 @@ def local_graph(site: Site, center: str, u: Links, limit: int = 24) -> dict[str,
         return None
     # the first `limit` neighbours in order (a hub, such as a reviewer of every claim, has
     # thousands: only those shown are drawn, so only their bits are made)
-    order = site.graph_order
-    for other in kinds:
-        if other not in order:
-            order[other] = _order(site, other)
-    shown = heapq.nsmallest(limit, kinds, key=order.__getitem__)
+    data = site.node_data
+    shown = heapq.nsmallest(limit, kinds, key=lambda n: _order_of(data[n], n))
     n = len(shown)
     place = {other: k for k, other in enumerate(shown)}
     lines = [_spoke(n, k, kinds[other]) for k, other in enumerate(shown)]

@@ -67,7 +67,6 @@ class Site:
     refs: dict[tuple[str, ...], dict[str, Any]] = field(default_factory=dict)
     graph_bits: dict[str, Any] = field(default_factory=dict)  # node -> what local graphs show
     graph_links: dict[str, dict[str, str]] = field(default_factory=dict)  # folder -> node -> <a>
-    graph_order: dict[str, Any] = field(default_factory=dict)  # node -> place among neighbours
     # The graph's own adjacency, read-only: node -> other node -> edge key -> edge data, for the
     # edges from the node (succ) and the edges to it (pred).
     succ: dict[str, dict[str, dict[Any, dict[str, Any]]]] = field(default_factory=dict)
