@@ -112,6 +112,14 @@ class Site:
             )
         return near
 
+    def around(self, node: str) -> frozenset[str]:
+        """Return `node` and the nodes linked to it either way, made each time: a page asks for
+        its own node's, once (kept, they would grow with every page a process renders)."""
+        near = self.near.get(node)
+        if near is None:
+            near = frozenset(self.succ.get(node, ())).union(self.pred.get(node, ()))
+        return near | {node}
+
     def forget_walks(self) -> None:
         """Drop the neighbour sets that walks over the whole graph kept (the page keys': one per
         node, 60 MB at 100,000 claims); a page needs only its own node's, made again when

@@ -76,6 +76,7 @@ def claim_page(site: Site, claim: Claim, u: Links) -> View:
     ]
     review = claim.review
     cite = _cite_views(site, claim, u)
+    around = site.around(me)
     return {
         "title": claim.statement,
         "claim": claim,
@@ -84,7 +85,7 @@ def claim_page(site: Site, claim: Claim, u: Links) -> View:
         "topics": [{"label": t, "href": u.topic(site.slugs[t])} for t in claim.topics],
         "review": review,
         "attribution": _attribution(claim),
-        "rationale": linked(site, review.rationale, u, site.neighbours(me) | {me})
+        "rationale": linked(site, review.rationale, u, around)
         if review and review.rationale
         else None,
         "reviewer": expert_ref(site, review.reviewer if review else None, u),
@@ -94,7 +95,7 @@ def claim_page(site: Site, claim: Claim, u: Links) -> View:
         "evidence": evidence,
         "related": related,
         "backlinks": backlinks,
-        "problems": problem_rows(site.problems_of(me), site, u, site.neighbours(me) | {me}),
+        "problems": problem_rows(site.problems_of(me), site, u, around),
         "graph": local_graph(site, me, u),
         "cite": cite,
         "caution": claim.verdict != "accurate",
@@ -326,7 +327,7 @@ def expert_page(site: Site, person: Expert, u: Links) -> View:
         "descriptions": descriptions,
         "reviewed": len(reviewed),  # an editor may have reviewed thousands: a chunked list
         "reviewed_rows": table(site, "reviewed_rows", reviewed) if reviewed else "",
-        "problems": problem_rows(site.problems_of(me), site, u, site.neighbours(me) | {me}),
+        "problems": problem_rows(site.problems_of(me), site, u, site.around(me)),
         "graph": local_graph(site, me, u),
     }
 
@@ -375,7 +376,7 @@ def source_page(site: Site, src: Source, u: Links) -> View:
         "marks": len(marks),
         "legend": legend,
         "has_origins": any(t[0] == "origin" for t in tips.values()),
-        "problems": problem_rows(site.problems_of(me), site, u, site.neighbours(me) | {me}),
+        "problems": problem_rows(site.problems_of(me), site, u, site.around(me)),
         "graph": local_graph(site, me, u),
     }
 
