@@ -219,7 +219,18 @@ def export(
         text = "\n".join(out)
         del out  # the lines go before the bytes come: a third less memory at the peak
         return text.encode("utf-8")
-    # With a memo: each node's line kept as bytes by its attributes, the edges' as bytes
+    return _kept_parts(out, nodes, ids, nkeys, store)
+
+
+def _kept_parts(
+    out: list[str],
+    nodes: list[tuple[str, dict[str, Any]]],
+    ids: dict[str, str],
+    nkeys: dict[str, tuple[str, str]],
+    store: dict[str, Any],
+) -> bytes:
+    """The document after its head `out`, with a memo's `store`: each node's line kept as bytes
+    by its attributes, the edges' as bytes."""
     old = store.get("nodes")
     lines: dict[str, tuple[Any, bytes]] = old[1] if old is not None and old[0] == nkeys else {}
     sigs = [tuple(data.items()) for _, data in nodes]
