@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -106,3 +108,23 @@ def fail_helper(monkeypatch: pytest.MonkeyPatch, failure: str, after: int = 0) -
 
     monkeypatch.setattr(ph, "_read_for_helper", failing)
     monkeypatch.setattr(ph, "_HELPER_WAIT", 1.0)
+
+
+@contextmanager
+def cycles_made() -> Iterator[list[object]]:
+    """Run the block with the cyclic collector off (as a build pauses it); the list it gives
+    then holds every object left in a reference cycle the block made."""
+    gc.collect()
+    was = gc.isenabled()
+    gc.disable()
+    found: list[object] = []
+    try:
+        yield found
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        gc.collect()
+        found += gc.garbage
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        if was:
+            gc.enable()

@@ -5,7 +5,6 @@ foreign store, or one that came with a copied base, is not used."""
 
 from __future__ import annotations
 
-import gc
 import os
 import shutil
 import sqlite3
@@ -13,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import generate_kb
+from conftest import cycles_made, generate_kb
 from test_build_pipeline import _as_in_kb_build, _early_starts
 
 import kb.fast.early
@@ -295,20 +294,9 @@ def test_a_rebuild_from_the_pieces_leaves_no_reference_cycles(
     _build(root, site)  # every piece made and kept
     _statement(root)
     monkeypatch.setenv("KB_JOBS", "1")
-    gc.collect()
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        said: list[str] = []
+    said: list[str] = []
+    with cycles_made() as garbage:
         _build(root, site, said)
-        gc.set_debug(gc.DEBUG_SAVEALL)
-        gc.collect()
-        garbage = list(gc.garbage)
-    finally:
-        gc.set_debug(0)
-        gc.garbage.clear()
-        if was:
-            gc.enable()
     assert (root / ".kb-cache" / FILE_NAME).exists() and not [
         s for s in said if s.startswith("kb:")
     ]

@@ -4,7 +4,6 @@ is ignored with a message."""
 
 from __future__ import annotations
 
-import gc
 import os
 import random
 import shutil
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import cycles_made
 
 from kb.build import build
 from kb.fast.checkstore import FILE_NAME as CHECKS
@@ -343,22 +343,11 @@ def test_reading_through_the_store_makes_no_reference_cycles(synthetic: Path) ->
     170 MB): storing every reading (a first load) and reading them back (a second) makes none."""
     _age(synthetic)
     files = len(list(synthetic.glob("*/*.yaml")))
-    gc.collect()
-    was = gc.isenabled()
-    gc.disable()
-    try:
+    with cycles_made() as garbage:
         _, first = _load_with_store(synthetic)
         first.save()
         _, second = _load_with_store(synthetic)
         assert first.fresh and not second.fresh  # every reading stored, then every one read back
-        gc.set_debug(gc.DEBUG_SAVEALL)
-        gc.collect()
-        garbage = list(gc.garbage)
-    finally:
-        gc.set_debug(0)
-        gc.garbage.clear()
-        if was:
-            gc.enable()
     made_by_kb = [
         o for o in garbage if isinstance(o, types.FunctionType) and o.__module__.startswith("kb")
     ]

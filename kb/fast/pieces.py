@@ -145,7 +145,6 @@ class PieceMemo:
         self.digests: Mapping[str, str | None] = pieces.digests
         self.world = pieces.world
         self.reader = _Reader(pieces, output)
-        self.loaded = self.reader.loaded
         spec = PARTS[output]
         if isinstance(spec, dict):
             self.store: dict[str, Any] = _Store(self.reader.part)
@@ -167,7 +166,7 @@ class PieceMemo:
         spec = PARTS[self.output]
         store = self.store
         if not isinstance(spec, dict):
-            self.pieces.write({self.output: (spec, store, self.loaded.get(self.output))})
+            self.pieces.write({self.output: (spec, store, self.reader.loaded.get(self.output))})
             return
         # a store of parts: the parts set since the last keep (all, when the output replaced
         # the store by a plain dict)
@@ -178,7 +177,7 @@ class PieceMemo:
             if part is None:
                 continue
             key = f"{self.output}/{name}"
-            todo[key] = (part, dict.get(store, name), self.loaded.get(key))
+            todo[key] = (part, dict.get(store, name), self.reader.loaded.get(key))
         if isinstance(store, _Store):
             store.dirty.clear()
         self.pieces.write(todo)

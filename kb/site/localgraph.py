@@ -70,13 +70,13 @@ def _order_of(data: dict[str, Any], node: str) -> tuple[int, str, str]:
     return (_TYPE_ORDER.get(data["type"], 9), str(data.get("label", node)).casefold(), node)
 
 
-def _link_open(site: Site, node: str, u: Links, bits: _Bits) -> str:
-    """Return the `<a ...><title>...</title>` of a neighbour on pages of u's folder, made once
-    per folder (kept in `site.graph_links`) unless its link depends on more."""
+def _link_open(node: str, u: Links, bits: _Bits, links: dict[str, str]) -> str:
+    """Return the `<a ...><title>...</title>` of a neighbour on pages of u's folder, kept in
+    `links` (that folder's, in `site.graph_links`) unless its link depends on more."""
     kind, vcls, title, _ = bits
     got = f'<a href="{esc(u.node(node))}" class="n n-{kind}{vcls}"><title>{title}</title>'
     if kind in _TYPE_ORDER and "/" not in node:  # else not only the folder's prefix of its kind
-        site.graph_links.setdefault(u.folder, {})[node] = got
+        links[node] = got
     return got
 
 
@@ -181,11 +181,11 @@ def local_graph(site: Site, center: str, u: Links, limit: int = 24) -> dict[str,
         f'<g class="n n-{kind} center{vcls}"><title>{title} (this page)</title>'
         f"{_center_shape(kind)}</g>",
     ]
-    links = site.graph_links.get(u.folder, {})
+    links = site.graph_links.setdefault(u.folder, {})
     graph_bits = site.graph_bits
     for k, other in enumerate(shown):
         bits = graph_bits.get(other) or _node_bits(site, other)
-        opening = links.get(other) or _link_open(site, other, u, bits)
+        opening = links.get(other) or _link_open(other, u, bits, links)
         parts.append(opening + _spot(bits[0], n, k) + bits[3])
     parts.append("</g></svg>")
     return {

@@ -107,18 +107,16 @@ class Site:
         worked out once per node."""
         near = self.near.get(node)
         if near is None:
-            near = self.near[node] = frozenset(self.succ.get(node, ())).union(
-                self.pred.get(node, ())
-            )
+            near = self.near[node] = self._linked(node)
         return near
+
+    def _linked(self, node: str) -> frozenset[str]:
+        return frozenset(self.succ.get(node, ())).union(self.pred.get(node, ()))
 
     def around(self, node: str) -> frozenset[str]:
         """Return `node` and the nodes linked to it either way, made each time: a page asks for
         its own node's, once (kept, they would grow with every page a process renders)."""
-        near = self.near.get(node)
-        if near is None:
-            near = frozenset(self.succ.get(node, ())).union(self.pred.get(node, ()))
-        return near | {node}
+        return (self.near.get(node) or self._linked(node)) | {node}
 
     def forget_walks(self) -> None:
         """Drop the neighbour sets that walks over the whole graph kept (the page keys': one per
