@@ -81,12 +81,13 @@ EDGE_LABELS = {
 }
 
 
-_escape_inner: Callable[[str], str] = getattr(markupsafe, "_escape_inner", lambda s: str(escape(s)))
+# markupsafe's escaping of a str to a str (what `esc` does), for callers that escape a great many
+escape_str: Callable[[str], str] = getattr(markupsafe, "_escape_inner", lambda s: str(escape(s)))
 
 
 def esc(text: str) -> str:
     """Escape a string for HTML as `markupsafe.escape` does, as a plain `str` (quicker)."""
-    return _escape_inner(text)
+    return escape_str(text)
 
 
 def verdict_label(verdict: str) -> str:
