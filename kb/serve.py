@@ -206,15 +206,24 @@ def fingerprint(root: Path) -> dict[str, tuple[int, int]]:
 
 
 class Watcher(threading.Thread):
-    """Poll the knowledge base's files and call `rebuild` when any of them changes."""
+    """Poll the knowledge base's files and call `rebuild` when any of them changes: what
+    `kb serve --poll` does, and what EventWatcher falls back to when the system gives no notes
+    of changed files. `last` is the fingerprint to compare the first poll with (by default the
+    files as they are now)."""
 
-    def __init__(self, root: Path, rebuild: Callable[[], None], interval: float = 0.5) -> None:
+    def __init__(
+        self,
+        root: Path,
+        rebuild: Callable[[], None],
+        interval: float = 0.5,
+        last: dict[str, tuple[int, int]] | None = None,
+    ) -> None:
         super().__init__(daemon=True, name="kb-watch")
         self.root = root
         self.rebuild = rebuild
         self.interval = interval
         self.stopped = threading.Event()
-        self.last = fingerprint(root)
+        self.last = fingerprint(root) if last is None else last
 
     def poll(self) -> bool:
         """Check once; rebuild and return True when something changed."""
@@ -235,6 +244,120 @@ class Watcher(threading.Thread):
 
     def stop(self) -> None:
         """Stop polling."""
+        self.stopped.set()
+
+
+class EventWatcher(threading.Thread):
+    """Call `rebuild` when the system says that a file the build reads changed (inotify on
+    Linux, FSEvents on macOS, ReadDirectoryChangesW on Windows, through watchfiles).
+
+    Polling stats every file twice a second: 50 ms of CPU each time at 10,000 claims, a core
+    at 100,000, and a change is seen a quarter of a second late on average. The system's notes
+    cost nothing while nothing changes and come at once. Watched are the base's folder itself
+    (for kb.yaml and the record folders coming and going) and each record folder, none of them
+    recursively, so the output and cache folders are not watched; hidden files, which the build
+    does not read (an editor's swap file changes every few seconds), are left out. When a
+    record folder comes or goes, the watch is set up again after the rebuild.
+
+    A new watch notes nothing from before it was set up: `last` is the fingerprint taken
+    before the first build, so that a change made while that build ran (a minute at 100,000
+    claims) is rebuilt as soon as the watch is set up; before a record folder's rebuild the
+    fingerprint is taken again, so that a file put in the new folder before it is watched is
+    rebuilt too. Where the system gives no such notes (no inotify watch left, some network file
+    systems), this says so and polls.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        rebuild: Callable[[], None],
+        last: dict[str, tuple[int, int]] | None = None,
+    ) -> None:
+        super().__init__(daemon=True, name="kb-watch")
+        self.root = os.path.abspath(root)
+        self.rebuild = rebuild
+        self.last = last
+        self.stopped = threading.Event()
+        self.watching = threading.Event()  # set once a watch is set up (or polling began)
+        self.polling = False  # set when it fell back to polling
+
+    def folders(self) -> tuple[str, ...]:
+        """The record folders there are now (links to folders too: the loader reads them)."""
+        return tuple(
+            path for name in WATCHED if os.path.isdir(path := os.path.join(self.root, name))
+        )
+
+    def wanted(self, change: Any, path: str) -> bool:
+        """Whether a change to `path` may change the site: kb.yaml, a record folder, or a
+        file in one; never a hidden file."""
+        folder, name = os.path.split(path)
+        if name.startswith("."):
+            return False
+        if folder == self.root:
+            return name in WATCHED
+        up, kind = os.path.split(folder)
+        return up == self.root and kind in WATCHED
+
+    def run(self) -> None:
+        """Watch until stopped; poll instead when the system gives no notes."""
+        try:
+            self._watch()
+        except Exception as exc:  # no notes to be had: poll (the server goes on either way)
+            if self.stopped.is_set():
+                return
+            print(
+                f"kb serve: the system gives no notes of changed files ({exc}); "
+                "checking the files every 0.5 s instead",
+                file=sys.stderr,
+            )
+            self.polling = True
+            poller = Watcher(Path(self.root), self.rebuild, last=self.last)
+            poller.stopped = self.stopped
+            self.watching.set()
+            poller.run()
+
+    def _watch(self) -> None:
+        import watchfiles  # here: only `kb serve` needs it
+
+        while not self.stopped.is_set():
+            folders = self.folders()
+            fresh = True  # a new watch: what changed before it was set up was not noted
+            try:
+                # a second at most between looks at `stopped`
+                for changes in watchfiles.watch(
+                    self.root,
+                    *folders,
+                    watch_filter=self.wanted,
+                    recursive=False,
+                    step=50,
+                    stop_event=self.stopped,
+                    rust_timeout=1000,
+                    yield_on_timeout=True,
+                    raise_interrupt=False,
+                ):
+                    # the watch is set up: did anything change since the files were last
+                    # looked at (before the first build, or before a record folder's rebuild)?
+                    missed = fresh and self.last not in (None, fingerprint(Path(self.root)))
+                    fresh = False
+                    self.watching.set()
+                    moved = self.folders() != folders  # a record folder came or went
+                    if moved:  # it is watched anew after the rebuild: note the files first
+                        self.last = fingerprint(Path(self.root))
+                    if changes or missed or moved:
+                        self._rebuild()
+                    if moved:
+                        break
+            except FileNotFoundError:  # a folder went just as the watch was set up
+                continue
+
+    def _rebuild(self) -> None:
+        try:
+            self.rebuild()
+        except Exception as exc:  # a failed rebuild must not stop the watching
+            print(f"kb serve: rebuild failed: {exc}", file=sys.stderr)
+
+    def stop(self) -> None:
+        """Stop watching."""
         self.stopped.set()
 
 
@@ -259,6 +382,7 @@ def handler(args: argparse.Namespace) -> int:
         return 2
     live = LiveState()
     cache: ParseCache = {}  # parsed files by content hash: a rebuild parses only changes
+    before = fingerprint(root)  # a change made while the first build runs is rebuilt after it
     code = _build(root, out, cache)
     if code != 0:
         if not (out / MARKER).is_file() or out.is_symlink():
@@ -277,7 +401,11 @@ def handler(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"kb serve: cannot listen on {HOST}:{args.port}: {exc.strerror}", file=sys.stderr)
         return 1
-    watcher = Watcher(root, rebuild)
+    watcher: Watcher | EventWatcher
+    if args.poll:
+        watcher = Watcher(root, rebuild, last=before)
+    else:
+        watcher = EventWatcher(root, rebuild, last=before)
     watcher.start()
     port = server.server_address[1]
     print(f"kb serve: http://{HOST}:{port}/ (Ctrl-C to stop)", file=sys.stderr, flush=True)

@@ -16,7 +16,7 @@ import pytest
 
 from kb import serve
 from kb.output import MARKER
-from kb.serve import LiveState, Watcher, make_server, resolve
+from kb.serve import EventWatcher, LiveState, Watcher, fingerprint, make_server, resolve
 
 
 @pytest.fixture
@@ -183,10 +183,167 @@ def test_watcher_rebuilds_when_a_file_changes(tmp_path: Path) -> None:
     assert len(calls) == 3
 
 
-def test_serve_command_builds_serves_and_rebuilds(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+class _Rebuilds:
+    """A rebuild callback that counts its calls and lets a test wait for the next one."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self._cond = threading.Condition()
+
+    def __call__(self) -> None:
+        with self._cond:
+            self.calls += 1
+            self._cond.notify_all()
+
+    def wait_for(self, calls: int) -> int:
+        """Wait until there were `calls` calls (a minute at most: a guard against a hang, not
+        a bound on the time); return how many there were."""
+        with self._cond:
+            self._cond.wait_for(lambda: self.calls >= calls, timeout=60)
+            return self.calls
+
+
+@pytest.fixture
+def watched(tmp_path: Path) -> Iterator[tuple[Path, _Rebuilds, EventWatcher]]:
+    """A base with one claim, watched by the system's notes from the files as they are now."""
+    (tmp_path / "claims").mkdir()
+    (tmp_path / "claims" / "a.yaml").write_text("statement: A.\n")
+    rebuilds = _Rebuilds()
+    watcher = EventWatcher(tmp_path, rebuilds, last=fingerprint(tmp_path))
+    watcher.start()
+    try:
+        yield tmp_path, rebuilds, watcher
+    finally:
+        watcher.stop()
+        watcher.join(10)
+    assert not watcher.is_alive()
+
+
+def test_event_watcher_rebuilds_on_each_change_the_build_reads(
+    watched: tuple[Path, _Rebuilds, EventWatcher],
 ) -> None:
-    """The handler builds first, serves, and bumps the version after a good rebuild."""
+    """A changed, added or removed record, kb.yaml, and a record folder that appears (whose
+    files are then watched too) each bring a rebuild; the watcher does not poll."""
+    root, rebuilds, watcher = watched
+    steps = [
+        lambda: (root / "claims" / "a.yaml").write_text("statement: A changed.\n"),
+        lambda: (root / "claims" / "b.yaml").write_text("statement: B.\n"),
+        lambda: (root / "kb.yaml").write_text("title: T\n"),
+        lambda: (root / "claims" / "b.yaml").unlink(),
+        lambda: (root / "experts").mkdir(),
+        lambda: (root / "experts" / "e.yaml").write_text("name: E\n"),
+    ]
+    for step in steps:
+        before = rebuilds.calls
+        step()
+        assert rebuilds.wait_for(before + 1) > before
+    assert not watcher.polling
+
+
+def test_event_watcher_rebuilds_a_change_made_before_the_watch_was_set_up(
+    tmp_path: Path,
+) -> None:
+    """`last` is the fingerprint taken before the first build: a change made while that build
+    ran, before there was a watch to note it, is rebuilt once the watch is set up."""
+    (tmp_path / "claims").mkdir()
+    claim = tmp_path / "claims" / "a.yaml"
+    claim.write_text("statement: A.\n")
+    last = fingerprint(tmp_path)
+    claim.write_text("statement: A, changed during the first build.\n")
+    rebuilds = _Rebuilds()
+    watcher = EventWatcher(tmp_path, rebuilds, last=last)
+    watcher.start()
+    try:
+        assert rebuilds.wait_for(1) == 1
+    finally:
+        watcher.stop()
+        watcher.join(10)
+
+
+def test_event_watcher_rebuilds_a_file_added_to_a_new_folder_before_it_is_watched(
+    tmp_path: Path,
+) -> None:
+    """A record folder that appears is watched once the rebuild it brought is done; a file put
+    in it before then (here: while that rebuild runs) is rebuilt too."""
+    rebuilds = _Rebuilds()
+
+    def rebuild() -> None:
+        if rebuilds.calls == 0:  # the rebuild for the new folder: a file lands in it meanwhile
+            (tmp_path / "experts" / "e.yaml").write_text("name: E\n")
+        rebuilds()
+
+    watcher = EventWatcher(tmp_path, rebuild, last=fingerprint(tmp_path))
+    watcher.start()
+    try:
+        assert watcher.watching.wait(60)
+        (tmp_path / "experts").mkdir()
+        assert rebuilds.wait_for(2) == 2
+    finally:
+        watcher.stop()
+        watcher.join(10)
+
+
+def test_event_watcher_leaves_out_hidden_files_the_output_and_sub_folders(tmp_path: Path) -> None:
+    """What the build does not read brings no rebuild: hidden files (an editor's swap file),
+    the output and cache folders, files in a record folder's sub-folders."""
+    watcher = EventWatcher(tmp_path, lambda: None)
+    root = watcher.root
+    wanted = [
+        ("kb.yaml",),
+        ("claims",),
+        ("sources",),
+        ("claims", "a.yaml"),
+        ("sources", "s.txt"),
+        ("experts", "stray.txt"),  # the build reports it: a change to it matters
+        ("claims", "sub"),  # a folder in a record folder is reported too
+    ]
+    unwanted = [
+        ("site",),
+        (".kb-cache",),
+        ("README.md",),
+        ("claims", ".a.yaml.swp"),
+        ("claims", "sub", "x.yaml"),
+        ("site", "claims", "a.html"),
+        (".kb-cache", "readings.sqlite3"),
+    ]
+    for parts in wanted:
+        assert watcher.wanted(None, "/".join((root, *parts))), parts
+    for parts in unwanted:
+        assert not watcher.wanted(None, "/".join((root, *parts))), parts
+
+
+def test_event_watcher_polls_when_the_system_gives_no_notes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Where the watch cannot be set up (no inotify watch left), it says so and polls."""
+    import watchfiles
+
+    def refuse(*args: object, **kwargs: object) -> Iterator[set[tuple[object, str]]]:
+        raise OSError("OS file watch limit reached")
+        yield set()  # a generator, as watchfiles.watch is
+
+    monkeypatch.setattr(watchfiles, "watch", refuse)
+    (tmp_path / "claims").mkdir()
+    rebuilds = _Rebuilds()
+    watcher = EventWatcher(tmp_path, rebuilds, last=fingerprint(tmp_path))
+    watcher.start()
+    try:
+        (tmp_path / "claims" / "a.yaml").write_text("statement: A.\n")
+        assert rebuilds.wait_for(1) == 1
+        assert watcher.polling
+    finally:
+        watcher.stop()
+        watcher.join(10)
+    err = capsys.readouterr().err
+    assert "the system gives no notes of changed files (OS file watch limit reached)" in err
+
+
+@pytest.mark.parametrize("poll", [False, True], ids=["notes", "poll"])
+def test_serve_command_builds_serves_and_rebuilds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, poll: bool
+) -> None:
+    """The handler builds first, serves, and bumps the version after a good rebuild, with the
+    system's notes of changed files or (`--poll`) by polling."""
     builds: list[Path] = []
 
     def fake_build(root: Path, out: Path, cache: object = None) -> int:
@@ -207,7 +364,7 @@ def test_serve_command_builds_serves_and_rebuilds(
     monkeypatch.setattr(serve, "_build", fake_build)
     monkeypatch.setattr(serve, "make_server", spy_make_server)
     (tmp_path / "claims").mkdir()
-    args = argparse.Namespace(root=tmp_path, out=None, port=0)
+    args = argparse.Namespace(root=tmp_path, out=None, port=0, poll=poll)
     result: list[int] = []
     thread = threading.Thread(target=lambda: result.append(serve.handler(args)))
     thread.start()

@@ -35,6 +35,12 @@ def register(sub: Any) -> None:
         metavar="DIR",
         help="output directory (default: site/ in the knowledge base)",
     )
+    parser.add_argument(
+        "--poll",
+        action="store_true",
+        help="look for changed files every 0.5 s instead of waiting for the system's notes "
+        "(for file systems that give none, such as some network ones)",
+    )
     parser.set_defaults(func=_serve)
 
 
