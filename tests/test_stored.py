@@ -4,6 +4,7 @@ is ignored with a message."""
 
 from __future__ import annotations
 
+import math
 import os
 import random
 import shutil
@@ -17,6 +18,8 @@ from typing import Any
 
 import pytest
 from conftest import cycles_made
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from kb.build import build
 from kb.fast.checkstore import FILE_NAME as CHECKS
@@ -230,6 +233,68 @@ def test_only_readings_that_json_gives_back_exactly_are_kept(tmp_path: Path) -> 
             digest, doc, _stamp = _decode(*row)
             assert digest == got[0] and doc.value == got[1].value
             assert list(doc.marks) == list(got[1].marks)
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal with the same types all the way down and keys in the same order (`==` alone
+    takes True for 1 and 1 for 1.0)."""
+    if type(a) is not type(b):
+        return False
+    if type(a) is dict:
+        return list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
+    if type(a) is list:
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if type(a) is float and a != a:  # NaN: never stored, never compared
+        return False
+    return bool(a == b) and (type(a) is not float or str(a) == str(b))  # -0.0 is not 0.0
+
+
+def _finite(value: Any) -> bool:
+    """No float in `value` is NaN or infinite."""
+    if type(value) is dict:
+        return all(_finite(v) for v in value.values())
+    if type(value) is list:
+        return all(_finite(v) for v in value)
+    return type(value) is not float or math.isfinite(value)
+
+
+_SCALARS = (
+    st.text(max_size=12)
+    | st.integers(min_value=-(10**30), max_value=10**30)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.booleans()
+    | st.none()
+    | st.sampled_from(["yes", "no", "~", "0x1F", "1_000", "2024-01-02", "1e3", ".5", "-0.0"])
+)
+_TREES = st.recursive(
+    _SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.dictionaries(st.text(max_size=8), _TREES, min_size=1, max_size=5), st.booleans())
+def test_what_is_stored_is_read_back_exactly(tree: dict[str, Any], flow: bool) -> None:
+    """Whatever kb's reader reads completely from YAML is stored only when JSON gives it back
+    with the same types, keys in the same order, and the same marks; a value JSON cannot give
+    back (a float that is not finite) is not stored. `_encode` trusts the reader for this
+    without walking the value: this checks that trust."""
+    import yaml
+
+    from kb.fast.stored import _decode, _encode
+    from kb.reading.yamlio import read_yaml
+
+    doc = read_yaml(yaml.safe_dump(tree, default_flow_style=flow, allow_unicode=True))
+    assert doc.ok and not doc.issues
+    row = _encode(("d" * 40, doc, b"stamp"))
+    assert (row is not None) == _finite(doc.value)
+    if row is not None:
+        _digest, back, _stamp = _decode(*row)
+        assert _same(back.value, doc.value)
+        assert list(back.marks.items()) == list(doc.marks.items())
 
 
 def _loaded(root: Path, helper: Any = None) -> tuple[object, ...]:

@@ -126,16 +126,25 @@ def _walk_shape(v: Any, depth: int, out: list[str | int]) -> None:
 
 
 def _encode(reading: Reading) -> tuple[str, bytes, str] | None:
-    """(digest, stamp, the reading as JSON), or None when it is not to be stored."""
+    """(digest, stamp, the reading as JSON), or None when it is not to be stored.
+
+    A document kb.reading.yamlio read completely (a shape, no issue) holds only what JSON
+    gives back exactly: dicts with text keys in order, lists, text, ints, booleans, null and
+    floats, no deeper than its MAX_DEPTH (under _MAX_DEPTH); of those JSON refuses only the
+    floats that are not finite (`.nan`, `.inf`), and then nothing is stored. So the value is
+    not walked again here (that took as long as the encoding); `_decode` walks what it reads."""
     digest, doc, stamp = reading
     marks = doc.marks
     if stamp is None or doc.issues or marks.shape is None or marks.extras:
         return None
-    if type(doc.value) is not dict or marks.shape != _plain_shape(doc.value):
+    if type(doc.value) is not dict:
         return None
     typecode, ints, _extras, _shape = marks.parts()
     data = [doc.value, typecode, base64.b64encode(ints).decode("ascii"), doc.escapes]
-    return digest, stamp, _DUMPS(data)
+    try:
+        return digest, stamp, _DUMPS(data)
+    except ValueError:  # a float that is not finite
+        return None
 
 
 # one encoder for every reading: json.dumps with options makes a new one each time
