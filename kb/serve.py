@@ -28,7 +28,7 @@ from urllib.parse import unquote, urlsplit
 
 from kb.errors import KBError
 from kb.output import MARKER, check_out_dir, read_manifest
-from kb.reading.files import ParseCache
+from kb.reading.files import ParseCache, _inside
 from kb.urls import DEFAULT_OUT
 
 HOST = "127.0.0.1"
@@ -186,10 +186,13 @@ def make_server(out: Path, port: int, live: LiveState) -> ThreadingHTTPServer:
 
 
 def fingerprint(root: Path) -> dict[str, tuple[int, int]]:
-    """Return (mtime, size) of every file the build reads: kb.yaml and the three record folders."""
+    """Return (mtime, size) of every file the build reads: kb.yaml and the three record folders
+    (not a link that leads outside the base: the build reads nothing there, nor does this)."""
     seen: dict[str, tuple[int, int]] = {}
     for name in WATCHED:
         path = root / name
+        if not _watchable(path, root):
+            continue
         try:
             if path.is_file():
                 st = path.stat()
@@ -203,6 +206,12 @@ def fingerprint(root: Path) -> dict[str, tuple[int, int]]:
         except OSError:
             continue
     return seen
+
+
+def _watchable(path: Path, root: Path) -> bool:
+    """False for a link that leads outside the base (the loader reports it and reads nothing
+    there): what is behind it is neither looked at nor watched."""
+    return not path.is_symlink() or _inside(path, root)
 
 
 class Watcher(threading.Thread):
@@ -282,9 +291,13 @@ class EventWatcher(threading.Thread):
         self.polling = False  # set when it fell back to polling
 
     def folders(self) -> tuple[str, ...]:
-        """The record folders there are now (links to folders too: the loader reads them)."""
+        """The record folders there are now (links to folders in the base too: the loader
+        reads them; not links that lead outside it)."""
+        base = Path(self.root)
         return tuple(
-            path for name in WATCHED if os.path.isdir(path := os.path.join(self.root, name))
+            path
+            for name in WATCHED
+            if os.path.isdir(path := os.path.join(self.root, name)) and _watchable(Path(path), base)
         )
 
     def wanted(self, change: Any, path: str) -> bool:

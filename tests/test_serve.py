@@ -312,6 +312,25 @@ def test_event_watcher_leaves_out_hidden_files_the_output_and_sub_folders(tmp_pa
         assert not watcher.wanted(None, "/".join((root, *parts))), parts
 
 
+def test_nothing_behind_a_link_that_leads_outside_the_base_is_looked_at(tmp_path: Path) -> None:
+    """A record folder or kb.yaml that links outside the base is refused by the loader: the
+    watchers neither list nor watch what is behind it. A link inside the base is followed."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.yaml").write_text("statement: not ours\n")
+    (outside / "kb.yaml").write_text("title: not ours\n")
+    base = tmp_path / "base"
+    base.mkdir()
+    (base / "claims").symlink_to(outside)
+    (base / "kb.yaml").symlink_to(outside / "kb.yaml")
+    (base / "real").mkdir()
+    (base / "real" / "a.yaml").write_text("name: A\n")
+    (base / "experts").symlink_to(base / "real")
+    assert fingerprint(base).keys() == {"experts/a.yaml"}
+    watcher = EventWatcher(base, lambda: None)
+    assert watcher.folders() == (str(base / "experts"),)
+
+
 def test_event_watcher_polls_when_the_system_gives_no_notes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
