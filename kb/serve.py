@@ -214,7 +214,27 @@ def _watchable(path: Path, root: Path) -> bool:
     return not path.is_symlink() or _inside(path, root)
 
 
-class Watcher(threading.Thread):
+class _Watching(threading.Thread):
+    """What both watchers share: a daemon thread that calls `rebuild` on a change until it is
+    stopped, and goes on when a rebuild fails (it says so)."""
+
+    def __init__(self, rebuild: Callable[[], None]) -> None:
+        super().__init__(daemon=True, name="kb-watch")
+        self.rebuild = rebuild
+        self.stopped = threading.Event()
+
+    def _logged(self, step: Callable[[], object]) -> None:
+        try:
+            step()
+        except Exception as exc:  # a failed rebuild must not stop the watching
+            print(f"kb serve: rebuild failed: {exc}", file=sys.stderr)
+
+    def stop(self) -> None:
+        """Stop watching."""
+        self.stopped.set()
+
+
+class Watcher(_Watching):
     """Poll the knowledge base's files and call `rebuild` when any of them changes: what
     `kb serve --poll` does, and what EventWatcher falls back to when the system gives no notes
     of changed files. `last` is the fingerprint to compare the first poll with (by default the
@@ -227,11 +247,9 @@ class Watcher(threading.Thread):
         interval: float = 0.5,
         last: dict[str, tuple[int, int]] | None = None,
     ) -> None:
-        super().__init__(daemon=True, name="kb-watch")
+        super().__init__(rebuild)
         self.root = root
-        self.rebuild = rebuild
         self.interval = interval
-        self.stopped = threading.Event()
         self.last = fingerprint(root) if last is None else last
 
     def poll(self) -> bool:
@@ -246,17 +264,10 @@ class Watcher(threading.Thread):
     def run(self) -> None:
         """Poll until stopped."""
         while not self.stopped.wait(self.interval):
-            try:
-                self.poll()
-            except Exception as exc:  # a failed rebuild must not stop the watching
-                print(f"kb serve: rebuild failed: {exc}", file=sys.stderr)
-
-    def stop(self) -> None:
-        """Stop polling."""
-        self.stopped.set()
+            self._logged(self.poll)
 
 
-class EventWatcher(threading.Thread):
+class EventWatcher(_Watching):
     """Call `rebuild` when the system says that a file the build reads changed (inotify on
     Linux, FSEvents on macOS, ReadDirectoryChangesW on Windows, through watchfiles).
 
@@ -282,11 +293,9 @@ class EventWatcher(threading.Thread):
         rebuild: Callable[[], None],
         last: dict[str, tuple[int, int]] | None = None,
     ) -> None:
-        super().__init__(daemon=True, name="kb-watch")
+        super().__init__(rebuild)
         self.root = os.path.abspath(root)
-        self.rebuild = rebuild
         self.last = last
-        self.stopped = threading.Event()
         self.watching = threading.Event()  # set once a watch is set up (or polling began)
         self.polling = False  # set when it fell back to polling
 
@@ -357,21 +366,11 @@ class EventWatcher(threading.Thread):
                     if moved:  # it is watched anew after the rebuild: note the files first
                         self.last = fingerprint(Path(self.root))
                     if changes or missed or moved:
-                        self._rebuild()
+                        self._logged(self.rebuild)
                     if moved:
                         break
             except FileNotFoundError:  # a folder went just as the watch was set up
                 continue
-
-    def _rebuild(self) -> None:
-        try:
-            self.rebuild()
-        except Exception as exc:  # a failed rebuild must not stop the watching
-            print(f"kb serve: rebuild failed: {exc}", file=sys.stderr)
-
-    def stop(self) -> None:
-        """Stop watching."""
-        self.stopped.set()
 
 
 def _build(root: Path, out: Path, cache: ParseCache | None = None) -> int:

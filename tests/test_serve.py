@@ -283,6 +283,27 @@ def test_event_watcher_rebuilds_a_file_added_to_a_new_folder_before_it_is_watche
         watcher.join(10)
 
 
+def test_a_failed_rebuild_does_not_stop_the_watching(
+    watched: tuple[Path, _Rebuilds, EventWatcher], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A rebuild that raises is reported; the next change is rebuilt all the same."""
+    root, rebuilds, watcher = watched
+    real = watcher.rebuild
+
+    def fail_once() -> None:
+        real()
+        if rebuilds.calls == 1:
+            raise OSError("disk full")
+
+    watcher.rebuild = fail_once
+    (root / "claims" / "a.yaml").write_text("statement: A changed.\n")
+    assert rebuilds.wait_for(1) == 1
+    (root / "claims" / "a.yaml").write_text("statement: A changed again.\n")
+    assert rebuilds.wait_for(2) == 2
+    assert watcher.is_alive()
+    assert "kb serve: rebuild failed: disk full" in capsys.readouterr().err
+
+
 def test_event_watcher_leaves_out_hidden_files_the_output_and_sub_folders(tmp_path: Path) -> None:
     """What the build does not read brings no rebuild: hidden files (an editor's swap file),
     the output and cache folders, files in a record folder's sub-folders."""
