@@ -271,8 +271,8 @@ class EventWatcher(_Watching):
     """Call `rebuild` when the system says that a file the build reads changed (inotify on
     Linux, FSEvents on macOS, ReadDirectoryChangesW on Windows, through watchfiles).
 
-    Polling stats every file twice a second: 50 ms of CPU each time at 10,000 claims, a core
-    at 100,000, and a change is seen a quarter of a second late on average. The system's notes
+    Polling stats every file twice a second: 50 ms of CPU each time at 10,000 claims, about a
+    core at 100,000, and a change is seen a quarter of a second late on average. The system's notes
     cost nothing while nothing changes and come at once. Watched are the base's folder itself
     (for kb.yaml and the record folders coming and going) and each record folder, none of them
     recursively, so the output and cache folders are not watched; hidden files, which the build
@@ -369,8 +369,8 @@ class EventWatcher(_Watching):
                         self._logged(self.rebuild)
                     if moved:
                         break
-            except FileNotFoundError:  # a folder went just as the watch was set up
-                continue
+            except FileNotFoundError:  # a folder went just as the watch was set up (or the
+                self.stopped.wait(0.5)  # base itself went: then look again twice a second)
 
 
 def _build(root: Path, out: Path, cache: ParseCache | None = None) -> int:
