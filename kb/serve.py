@@ -273,7 +273,8 @@ class EventWatcher(_Watching):
 
     Polling stats every file every 0.5 s: 50 ms of CPU each time at 10,000 claims, 0.5 s at
     100,000 (half a core, and a change seen up to a second late). The system's notes cost
-    nothing while nothing changes and come at once. Watched are the base's folder itself
+    next to nothing while nothing changes (the watch wakes once a second to look at the record
+    folders and whether it is stopped) and come at once. Watched are the base's folder itself
     (for kb.yaml and the record folders coming and going) and each record folder, none of them
     recursively, so the output and cache folders are not watched; hidden files, which the build
     does not read (an editor's swap file changes every few seconds), are left out. When a
